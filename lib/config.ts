@@ -1,0 +1,67 @@
+/**
+ * Process configuration, read once at cold start from the environment.
+ *
+ * AWS endpoints are not configured here: the AWS SDK reads `AWS_ENDPOINT_URL` (and the per-service
+ * `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3`) itself, so the same code runs against AWS, LocalStack
+ * and the embedded local stack.
+ */
+export interface ShardlogConfig {
+  /** DynamoDB table holding topics, partitions' batches, idempotency records and the segment index. */
+  readonly logTable: string;
+  /** DynamoDB table holding consumer-group leases and members. */
+  readonly leaseTable: string;
+  /** S3 bucket holding cold segments and spilled (large) batches. */
+  readonly segmentBucket: string;
+  /** Hot batches older than this move to S3 at the next maintenance pass. */
+  readonly tierAfterMs: number;
+  /** How long a process may reuse a topic's metadata before reading it again. */
+  readonly topicCacheMs: number;
+  /** Use path-style S3 URLs (s3rver, LocalStack). */
+  readonly s3ForcePathStyle: boolean;
+}
+
+export const ENV = {
+  logTable: 'SHARDLOG_LOG_TABLE',
+  leaseTable: 'SHARDLOG_LEASE_TABLE',
+  segmentBucket: 'SHARDLOG_SEGMENT_BUCKET',
+  tierAfterMs: 'SHARDLOG_TIER_AFTER_MS',
+  topicCacheMs: 'SHARDLOG_TOPIC_CACHE_MS',
+  s3ForcePathStyle: 'SHARDLOG_S3_FORCE_PATH_STYLE',
+} as const;
+
+export const DEFAULT_TIER_AFTER_MS = 15 * 60 * 1000;
+export const DEFAULT_TOPIC_CACHE_MS = 1000;
+
+/**
+ * Reads the configuration from `env`; fails loudly, naming the variable, when a required one is missing.
+ * @throws Error when a required variable is missing or a number is malformed.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ShardlogConfig {
+  return {
+    logTable: required(env, ENV.logTable),
+    leaseTable: required(env, ENV.leaseTable),
+    segmentBucket: required(env, ENV.segmentBucket),
+    tierAfterMs: numberOr(env, ENV.tierAfterMs, DEFAULT_TIER_AFTER_MS),
+    topicCacheMs: numberOr(env, ENV.topicCacheMs, DEFAULT_TOPIC_CACHE_MS),
+    s3ForcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
+  };
+}
+
+function required(env: Record<string, string | undefined>, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new Error(`environment variable ${name} is required but not set`);
+  }
+  return value;
+}
+
+function numberOr(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(`environment variable ${name} must be a non-negative number, got '${raw}'`);
+  }
+  return value;
+}
+
