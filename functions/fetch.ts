@@ -1,0 +1,20 @@
+import { httpHandler, json } from './http/handler.js';
+import { parseFetchQuery, toWireRecord } from './http/records.js';
+import { intParam, name } from './http/validate.js';
+import { shardlog } from './runtime.js';
+
+export const handler = httpHandler({
+  'GET /v1/topics/{topic}/partitions/{partition}/records': async (req) => {
+    const topic = name(req.pathParameters.topic, 'topic');
+    // Any non-negative integer parses; whether the partition exists is the topic's to say (404, not 400).
+    const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
+    const query = parseFetchQuery(req.query);
+    const result = await shardlog().log.read(topic, partition, query);
+    return json(200, {
+      records: result.records.map((r) => toWireRecord(r, query.encoding)),
+      nextOffset: result.nextOffset,
+      startOffset: result.startOffset,
+      endOffset: result.endOffset,
+    });
+  },
+});

@@ -1,0 +1,12 @@
+import { httpHandler, json } from './http/handler.js';
+import { parseProduceRequest } from './http/records.js';
+import { name } from './http/validate.js';
+import { shardlog } from './runtime.js';
+
+export const handler = httpHandler({
+  'POST /v1/topics/{topic}/records': async (req) => {
+    const topic = name(req.pathParameters.topic, 'topic');
+    const input = parseProduceRequest(req.body, req.headers);
+    return json(200, await shardlog().log.produce(topic, input));
+  },
+});

@@ -1,0 +1,410 @@
+import { InvalidRequestError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.js';
+import type { Topic, TopicStore } from '../topics/topic.js';
+import { decodeBatch, type LogRecord, type StoredRecord, recordSize } from './batch-format.js';
+import type { ColdTier, EncodedBatch } from './cold-tier.js';
+import { MAX_TRANSACTION_ITEMS, type DynamoLogStore } from './dynamo-log-store.js';
+import { partitionPk } from './keys.js';
+import type { HotBatch, PartitionMeta } from './log-store.js';
+import { partitionFor, stickyPartition } from './partitioner.js';
+
+/** A record to produce, already decoded from the wire into bytes. */
+export interface ProduceRecord {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array;
+  readonly valueIsJson: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestamp?: number;
+  readonly partition?: number;
+}
+
+export interface ProduceInput {
+  readonly records: readonly ProduceRecord[];
+  readonly expectedOffsets?: ReadonlyMap<number, number>;
+  readonly idempotencyKey?: string;
+}
+
+export interface ProducedRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export interface ProduceOutput {
+  readonly records: ProducedRecord[];
+}
+
+export type StartPosition =
+  | { readonly kind: 'offset'; readonly offset: number }
+  | { readonly kind: 'earliest' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'timestamp'; readonly timestamp: number };
+
+export interface ReadOptions {
+  readonly start: StartPosition;
+  readonly limit: number;
+  readonly maxBytes: number;
+  readonly waitMs: number;
+  readonly direction: 'forward' | 'backward';
+}
+
+export interface ReadResult {
+  readonly records: StoredRecord[];
+  readonly nextOffset: number;
+  readonly startOffset: number;
+  readonly endOffset: number;
+}
+
+export interface PartitionBounds {
+  readonly startOffset: number;
+  readonly endOffset: number;
+}
+
+export interface LogServiceOptions {
+  readonly topics: TopicStore;
+  readonly store: DynamoLogStore;
+  readonly cold?: ColdTier;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Items per Query page when reading; DynamoDB also stops a page at 1 MB. */
+const READ_PAGE_ITEMS = 100;
+/** Long-poll probe interval: starts short for latency, backs off to bound the cost of an idle wait. */
+const POLL_MIN_MS = 50;
+const POLL_MAX_MS = 500;
+
+/**
+ * The log: produce and read over the hot tier (DynamoDB) and, where offsets were tiered, the cold tier (S3).
+ * Inputs are trusted (validated at the HTTP boundary) except for facts only storage knows: whether a
+ * partition exists and whether an offset is in range.
+ */
+export class LogService {
+  private readonly topics: TopicStore;
+  private readonly store: DynamoLogStore;
+  private readonly cold: ColdTier | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(options: LogServiceOptions) {
+    this.topics = options.topics;
+    this.store = options.store;
+    this.cold = options.cold;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  // --------------------------------------------------------------------------------------------- produce
+
+  /**
+   * Appends the records of one request, all or nothing; records of one partition are contiguous and in
+   * request order.
+   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetMismatchError, InvalidRequestError
+   */
+  async produce(topicName: string, input: ProduceInput): Promise<ProduceOutput> {
+    const topic = await this.topics.get(topicName);
+    for (const p of input.expectedOffsets?.keys() ?? []) this.checkPartition(topic, p);
+    const now = this.now();
+    // Keyless records without a partition stick to one partition for the whole request (KIP-480).
+    let sticky: number | undefined;
+    const placement: number[] = new Array(input.records.length);
+    const byPartition = new Map<number, LogRecord[]>();
+    const rank: number[] = new Array(input.records.length);
+    input.records.forEach((record, i) => {
+      let p: number;
+      if (record.partition !== undefined) p = this.checkPartition(topic, record.partition);
+      else if (record.key !== null) p = partitionFor(record.key, topic.partitions);
+      else p = sticky ??= stickyPartition(topic.partitions, this.random);
+      placement[i] = p;
+      const list = byPartition.get(p) ?? [];
+      rank[i] = list.length;
+      list.push({
+        key: record.key,
+        value: record.value,
+        valueIsJson: record.valueIsJson,
+        headers: record.headers,
+        timestamp: record.timestamp ?? now,
+      });
+      byPartition.set(p, list);
+    });
+    const transactionItems = byPartition.size + (input.idempotencyKey ? 1 : 0);
+    if (transactionItems > MAX_TRANSACTION_ITEMS) {
+      throw new InvalidRequestError(
+        `one request may write to at most ${MAX_TRANSACTION_ITEMS - (input.idempotencyKey ? 1 : 0)} partitions ` +
+          `(this one writes to ${byPartition.size}); split it`,
+      );
+    }
+    const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
+      records: input.records.map((record, i) => ({
+        partition: placement[i]!,
+        offset: bases.get(placement[i]!)! + rank[i]!,
+        timestamp: record.timestamp ?? now,
+      })),
+    });
+    const result = await this.store.append(
+      topic.topicId,
+      [...byPartition].map(([partition, records]) => ({ partition, records })),
+      {
+        ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}),
+        ...(input.idempotencyKey ? { idempotency: { key: input.idempotencyKey, response: respond } } : {}),
+      },
+    );
+    if (result.kind === 'replayed') return result.response as ProduceOutput;
+    return respond(result.baseOffsets);
+  }
+
+  // ------------------------------------------------------------------------------------------------ read
+
+  /**
+   * Reads one partition.
+   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetOutOfRangeError (with both bounds)
+   */
+  async read(topicName: string, partition: number, options: ReadOptions): Promise<ReadResult> {
+    const topic = await this.topics.get(topicName);
+    return this.readPartition(topic, partition, options);
+  }
+
+  async readPartition(topic: Topic, partition: number, options: ReadOptions): Promise<ReadResult> {
+    this.checkPartition(topic, partition);
+    const pk = partitionPk(topic.topicId, partition);
+    if (options.direction === 'backward') {
+      const bounds = await this.bounds(topic, partition);
+      // Backward from a timestamp: the records before the first one at or after it.
+      const before =
+        options.start.kind === 'timestamp'
+          ? await this.offsetForTimestamp(topic, partition, options.start.timestamp)
+          : this.resolveStart(options.start, bounds);
+      return this.readBackward(topic, partition, pk, before, bounds, options);
+    }
+    // An explicit offset is checked against the bounds only when the hot tier does not hold it, so that the
+    // common fetch (a consumer at its next offset) is a single Query.
+    const start =
+      options.start.kind === 'offset'
+        ? options.start.offset
+        : options.start.kind === 'timestamp'
+          ? await this.offsetForTimestamp(topic, partition, options.start.timestamp)
+          : this.resolveStart(options.start, await this.bounds(topic, partition));
+    const deadline = this.now() + options.waitMs;
+    let result = await this.readForward(topic, partition, pk, start, options);
+    let delay = POLL_MIN_MS;
+    while (result.records.length === 0 && result.nextOffset >= result.endOffset && this.now() < deadline) {
+      await this.sleep(Math.min(delay, Math.max(0, deadline - this.now())));
+      delay = Math.min(POLL_MAX_MS, delay * 1.5);
+      // A probe at the end offset reads nothing (and costs the minimum) until a batch lands there.
+      const probe = await this.store.queryBatches(pk, { forward: true, fromOffset: start, limit: 1 });
+      if (probe.batches.length > 0) result = await this.readForward(topic, partition, pk, start, options);
+    }
+    return result;
+  }
+
+  /** The readable range of a partition: [startOffset, endOffset). */
+  async bounds(topic: Topic, partition: number): Promise<PartitionBounds> {
+    this.checkPartition(topic, partition);
+    const pk = partitionPk(topic.topicId, partition);
+    const [meta, tail] = await Promise.all([this.store.readMeta(pk), this.store.readTail(pk, true)]);
+    const endOffset = Math.max(tail.endOffset, meta.endOffset);
+    return { startOffset: Math.min(meta.startOffset, endOffset), endOffset };
+  }
+
+  /**
+   * Kafka's `offsetsForTimes`: the first offset whose record timestamp is ≥ `timestamp`, or the end offset when
+   * there is none. Batches carry the running maximum timestamp, so a binary search over them is valid even
+   * when producers supply timestamps out of order.
+   */
+  async offsetForTimestamp(topic: Topic, partition: number, timestamp: number): Promise<number> {
+    this.checkPartition(topic, partition);
+    const pk = partitionPk(topic.topicId, partition);
+    const { startOffset, endOffset } = await this.bounds(topic, partition);
+    const meta = await this.store.readMeta(pk);
+    if (this.cold && meta.tieredOffset > startOffset) {
+      const cold = await this.cold.offsetForTimestamp(topic.topicId, partition, timestamp);
+      if (cold !== undefined && cold >= startOffset) return cold;
+    }
+    const first = (await this.store.queryBatches(pk, { forward: true, fromOffset: Math.max(startOffset, meta.tieredOffset), limit: 1 })).batches[0];
+    if (!first) return endOffset;
+    let lo = first.baseOffset;
+    let hi = endOffset;
+    let found: HotBatch | undefined;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const batch = (await this.store.queryBatches(pk, { forward: false, toOffset: mid, limit: 1 })).batches[0];
+      if (!batch) {
+        lo = mid + 1;
+        continue;
+      }
+      if (batch.maxTimestamp >= timestamp) {
+        found = batch;
+        hi = batch.baseOffset;
+      } else {
+        lo = batch.baseOffset + batch.count;
+      }
+    }
+    if (!found || found.baseOffset !== lo) {
+      found = (await this.store.queryBatches(pk, { forward: true, fromOffset: lo, limit: 1 })).batches[0];
+    }
+    if (!found) return endOffset;
+    const records = decodeBatch(await this.store.loadBatch(found), found.baseOffset);
+    return records.find((r) => r.timestamp >= timestamp)?.offset ?? found.baseOffset + found.count;
+  }
+
+  /**
+   * Waits until at least one of `positions` has a record at or after its offset, or `waitMs` passes. Used by
+   * group fetch to long-poll several partitions at once.
+   */
+  async waitForAny(positions: ReadonlyArray<{ topic: Topic; partition: number; offset: number }>, waitMs: number): Promise<boolean> {
+    const deadline = this.now() + waitMs;
+    let delay = POLL_MIN_MS;
+    while (this.now() < deadline) {
+      await this.sleep(Math.min(delay, Math.max(0, deadline - this.now())));
+      delay = Math.min(POLL_MAX_MS, delay * 1.5);
+      const probes = await Promise.all(
+        positions.map((p) =>
+          this.store.queryBatches(partitionPk(p.topic.topicId, p.partition), { forward: true, fromOffset: p.offset, limit: 1 }),
+        ),
+      );
+      if (probes.some((probe) => probe.batches.length > 0)) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------- helpers
+
+  private checkPartition(topic: Topic, partition: number): number {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+      throw new PartitionNotFoundError(topic.name, partition, topic.partitions);
+    }
+    return partition;
+  }
+
+  /** Resolves a start position to an offset, checking it against the partition's bounds. */
+  private resolveStart(start: Exclude<StartPosition, { kind: 'timestamp' }> | StartPosition, bounds: PartitionBounds): number {
+    switch (start.kind) {
+      case 'earliest':
+        return bounds.startOffset;
+      case 'latest':
+        return bounds.endOffset;
+      case 'timestamp':
+        throw new Error('timestamps are resolved by offsetForTimestamp');
+      case 'offset':
+        if (start.offset < bounds.startOffset || start.offset > bounds.endOffset) {
+          throw new OffsetOutOfRangeError(start.offset, bounds.startOffset, bounds.endOffset);
+        }
+        return start.offset;
+    }
+  }
+
+  private async readForward(topic: Topic, partition: number, pk: string, from: number, options: ReadOptions): Promise<ReadResult> {
+    const out: StoredRecord[] = [];
+    let bytes = 0;
+    let next = from;
+    const full = () => out.length >= options.limit || (out.length > 0 && bytes >= options.maxBytes);
+    const take = (records: StoredRecord[]): void => {
+      for (const r of records) {
+        if (r.offset < next) continue;
+        if (r.offset !== next) throw new Error(`log gap: expected offset ${next}, found ${r.offset}`);
+        const size = recordSize(r);
+        if (out.length >= options.limit || (out.length > 0 && bytes + size > options.maxBytes)) return;
+        out.push(r);
+        bytes += size;
+        next = r.offset + 1;
+      }
+    };
+
+    let [meta, page] = await Promise.all([
+      this.store.readMeta(pk),
+      this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: READ_PAGE_ITEMS }),
+    ]);
+    if (from < meta.startOffset) {
+      const bounds = await this.bounds(topic, partition);
+      if (from < bounds.startOffset) throw new OffsetOutOfRangeError(from, bounds.startOffset, bounds.endOffset);
+      meta = { ...meta, startOffset: bounds.startOffset };
+    }
+    if (page.batches[0]?.baseOffset !== next) {
+      // `next` is inside a batch (a read that stopped mid-batch), or older than the hot tier.
+      const containing = (await this.store.queryBatches(pk, { forward: false, toOffset: next, limit: 1 })).batches[0];
+      if (containing && containing.baseOffset + containing.count > next) {
+        take(decodeBatch(await this.store.loadBatch(containing), containing.baseOffset));
+      } else if (this.cold) {
+        const until = page.batches[0]?.baseOffset ?? Number.MAX_SAFE_INTEGER;
+        const cold = await this.cold.readForward(topic.topicId, partition, next, until, options.maxBytes);
+        for (const batch of cold) {
+          if (full()) break;
+          take(decodeBatch(batch.data, batch.baseOffset));
+        }
+      }
+    }
+    let exhausted = false;
+    for (;;) {
+      for (const batch of page.batches) {
+        if (full()) break;
+        if (batch.baseOffset + batch.count <= next) continue;
+        if (batch.baseOffset > next) break; // a hot gap: the offsets in between are only in the cold tier
+        take(decodeBatch(await this.store.loadBatch(batch), batch.baseOffset));
+      }
+      if (full() || !page.more) {
+        exhausted = !page.more && !full();
+        break;
+      }
+      page = await this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: READ_PAGE_ITEMS });
+    }
+    const last = page.batches[page.batches.length - 1];
+    // When the Query ran to the end of the partition and every batch was taken, the end is known for free.
+    if (exhausted && last !== undefined && next === last.baseOffset + last.count) {
+      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: next };
+    }
+    const bounds = await this.bounds(topic, partition);
+    if (out.length === 0 && (from < bounds.startOffset || from > bounds.endOffset)) {
+      throw new OffsetOutOfRangeError(from, bounds.startOffset, bounds.endOffset);
+    }
+    return { records: out, nextOffset: next, startOffset: bounds.startOffset, endOffset: Math.max(bounds.endOffset, next) };
+  }
+
+  private async readBackward(
+    topic: Topic,
+    partition: number,
+    pk: string,
+    before: number,
+    bounds: PartitionBounds,
+    options: ReadOptions,
+  ): Promise<ReadResult> {
+    const out: StoredRecord[] = [];
+    let bytes = 0;
+    let lowest = before;
+    const full = () => out.length >= options.limit || (out.length > 0 && bytes >= options.maxBytes);
+    const take = (records: StoredRecord[]): void => {
+      for (let i = records.length - 1; i >= 0; i--) {
+        const r = records[i]!;
+        if (r.offset >= lowest) continue;
+        if (r.offset < bounds.startOffset) return;
+        const size = recordSize(r);
+        if (out.length >= options.limit || (out.length > 0 && bytes + size > options.maxBytes)) return;
+        out.push(r);
+        bytes += size;
+        lowest = r.offset;
+      }
+    };
+    while (!full() && lowest > bounds.startOffset) {
+      const before = lowest;
+      const page = await this.store.queryBatches(pk, { forward: false, toOffset: lowest - 1, limit: READ_PAGE_ITEMS });
+      const first = page.batches[0];
+      if (first && first.baseOffset + first.count >= lowest) {
+        for (const batch of page.batches) {
+          if (full() || batch.baseOffset + batch.count < lowest) break; // a hot gap: the rest is cold
+          take(decodeBatch(await this.store.loadBatch(batch), batch.baseOffset));
+        }
+      } else if (this.cold) {
+        const cold: EncodedBatch[] = await this.cold.readBackward(topic.topicId, partition, lowest, options.maxBytes);
+        for (const batch of cold) {
+          if (full()) break;
+          take(decodeBatch(batch.data, batch.baseOffset));
+        }
+      }
+      if (lowest === before) break; // nothing more is readable below
+    }
+    return { records: out, nextOffset: lowest, startOffset: bounds.startOffset, endOffset: bounds.endOffset };
+  }
+}
+
+export type { PartitionMeta };

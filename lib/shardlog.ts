@@ -1,0 +1,57 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ShardlogConfig } from './config.js';
+import type { ColdTier } from './log/cold-tier.js';
+import { DynamoLogStore } from './log/dynamo-log-store.js';
+import { LogService } from './log/log-service.js';
+import { DynamoTopicStore } from './topics/dynamo-topic-store.js';
+import type { TopicStore } from './topics/topic.js';
+
+/** The AWS clients the engine runs on; built once per process by the caller (never inside `lib`). */
+export interface ShardlogClients {
+  readonly doc: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+}
+
+export interface ShardlogOptions {
+  readonly now?: () => number;
+  /** Overrides for tests: cache lifetimes (0 disables a cache). */
+  readonly topicCacheMs?: number;
+  readonly metaCacheMs?: number;
+  readonly tailCacheMs?: number;
+  readonly cold?: ColdTier;
+}
+
+/** The engine, wired: what the Lambda handlers and the local stack call. */
+export interface Shardlog {
+  readonly config: ShardlogConfig;
+  readonly clients: ShardlogClients;
+  readonly topics: TopicStore;
+  readonly store: DynamoLogStore;
+  readonly log: LogService;
+}
+
+/**
+ * Composes the engine from clients and configuration (the composition root; KafkaJS-style factories, so
+ * tests drive the same wiring with their own clients).
+ */
+export function createShardlog(clients: ShardlogClients, config: ShardlogConfig, options: ShardlogOptions = {}): Shardlog {
+  const now = options.now ?? Date.now;
+  const topics = new DynamoTopicStore({
+    doc: clients.doc,
+    tableName: config.logTable,
+    cacheMs: options.topicCacheMs ?? config.topicCacheMs,
+    now,
+  });
+  const store = new DynamoLogStore({
+    doc: clients.doc,
+    tableName: config.logTable,
+    s3: clients.s3,
+    bucket: config.segmentBucket,
+    now,
+    ...(options.tailCacheMs !== undefined ? { tailCacheMs: options.tailCacheMs } : {}),
+    ...(options.metaCacheMs !== undefined ? { metaCacheMs: options.metaCacheMs } : {}),
+  });
+  const log = new LogService({ topics, store, now, ...(options.cold ? { cold: options.cold } : {}) });
+  return { config, clients, topics, store, log };
+}

@@ -1,0 +1,56 @@
+/** A topic as stored: `topicId` names this incarnation; a re-created topic gets a new one. */
+export interface Topic {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly retentionHours: number;
+  readonly createdAt: number;
+}
+
+export interface CreateTopicInput {
+  readonly name: string;
+  readonly partitions: number;
+  readonly retentionHours: number;
+}
+
+export interface UpdateTopicInput {
+  readonly partitions?: number;
+  readonly retentionHours?: number;
+}
+
+export interface TopicSummary {
+  readonly name: string;
+  readonly partitions: number;
+}
+
+export interface DeletedTopic {
+  readonly name: string;
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly deletedAt: number;
+}
+
+export const MAX_PARTITIONS = 1024;
+export const DEFAULT_PARTITIONS = 1;
+export const DEFAULT_RETENTION_HOURS = 168;
+/** Kinesis's maximum retention (365 days); the S3 lifecycle backstop (400 days) stays above it. */
+export const MAX_RETENTION_HOURS = 8760;
+/** One minute: short retention is for tests and demos. */
+export const MIN_RETENTION_HOURS = 1 / 60;
+
+/** Topic metadata storage (the role); {@link DynamoTopicStore} is its DynamoDB implementation. */
+export interface TopicStore {
+  /** @throws TopicExistsError */
+  create(input: CreateTopicInput): Promise<Topic>;
+  /** @throws TopicNotFoundError */
+  get(name: string): Promise<Topic>;
+  list(): Promise<TopicSummary[]>;
+  /** @throws TopicNotFoundError, InvalidRequestError (partitions may only grow) */
+  update(name: string, input: UpdateTopicInput): Promise<Topic>;
+  /** @throws TopicNotFoundError */
+  delete(name: string): Promise<DeletedTopic>;
+  /** Topics deleted but whose storage is not reclaimed yet (for the maintenance pass). */
+  listDeleted(): Promise<DeletedTopic[]>;
+  /** Forgets a deleted topic once its storage is reclaimed. */
+  forgetDeleted(topicId: string): Promise<void>;
+}
