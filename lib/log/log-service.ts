@@ -68,8 +68,15 @@ export interface LogServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Items per Query page when reading; DynamoDB also stops a page at 1 MB. */
+/** At most this many items per Query page when reading; DynamoDB also stops a page at 1 MB. */
 const READ_PAGE_ITEMS = 100;
+/** Partitions whose batch sizes this process remembers (to size Query pages); oldest forgotten first. */
+const BATCH_SIZE_MEMORY = 10_000;
+/**
+ * Records per batch assumed for a partition this process has not read yet. Guessing high costs at most an
+ * extra page round trip when batches are small; guessing low reads (and pays for) items that are not needed.
+ */
+const ASSUMED_RECORDS_PER_BATCH = 100;
 /** Long-poll probe interval: starts short for latency, backs off to bound the cost of an idle wait. */
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
@@ -86,6 +93,8 @@ export class LogService {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Recent records-per-batch of each partition: a Query page asks for just enough items (each read costs). */
+  private readonly recordsPerBatch = new Map<string, number>();
 
   constructor(options: LogServiceOptions) {
     this.topics = options.topics;
@@ -271,6 +280,20 @@ export class LogService {
 
   // ---------------------------------------------------------------------------------------------- helpers
 
+  /** Items to ask a Query for, to cover `records` records given this partition's recent batch sizes (+1 spare). */
+  private pageItems(pk: string, records: number): number {
+    const perBatch = this.recordsPerBatch.get(pk) ?? ASSUMED_RECORDS_PER_BATCH;
+    return Math.max(1, Math.min(READ_PAGE_ITEMS, Math.ceil(records / perBatch) + 1));
+  }
+
+  private rememberBatchSize(pk: string, count: number): void {
+    this.recordsPerBatch.delete(pk);
+    if (this.recordsPerBatch.size >= BATCH_SIZE_MEMORY) {
+      this.recordsPerBatch.delete(this.recordsPerBatch.keys().next().value!);
+    }
+    this.recordsPerBatch.set(pk, Math.max(1, count));
+  }
+
   private checkPartition(topic: Topic, partition: number): number {
     if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
       throw new PartitionNotFoundError(topic.name, partition, topic.partitions);
@@ -314,7 +337,7 @@ export class LogService {
 
     let [meta, page] = await Promise.all([
       this.store.readMeta(pk),
-      this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: READ_PAGE_ITEMS }),
+      this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: this.pageItems(pk, options.limit) }),
     ]);
     if (from < meta.startOffset) {
       const bounds = await this.bounds(topic, partition);
@@ -335,27 +358,30 @@ export class LogService {
         }
       }
     }
-    let exhausted = false;
     for (;;) {
       for (const batch of page.batches) {
+        this.rememberBatchSize(pk, batch.count);
         if (full()) break;
         if (batch.baseOffset + batch.count <= next) continue;
         if (batch.baseOffset > next) break; // a hot gap: the offsets in between are only in the cold tier
         take(decodeBatch(await this.store.loadBatch(batch), batch.baseOffset));
       }
-      if (full() || !page.more) {
-        exhausted = !page.more && !full();
-        break;
-      }
-      page = await this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: READ_PAGE_ITEMS });
+      if (full() || !page.more) break;
+      page = await this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: this.pageItems(pk, options.limit - out.length) });
     }
     const last = page.batches[page.batches.length - 1];
-    // When the Query ran to the end of the partition and every batch was taken, the end is known for free.
-    if (exhausted && last !== undefined && next === last.baseOffset + last.count) {
-      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: next };
+    // When the Query ran to the end of the partition, its last item tells the end offset for free.
+    if (!page.more && last !== undefined && next <= last.baseOffset + last.count && out.length > 0) {
+      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: last.baseOffset + last.count };
+    }
+    if (out.length > 0) {
+      // A consumer behind the end: `endOffset` is informational (lag), so an eventually consistent read of the
+      // newest item, at half the price, is enough; it can only lag, and never below what was returned.
+      const tail = await this.store.readTail(pk, false);
+      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: Math.max(tail.endOffset, meta.endOffset, next) };
     }
     const bounds = await this.bounds(topic, partition);
-    if (out.length === 0 && (from < bounds.startOffset || from > bounds.endOffset)) {
+    if (from < bounds.startOffset || from > bounds.endOffset) {
       throw new OffsetOutOfRangeError(from, bounds.startOffset, bounds.endOffset);
     }
     return { records: out, nextOffset: next, startOffset: bounds.startOffset, endOffset: Math.max(bounds.endOffset, next) };
