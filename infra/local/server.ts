@@ -1,0 +1,196 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { routeKey, type RouteSpec } from '../../functions/routes.js';
+import {
+  errorToBody,
+  InternalError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  type ShardlogError,
+} from '../../lib/errors.js';
+import { buildHttpApiEvent, newRequestId } from './apigw-event.js';
+import { toLocalResponse, type LocalResponse } from './apigw-result.js';
+import type { HandlerLoader } from './handler-loader.js';
+import { createRouteMatcher } from './route-matcher.js';
+
+/** API Gateway HTTP API's request body limit (DESIGN.md, "What the numbers look like"). */
+export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Lambda's synchronous invocation payload limit, for the event and for the response alike. */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** How long `close()` lets in-flight requests finish before it drops their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
+export interface LocalServerOptions {
+  readonly routes: readonly RouteSpec[];
+  readonly loadHandler: HandlerLoader;
+  readonly maxBodyBytes?: number;
+  readonly maxLambdaPayloadBytes?: number;
+  readonly log?: Pick<Console, 'error'>;
+  readonly now?: () => Date;
+}
+
+/** The local API Gateway. */
+export interface LocalServer {
+  readonly server: Server;
+  /** Listens on `host:port` (port 0 picks a free one) and resolves with the base URL, e.g. `http://127.0.0.1:4000`. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to a grace period) and resolves once closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP server that plays API Gateway (HTTP API, payload format 2.0) in front of the Lambda handlers: it
+ * matches each request against the route table, builds the event the cloud would build, calls the route's
+ * function through `loadHandler`, and writes the structured result back.
+ *
+ * Emulated: route matching and `{param}` decoding, 404/405 for unknown routes and methods, the 10 MB body
+ * limit (413), Lambda's 6 MB limit on the event and the response (413 / 500), and a generic 500 for a
+ * handler that throws or returns garbage (the error goes to stderr, never to the client).
+ * Not emulated: API Gateway's 30 s integration timeout and Lambda's per-function timeout (a slow handler
+ * simply takes long), concurrency limits and throttling, authorizers, CORS.
+ *
+ * Routing errors use shardlog's error body (API.md), not API Gateway's `{"message":"Not Found"}`, and an
+ * unknown method gives 405 where API Gateway gives 404: the local server is for developing against the
+ * contract.
+ */
+export function createLocalServer(options: LocalServerOptions): LocalServer {
+  const match = createRouteMatcher(options.routes);
+  const maxBodyBytes = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY_BYTES;
+  const maxLambdaPayloadBytes = options.maxLambdaPayloadBytes ?? LAMBDA_MAX_PAYLOAD_BYTES;
+  const log = options.log ?? console;
+  const now = options.now ?? (() => new Date());
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = newRequestId();
+    res.setHeader('apigw-requestid', requestId);
+    const target = req.url ?? '/';
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = target.split(/[?#]/, 1)[0] as string;
+    const routed = match(method, path);
+
+    if (routed.kind !== 'matched') {
+      req.resume(); // discard any body
+      if (routed.kind === 'method-not-allowed') {
+        res.setHeader('allow', routed.allowedMethods.join(', '));
+        return sendError(res, 405, new MethodNotAllowedError(`method ${method} is not allowed on ${path}`));
+      }
+      return sendError(res, 404, new RouteNotFoundError(`no route for ${method} ${path}`));
+    }
+
+    const body = await readBody(req, maxBodyBytes);
+    if (body === undefined) {
+      return sendTooLarge(req, res, new PayloadTooLargeError(`request body exceeds API Gateway's limit of ${maxBodyBytes} bytes`));
+    }
+
+    const route = routed.route;
+    const event = buildHttpApiEvent(
+      {
+        method,
+        target,
+        rawHeaders: req.rawHeaders,
+        body,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        httpVersion: req.httpVersion,
+        localPort: req.socket.localPort ?? 0,
+      },
+      { routeKey: routeKey(route), pathParameters: routed.pathParameters, requestId, now: now() },
+    );
+    if (Buffer.byteLength(JSON.stringify(event)) > maxLambdaPayloadBytes) {
+      return sendError(
+        res,
+        413,
+        new PayloadTooLargeError(`request exceeds Lambda's invocation payload limit of ${maxLambdaPayloadBytes} bytes`),
+      );
+    }
+
+    let response: LocalResponse;
+    try {
+      const handler = await options.loadHandler(route.function);
+      response = toLocalResponse(await handler(event));
+    } catch (error) {
+      log.error(`local server: ${routeKey(route)} (function '${route.function}', request ${requestId}) failed:`, error);
+      return sendInternal(res);
+    }
+    if (response.body.length > maxLambdaPayloadBytes) {
+      // In the cloud, Lambda rejects the oversized response and the client sees a 5xx.
+      log.error(`local server: ${routeKey(route)} returned ${response.body.length} bytes, over Lambda's ${maxLambdaPayloadBytes}`);
+      return sendInternal(res);
+    }
+    res.writeHead(response.statusCode, response.headers);
+    res.end(response.body);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error('local server: unexpected failure', error);
+      if (!res.headersSent) sendInternal(res);
+      else res.destroy();
+    });
+  });
+
+  return {
+    server,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolve(`http://${host}:${address.port}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve, reject) => {
+        if (!server.listening) return resolve();
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
+        server.close((error) => {
+          clearTimeout(force);
+          if (error) reject(error);
+          else resolve();
+        });
+        // Kept-alive idle connections would hold close() open; in-flight requests may finish.
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+/**
+ * Reads the whole body; `undefined` once it exceeds `limit` (checked against Content-Length first, so an
+ * announced 50 MB upload is refused without reading it).
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const announced = Number(req.headers['content-length']);
+  if (Number.isFinite(announced) && announced > limit) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // destroyOnReturn: false, so leaving the loop early does not destroy the socket before the 413 is sent.
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendError(res: ServerResponse, statusCode: number, error: ShardlogError): void {
+  const body = Buffer.from(JSON.stringify(errorToBody(error)));
+  res.writeHead(statusCode, { 'content-type': 'application/json', 'content-length': String(body.length) });
+  res.end(body);
+}
+
+/** 413 and close the connection once the response is out; the rest of the oversized body is discarded. */
+function sendTooLarge(req: IncomingMessage, res: ServerResponse, error: ShardlogError): void {
+  res.setHeader('connection', 'close');
+  sendError(res, 413, error);
+  // Drain (and drop) whatever the client is still sending, so it reads the 413 instead of a reset socket.
+  req.resume();
+}
+
+/** A 500 that never carries internals (API.md: "A 5xx never carries internals"). */
+function sendInternal(res: ServerResponse): void {
+  sendError(res, 500, new InternalError('internal error'));
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One DynamoDB Local and one s3rver for the whole run; integration tests get their endpoints by inject().
+    globalSetup: ['test/global-setup.ts'],
+    // forks: every test file gets its own process, so one that sets process.env for the handlers (an HTTP
+    // integration test) cannot leak it into another file.
+    pool: 'forks',
+    // Integration tests talk to emulators (and may start a JVM of their own): be generous.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+  },
+});
