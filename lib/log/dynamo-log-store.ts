@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OffsetMismatchError, PayloadTooLargeError, ThrottledError } from '../errors.js';
+import { SPILL_PREFIX } from '../storage/prefixes.js';
 import { encodeBatch, withBaseOffset, type LogRecord } from './batch-format.js';
 import {
   IDEMPOTENCY_SK,
@@ -42,8 +43,6 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const MAX_APPEND_ATTEMPTS = 64;
 /** How long a process trusts the partition tail it learned from its own last append. */
 export const TAIL_CACHE_MS = 5_000;
-/** Spilled (large) batches live under this prefix of the segment bucket. */
-export const SPILL_PREFIX = 'spill/';
 
 export interface DynamoLogStoreOptions {
   readonly doc: DynamoDBDocumentClient;

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { httpHandler, json } from '../../../../functions/http/handler.js';
+import { httpHandler, json, type HttpRequest } from '../../../../functions/http/handler.js';
 import { FencedError, OffsetOutOfRangeError, ThrottledError } from '../../../../lib/errors.js';
 
 function event(routeKey: string, body?: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
@@ -34,7 +34,7 @@ const quiet = () => vi.spyOn(process.stdout, 'write').mockImplementation(() => t
 describe('httpHandler', () => {
   it('passes the parsed body, lower-cased headers and path parameters to the route', async () => {
     quiet();
-    const route = vi.fn(async () => json(200, { ok: true }));
+    const route = vi.fn(async (_request: HttpRequest) => json(200, { ok: true }));
     const handler = httpHandler({ 'POST /v1/things/{id}': route });
     const result = await handler(event('POST /v1/things/{id}', '{"a":1}', { pathParameters: { id: 'x' } }));
     expect(result.statusCode).toBe(200);

@@ -1,0 +1,31 @@
+import { App, Tags } from 'aws-cdk-lib';
+import { ApiStack } from './api-stack.js';
+import { StatefulStack } from './stateful-stack.js';
+
+/**
+ * The CDK app (`cdk.json`: `npx tsx infra/app.ts`).
+ *
+ *   npx cdk deploy --all                 → stacks Shardlog-Stateful, Shardlog-Api
+ *   npx cdk deploy --all -c stage=dev    → stacks Shardlog-dev-Stateful, Shardlog-dev-Api
+ *
+ * The stacks are environment-agnostic (no account/region lookups), so `cdk synth` works offline.
+ */
+const app = new App();
+const stage: unknown = app.node.tryGetContext('stage');
+if (stage !== undefined && (typeof stage !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,30}$/.test(stage))) {
+  throw new Error(`context 'stage' must match /^[A-Za-z][A-Za-z0-9-]{0,30}$/, got ${JSON.stringify(stage)}`);
+}
+const prefix = stage === undefined ? 'Shardlog' : `Shardlog-${stage}`;
+
+const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
+  description: 'shardlog: log table, lease table and segment bucket',
+});
+new ApiStack(app, `${prefix}-Api`, {
+  description: 'shardlog: Lambda functions, HTTP API and maintenance schedule',
+  logTable: stateful.logTable,
+  leaseTable: stateful.leaseTable,
+  segmentBucket: stateful.segmentBucket,
+});
+
+Tags.of(app).add('project', 'shardlog');
+if (stage !== undefined) Tags.of(app).add('stage', stage);

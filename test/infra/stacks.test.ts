@@ -1,0 +1,438 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnResource } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, ROUTES, routeKey, type FunctionName } from '../../functions/routes.js';
+import { ApiStack, REPO_ROOT } from '../../infra/api-stack.js';
+import { StatefulStack } from '../../infra/stateful-stack.js';
+import { ENV } from '../../lib/config.js';
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../lib/storage/tables.js';
+
+/*
+ * Template tests of both stacks, wired exactly as infra/app.ts wires them, with the feature flags of cdk.json.
+ *
+ * Bundling is real (esbuild, as in `cdk synth`): it runs once, in beforeAll, and the tests then read the
+ * synthesized templates. So these tests need every entry file of FUNCTIONS to exist; when one is missing the
+ * ApiStack fails with one message naming them all.
+ */
+
+type Json = Record<string, unknown>;
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Principal?: unknown;
+  readonly Condition?: unknown;
+}
+
+const SYNTH_TIMEOUT_MS = 120_000;
+/** What the schedule-only function is called in these tests, next to the FUNCTIONS names. */
+type Role = FunctionName | 'maintenanceSchedule';
+const ROLES: readonly Role[] = [...(Object.keys(FUNCTIONS) as FunctionName[]), 'maintenanceSchedule'];
+
+let app: App;
+let statefulStack: StatefulStack;
+let apiStack: ApiStack;
+let stateful: Template;
+let api: Template;
+let apiResources: Record<string, { Type: string; Properties: Json; Metadata?: Json }>;
+let ids: { logTable: string; leaseTable: string; bucket: string };
+
+beforeAll(() => {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Json };
+  // Asset metadata (set by the CLI, not by a bare App) lets the bundling test find the bundles.
+  app = new App({ context: { ...cdkJson.context, 'aws:cdk:enable-asset-metadata': true } });
+  statefulStack = new StatefulStack(app, 'Test-Stateful');
+  apiStack = new ApiStack(app, 'Test-Api', {
+    logTable: statefulStack.logTable,
+    leaseTable: statefulStack.leaseTable,
+    segmentBucket: statefulStack.segmentBucket,
+  });
+  stateful = Template.fromStack(statefulStack);
+  api = Template.fromStack(apiStack);
+  apiResources = api.toJSON().Resources;
+  ids = {
+    logTable: logicalId(statefulStack, statefulStack.logTable.node.defaultChild),
+    leaseTable: logicalId(statefulStack, statefulStack.leaseTable.node.defaultChild),
+    bucket: logicalId(statefulStack, statefulStack.segmentBucket.node.defaultChild),
+  };
+}, SYNTH_TIMEOUT_MS);
+
+function logicalId(stack: Stack, child: unknown): string {
+  return stack.getLogicalId(child as CfnResource);
+}
+
+function functionOf(role: Role) {
+  return role === 'maintenanceSchedule' ? apiStack.maintenanceSchedule : apiStack.functions[role];
+}
+
+function functionId(role: Role): string {
+  return logicalId(apiStack, functionOf(role).node.defaultChild);
+}
+
+function functionProps(role: Role): Json {
+  const resource = apiResources[functionId(role)];
+  if (resource?.Type !== 'AWS::Lambda::Function') throw new Error(`no function for ${role}`);
+  return resource.Properties;
+}
+
+/**
+ * Renders a CloudFormation value of the API stack as a readable string, following cross-stack imports into
+ * the stateful stack's outputs: `{ "Fn::ImportValue": … }` of the log table's ARN becomes `LogTableXXXX.Arn`,
+ * a `Fn::Join` of the bucket ARN and `/spill/*` becomes `SegmentBucketXXXX.Arn/spill/*`.
+ */
+function render(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Json;
+  if ('Fn::ImportValue' in v) {
+    const name = v['Fn::ImportValue'];
+    const outputs = stateful.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    const output = Object.values(outputs).find((o) => o.Export?.Name === name);
+    if (output === undefined) throw new Error(`no stateful export named ${String(name)}`);
+    return render(output.Value);
+  }
+  if ('Ref' in v) return String(v.Ref);
+  if ('Fn::GetAtt' in v) return (v['Fn::GetAtt'] as string[]).join('.');
+  if ('Fn::Join' in v) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(render).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+/** The actions a function's role is allowed, per rendered resource (e.g. `LogTableXXXX.Arn`). */
+function grantsOf(role: Role): Map<string, Set<string>> {
+  const roleRef = (functionProps(role).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const grants = new Map<string, Set<string>>();
+  for (const resource of Object.values(apiResources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    const roles = resource.Properties.Roles as { Ref: string }[];
+    if (!roles.some((r) => r.Ref === roleRef)) continue;
+    const statements = (resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      const actions = ([] as string[]).concat(statement.Action);
+      const resources = ([] as unknown[]).concat(statement.Resource).map(render);
+      for (const r of resources) {
+        const set = grants.get(r) ?? new Set<string>();
+        for (const a of actions) set.add(a);
+        grants.set(r, set);
+      }
+    }
+  }
+  return grants;
+}
+
+function actionsOn(grants: Map<string, Set<string>>, resource: string): string[] {
+  return [...(grants.get(resource) ?? [])].sort();
+}
+
+const tableArn = (id: string) => `${id}.Arn`;
+const objectsArn = (pattern: string) => `${ids.bucket}.Arn/${pattern}`;
+
+const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+describe('StatefulStack', () => {
+  it('creates the log and lease tables with the shared pk/sk schema, on-demand, TTL on expiresAt and PITR', () => {
+    stateful.resourceCountIs('AWS::DynamoDB::Table', 2);
+    for (const id of [ids.logTable, ids.leaseTable]) {
+      const table = stateful.toJSON().Resources[id];
+      expect(table.Type).toBe('AWS::DynamoDB::Table');
+      expect(table.Properties).toMatchObject({
+        KeySchema: [
+          { AttributeName: PARTITION_KEY, KeyType: 'HASH' },
+          { AttributeName: SORT_KEY, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: PARTITION_KEY, AttributeType: 'S' },
+          { AttributeName: SORT_KEY, AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // AWS_MANAGED: SSE on with no key of our own = KMS with the aws/dynamodb key.
+        SSESpecification: { SSEEnabled: true },
+      });
+      expect(table.Properties.SSESpecification).not.toHaveProperty('KMSMasterKeyId');
+    }
+  });
+
+  it('retains tables and bucket when they leave the stack, and fixes no physical names', () => {
+    for (const id of [ids.logTable, ids.leaseTable, ids.bucket]) {
+      const resource = stateful.toJSON().Resources[id];
+      expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      expect(resource.Properties).not.toHaveProperty('TableName');
+      expect(resource.Properties).not.toHaveProperty('BucketName');
+    }
+  });
+
+  it('encrypts the segment bucket, blocks all public access and keeps versioning off', () => {
+    stateful.resourceCountIs('AWS::S3::Bucket', 1);
+    stateful.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: Match.absent(),
+    });
+  });
+
+  it('denies every request to the bucket that does not use TLS', () => {
+    stateful.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: ids.bucket },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('expires segments after 400 days as a backstop, aborts stale multipart uploads, and never expires spilled batches', () => {
+    stateful.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'segments/', ExpirationInDays: 400, Status: 'Enabled' }),
+        ]),
+      },
+    });
+    // A spilled batch is referenced by its hot item until it is tiered; expiring it by age could lose records.
+    const [bucket] = Object.values(stateful.findResources('AWS::S3::Bucket'));
+    const rules = (bucket as { Properties: { LifecycleConfiguration: { Rules: Array<{ Prefix?: string }> } } }).Properties
+      .LifecycleConfiguration.Rules;
+    expect(rules.filter((r) => r.Prefix === 'spill/')).toEqual([]);
+  });
+});
+
+describe('ApiStack functions', () => {
+  it('creates one function per FUNCTIONS entry plus the scheduled maintenance function, and nothing else', () => {
+    api.resourceCountIs('AWS::Lambda::Function', Object.keys(FUNCTIONS).length + 1);
+  });
+
+  it.each(ROLES)('runs %s on arm64 with the newest Node.js runtime and its spec from the route table', (role) => {
+    const spec = FUNCTIONS[role === 'maintenanceSchedule' ? 'maintenance' : role];
+    const props = functionProps(role);
+    expect(props).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs24.x',
+      Handler: role === 'maintenanceSchedule' ? 'index.scheduledHandler' : 'index.handler',
+      MemorySize: spec.memoryMb,
+      Timeout: spec.timeoutSeconds,
+    });
+    expect(props.Description).toContain(spec.description);
+    expect(props).not.toHaveProperty('FunctionName');
+  });
+
+  it.each(ROLES)('gives %s the names of both tables and the bucket in its environment', (role) => {
+    const variables = (functionProps(role).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(render(variables[ENV.logTable])).toBe(ids.logTable);
+    expect(render(variables[ENV.leaseTable])).toBe(ids.leaseTable);
+    expect(render(variables[ENV.segmentBucket])).toBe(ids.bucket);
+    expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it.each(ROLES)('keeps the logs of %s for one month', (role) => {
+    const logGroup = (functionProps(role).LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    expect(apiResources[logGroup]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+    });
+  });
+
+  it('bundles each entry as an ESM module with a require shim, the AWS SDK inside, and a source map', () => {
+    const assembly = app.synth();
+    for (const role of ROLES) {
+      const assetPath = apiResources[functionId(role)]?.Metadata?.['aws:asset:path'];
+      expect(typeof assetPath).toBe('string');
+      const dir = join(assembly.directory, assetPath as string);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code.startsWith("import { createRequire } from 'node:module';")).toBe(true);
+      const exportName = role === 'maintenanceSchedule' ? 'scheduledHandler' : 'handler';
+      expect(code).toMatch(new RegExp(`export\\s*\\{[^}]*\\b${exportName}\\b[^}]*\\}`));
+      // externalModules: [] — the SDK is bundled, never imported from the runtime.
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+    }
+  });
+});
+
+describe('ApiStack least-privilege grants', () => {
+  it('grants IAM access only to the stateful resources, never to "*"', () => {
+    const allowed = new Set([
+      tableArn(ids.logTable),
+      tableArn(ids.leaseTable),
+      `${ids.bucket}.Arn`,
+      objectsArn('*'),
+      objectsArn('spill/*'),
+    ]);
+    for (const role of ROLES) {
+      for (const resource of grantsOf(role).keys()) {
+        expect(allowed, `${role} is granted ${resource}`).toContain(resource);
+      }
+    }
+  });
+
+  it('lets topics read and write the log table and touch neither the lease table nor the bucket', () => {
+    const grants = grantsOf('topics');
+    expect(actionsOn(grants, tableArn(ids.logTable))).toEqual(expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]));
+    expect([...grants.keys()]).toEqual([tableArn(ids.logTable)]);
+  });
+
+  it('lets produce write the log table and put spill objects only, with no lease-table access', () => {
+    const grants = grantsOf('produce');
+    expect(actionsOn(grants, tableArn(ids.logTable))).toEqual(expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]));
+    expect(grants.has(tableArn(ids.leaseTable))).toBe(false);
+    expect(actionsOn(grants, objectsArn('spill/*'))).toContain('s3:PutObject');
+    expect([...grants.keys()].sort()).toEqual([tableArn(ids.logTable), objectsArn('spill/*')].sort());
+    const s3Actions = [...grants.values()].flatMap((set) => [...set]).filter((a) => a.startsWith('s3:'));
+    expect(s3Actions.filter((a) => a.startsWith('s3:GetObject') || a.startsWith('s3:DeleteObject'))).toEqual([]);
+  });
+
+  it('lets fetch read the log table and the bucket, and write nothing', () => {
+    const grants = grantsOf('fetch');
+    const log = actionsOn(grants, tableArn(ids.logTable));
+    expect(log).toEqual(expect.arrayContaining(TABLE_READS));
+    for (const write of TABLE_WRITES) expect(log).not.toContain(write);
+    expect(grants.has(tableArn(ids.leaseTable))).toBe(false);
+    expect(actionsOn(grants, objectsArn('*'))).toContain('s3:GetObject*');
+    const all = [...grants.values()].flatMap((set) => [...set]);
+    expect(all.filter((a) => /^s3:(PutObject|DeleteObject)/.test(a))).toEqual([]);
+  });
+
+  it('lets groups read and write the lease table but only read the log table and the bucket', () => {
+    const grants = grantsOf('groups');
+    expect(actionsOn(grants, tableArn(ids.leaseTable))).toEqual(
+      expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]),
+    );
+    const log = actionsOn(grants, tableArn(ids.logTable));
+    expect(log).toEqual(expect.arrayContaining(TABLE_READS));
+    for (const write of TABLE_WRITES) expect(log).not.toContain(write);
+    expect(actionsOn(grants, objectsArn('*'))).toContain('s3:GetObject*');
+    const all = [...grants.values()].flatMap((set) => [...set]);
+    expect(all.filter((a) => /^s3:(PutObject|DeleteObject)/.test(a))).toEqual([]);
+  });
+
+  it.each(['maintenance', 'maintenanceSchedule'] as const)(
+    'lets %s read and write both tables and read, write and delete segments',
+    (role) => {
+      const grants = grantsOf(role);
+      for (const table of [ids.logTable, ids.leaseTable]) {
+        expect(actionsOn(grants, tableArn(table))).toEqual(expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]));
+      }
+      expect(actionsOn(grants, objectsArn('*'))).toEqual(
+        expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']),
+      );
+    },
+  );
+});
+
+describe('ApiStack HTTP API', () => {
+  it('creates exactly one route per ROUTES entry', () => {
+    api.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+    const keys = Object.values(api.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+    expect(keys.sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  it('requires IAM authorization on every route', () => {
+    const routes = Object.values(api.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(ROUTES.length);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType, route.Properties.RouteKey).toBe('AWS_IAM');
+    }
+  });
+
+  it.each(ROUTES.map((r) => [routeKey(r), r.function] as const))(
+    'sends %s to the %s function through a payload 2.0 Lambda proxy integration',
+    (key, fn) => {
+      const route = Object.values(api.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: key } }));
+      expect(route).toHaveLength(1);
+      const target = route[0]?.Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+      expect(target['Fn::Join'][1][0]).toBe('integrations/');
+      const integration = apiResources[target['Fn::Join'][1][1].Ref];
+      expect(integration).toMatchObject({
+        Type: 'AWS::ApiGatewayV2::Integration',
+        Properties: {
+          IntegrationType: 'AWS_PROXY',
+          PayloadFormatVersion: '2.0',
+          IntegrationUri: { 'Fn::GetAtt': [functionId(fn), 'Arn'] },
+        },
+      });
+    },
+  );
+
+  it('lets only this API invoke each routed function', () => {
+    const apiId = logicalId(apiStack, apiStack.httpApi.node.defaultChild);
+    for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+      api.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [functionId(name), 'Arn'] },
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: apiId }])] },
+      });
+    }
+  });
+
+  it('outputs the API URL', () => {
+    const apiId = logicalId(apiStack, apiStack.httpApi.node.defaultChild);
+    api.hasOutput('*', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
+  });
+});
+
+describe('ApiStack maintenance schedule', () => {
+  it('runs the maintenance pass every minute through the scheduledHandler function', () => {
+    api.resourceCountIs('AWS::Events::Rule', 1);
+    api.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [functionId('maintenanceSchedule'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    api.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [functionId('maintenanceSchedule'), 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
+  });
+});
+
+describe('StatefulStack props', () => {
+  it('refuses a segment backstop that would expire segments still within the longest topic retention', () => {
+    expect(() => new StatefulStack(new App(), 'Data', { segmentExpirationDays: 365 })).toThrow(
+      /segmentExpirationDays/,
+    );
+    expect(() => new StatefulStack(new App(), 'Data', { segmentExpirationDays: 366 })).not.toThrow();
+  });
+});
+
+describe('ApiStack props', () => {
+  it('refuses a negative tierAfterMs', () => {
+    const other = new App();
+    const data = new StatefulStack(other, 'Data');
+    expect(
+      () =>
+        new ApiStack(other, 'Api', {
+          logTable: data.logTable,
+          leaseTable: data.leaseTable,
+          segmentBucket: data.segmentBucket,
+          tierAfterMs: -1,
+        }),
+    ).toThrow(/tierAfterMs/);
+  });
+});
