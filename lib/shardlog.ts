@@ -2,8 +2,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardlogConfig } from './config.js';
 import type { ColdTier } from './log/cold-tier.js';
+import { DynamoLeaseStore } from './groups/dynamo-lease-store.js';
+import { GroupService } from './groups/group-service.js';
 import { DynamoLogStore } from './log/dynamo-log-store.js';
 import { LogService } from './log/log-service.js';
+import { createMaintenance, createSegmentStore } from './maintenance/create-maintenance.js';
+import type { MaintenanceService } from './maintenance/maintenance-service.js';
 import { DynamoTopicStore } from './topics/dynamo-topic-store.js';
 import type { TopicStore } from './topics/topic.js';
 
@@ -29,6 +33,10 @@ export interface Shardlog {
   readonly topics: TopicStore;
   readonly store: DynamoLogStore;
   readonly log: LogService;
+  /** Consumer groups over the lease table. */
+  readonly groups: GroupService;
+  /** Tiering to S3 segments, retention and reclaiming deleted topics (one pass per call). */
+  readonly maintenance: MaintenanceService;
 }
 
 /**
@@ -52,6 +60,9 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     ...(options.tailCacheMs !== undefined ? { tailCacheMs: options.tailCacheMs } : {}),
     ...(options.metaCacheMs !== undefined ? { metaCacheMs: options.metaCacheMs } : {}),
   });
-  const log = new LogService({ topics, store, now, ...(options.cold ? { cold: options.cold } : {}) });
-  return { config, clients, topics, store, log };
+  const segments = createSegmentStore(clients, config, now);
+  const log = new LogService({ topics, store, now, cold: options.cold ?? segments });
+  const maintenance = createMaintenance({ clients, config, topics, store, segments, now });
+  const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now });
+  return { config, clients, topics, store, log, maintenance, groups };
 }

@@ -359,14 +359,21 @@ export class LogService {
       }
     }
     for (;;) {
+      const pageStart = next;
+      let gap = false;
       for (const batch of page.batches) {
         this.rememberBatchSize(pk, batch.count);
         if (full()) break;
         if (batch.baseOffset + batch.count <= next) continue;
-        if (batch.baseOffset > next) break; // a hot gap: the offsets in between are only in the cold tier
+        if (batch.baseOffset > next) {
+          gap = true; // a hot gap: the offsets in between are only in the cold tier; the next read starts there
+          break;
+        }
         take(decodeBatch(await this.store.loadBatch(batch), batch.baseOffset));
       }
-      if (full() || !page.more) break;
+      // A page that moved nothing held only expired (tiered) copies: querying from the same offset again
+      // would return the same page forever, and those offsets are cold, so this read ends here too.
+      if (gap || full() || !page.more || next === pageStart) break;
       page = await this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: this.pageItems(pk, options.limit - out.length) });
     }
     const last = page.batches[page.batches.length - 1];

@@ -1,0 +1,92 @@
+import type { TopicPartition } from './assignment.js';
+
+/**
+ * Storage of consumer groups (the role; KCL's `LeaseRefresher`), apart from its DynamoDB implementation
+ * ({@link DynamoLeaseStore}). One group's whole state — its members' liveness records and its leases — is
+ * read by one call ({@link LeaseStore.loadGroup}).
+ *
+ * Every conditional write reports a lost race as a return value (`null` / `false` / `'fenced'`), never as an
+ * exception, as KCL's `takeLease`/`evictLease` return `false`.
+ */
+export interface LeaseStore {
+  /** Creates or replaces a member's record (a join starts a new session). */
+  putMember(group: string, member: MemberRecord): Promise<void>;
+  /**
+   * Extends a live member's session to `now + sessionTimeoutMs`: THE one write of a heartbeat. `expiresAt`
+   * (epoch seconds) is the record's TTL, some time after any session it may have.
+   * @returns the renewed record, or `null` when the member is unknown or its session expired before `now`.
+   */
+  renewMember(group: string, memberId: string, now: number, expiresAt: number): Promise<MemberRecord | null>;
+  /** Deletes a member's record, which frees its leases at once. @returns the deleted record, if there was one. */
+  deleteMember(group: string, memberId: string): Promise<MemberRecord | null>;
+  /** All member records (expired ones included: TTL deletes late) and leases of a group, strongly consistent. */
+  loadGroup(group: string): Promise<GroupRecords>;
+  /**
+   * Makes `owner` the owner of a lease, with a new token, if the lease is still as `expected` was read
+   * (`null`: the lease item does not exist yet).
+   * @returns the lease as written, or `null` when another member changed it first.
+   */
+  takeLease(group: string, request: TakeLease): Promise<LeaseRecord | null>;
+  /** Gives a lease back (owner removed), if `memberId` still holds it with `leaseToken`. @returns false on a lost race. */
+  releaseLease(group: string, partition: TopicPartition, memberId: string, leaseToken: string): Promise<boolean>;
+  /** Sets the committed offset, fenced on owner and lease token. */
+  commitOffset(group: string, request: CommitRequest): Promise<'ok' | 'fenced'>;
+  /** Moves the committed offset and gives the lease a new token (fencing its owner's commits). */
+  resetOffset(group: string, request: ResetRequest): Promise<LeaseRecord>;
+  /** Records that a group exists, for {@link LeaseStore.listGroups} (idempotent). */
+  registerGroup(group: string, now: number): Promise<void>;
+  listGroups(): Promise<string[]>;
+}
+
+/** A member's liveness record. Its session is live while `sessionExpiresAtMs > now`. */
+export interface MemberRecord {
+  readonly memberId: string;
+  /** Changes at every join: leases held under an earlier session are free (KIP-848's member epoch). */
+  readonly session: string;
+  readonly topics: readonly string[];
+  readonly sessionTimeoutMs: number;
+  readonly sessionExpiresAtMs: number;
+}
+
+/** One (group, topic, partition) lease. Held only while its owner's member record is live with `ownerSession`. */
+export interface LeaseRecord extends TopicPartition {
+  /** The incarnation of the topic the committed offset belongs to (a re-created topic starts over). */
+  readonly topicId: string | null;
+  readonly owner: string | null;
+  readonly ownerSession: string | null;
+  /** Changes at every change of owner and at every reset: the fence of commits. */
+  readonly leaseToken: string;
+  readonly committedOffset: number | null;
+}
+
+export interface GroupRecords {
+  readonly members: MemberRecord[];
+  readonly leases: LeaseRecord[];
+}
+
+export interface TakeLease {
+  readonly partition: TopicPartition;
+  readonly topicId: string;
+  /** The lease as read; `null` when there was no lease item. */
+  readonly expected: LeaseRecord | null;
+  readonly owner: string;
+  readonly ownerSession: string;
+  readonly newToken: string;
+  readonly now: number;
+}
+
+export interface CommitRequest {
+  readonly partition: TopicPartition;
+  readonly memberId: string;
+  readonly leaseToken: string;
+  readonly offset: number;
+  readonly now: number;
+}
+
+export interface ResetRequest {
+  readonly partition: TopicPartition;
+  readonly topicId: string;
+  readonly offset: number;
+  readonly newToken: string;
+  readonly now: number;
+}

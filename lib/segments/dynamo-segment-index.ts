@@ -1,0 +1,220 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { MAX_OFFSET_SK, offsetSk, parseOffsetSk, segmentPk } from '../log/keys.js';
+import { decodeSegmentIndex, SEGMENT_VERSION, type SegmentIndexEntry } from './segment-format.js';
+
+/** A cold segment as the segment index describes it. */
+export interface SegmentInfo {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly baseOffset: number;
+  /** Exclusive. */
+  readonly endOffset: number;
+  /** S3 key of the segment object. */
+  readonly key: string;
+  /** Object size in bytes. */
+  readonly size: number;
+  /** Running maximum timestamp at `endOffset`. */
+  readonly maxTimestamp: number;
+  /** When the segment's newest batch was appended (ms): retention counts from here. */
+  readonly lastAppendedAt: number;
+  /** Spill objects whose bytes this segment holds (deleted with the segment). */
+  readonly spillKeys: readonly string[];
+  readonly entries: readonly SegmentIndexEntry[];
+  /** The index bytes, as stored in the object. */
+  readonly index: Uint8Array;
+}
+
+/** Attribute names of a segment index item. */
+const S = {
+  end: 'end',
+  key: 'key',
+  size: 'size',
+  maxTimestamp: 'mt',
+  lastAppendedAt: 'at',
+  spills: 'spills',
+  index: 'idx',
+  version: 'v',
+  createdAt: 'createdAt',
+} as const;
+
+/**
+ * The segment index in the log table: one item per cold segment at `seg#<topicId>#<partition>` / 16-digit base
+ * offset, carrying the segment's byte-position index (≤ 4096 × 40 bytes), so that a cold read costs this
+ * item plus one ranged GET. An entry is written once, with `attribute_not_exists`: the first writer for a base
+ * offset owns it, and a segment is readable exactly from the moment its entry exists.
+ */
+export class DynamoSegmentIndex {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly now: () => number;
+
+  constructor(options: { doc: DynamoDBDocumentClient; tableName: string; now?: () => number }) {
+    this.doc = options.doc;
+    this.table = options.tableName;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Indexes a segment unless an entry at its base offset exists already.
+   * @returns true when this call created the entry, false when another writer's entry holds the base offset.
+   */
+  async put(info: SegmentInfo): Promise<boolean> {
+    const item: Record<string, unknown> = {
+      pk: segmentPk(info.topicId, info.partition),
+      sk: offsetSk(info.baseOffset),
+      [S.end]: info.endOffset,
+      [S.key]: info.key,
+      [S.size]: info.size,
+      [S.maxTimestamp]: info.maxTimestamp,
+      [S.lastAppendedAt]: info.lastAppendedAt,
+      [S.index]: info.index,
+      [S.version]: SEGMENT_VERSION,
+      [S.createdAt]: this.now(),
+    };
+    if (info.spillKeys.length > 0) item[S.spills] = [...info.spillKeys];
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async get(topicId: string, partition: number, baseOffset: number): Promise<SegmentInfo | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: segmentPk(topicId, partition), sk: offsetSk(baseOffset) }, ConsistentRead: true }),
+    );
+    return Item ? toSegmentInfo(topicId, partition, Item) : undefined;
+  }
+
+  /** The segment whose range contains `offset`, if any (one Query, Limit 1). */
+  async containing(topicId: string, partition: number, offset: number): Promise<SegmentInfo | undefined> {
+    const segment = await this.atOrBelow(topicId, partition, offset);
+    return segment && offset < segment.endOffset ? segment : undefined;
+  }
+
+  /** The segment with the greatest base offset ≤ `offset`. */
+  async atOrBelow(topicId: string, partition: number, offset: number): Promise<SegmentInfo | undefined> {
+    if (offset < 0) return undefined;
+    return this.one(topicId, partition, false, offsetSk(offset));
+  }
+
+  /** The oldest (`forward`) or newest segment of the partition. */
+  async edge(topicId: string, partition: number, forward: boolean): Promise<SegmentInfo | undefined> {
+    return this.one(topicId, partition, forward, forward ? offsetSk(0) : MAX_OFFSET_SK);
+  }
+
+  /** A page of segments in offset order from `fromOffset`. */
+  async list(
+    topicId: string,
+    partition: number,
+    options: { fromOffset?: number; limit: number },
+  ): Promise<{ segments: SegmentInfo[]; more: boolean }> {
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk >= :lo',
+        ExpressionAttributeValues: { ':pk': segmentPk(topicId, partition), ':lo': offsetSk(options.fromOffset ?? 0) },
+        Limit: options.limit,
+        ConsistentRead: true,
+      }),
+    );
+    return {
+      segments: (page.Items ?? []).map((item) => toSegmentInfo(topicId, partition, item)),
+      more: page.LastEvaluatedKey !== undefined,
+    };
+  }
+
+  /** Removes an entry, only if it still names `key` (never a replacement written at the same base offset). */
+  async delete(segment: Pick<SegmentInfo, 'topicId' | 'partition' | 'baseOffset' | 'key'>): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: segmentPk(segment.topicId, segment.partition), sk: offsetSk(segment.baseOffset) },
+          ConditionExpression: '#key = :key',
+          ExpressionAttributeNames: { '#key': S.key },
+          ExpressionAttributeValues: { ':key': segment.key },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Deletes up to `limit` entries of a partition (a deleted topic's); returns how many it deleted. */
+  async deleteSome(topicId: string, partition: number, limit: number): Promise<number> {
+    const pk = segmentPk(topicId, partition);
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ProjectionExpression: 'pk, sk',
+        Limit: limit,
+      }),
+    );
+    const keys = (page.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
+    await batchDelete(this.doc, this.table, keys);
+    return keys.length;
+  }
+
+  private async one(topicId: string, partition: number, forward: boolean, bound: string): Promise<SegmentInfo | undefined> {
+    const { Items } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: forward ? 'pk = :pk AND sk >= :b' : 'pk = :pk AND sk <= :b',
+        ExpressionAttributeValues: { ':pk': segmentPk(topicId, partition), ':b': bound },
+        ScanIndexForward: forward,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = Items?.[0];
+    return item ? toSegmentInfo(topicId, partition, item) : undefined;
+  }
+}
+
+/** BatchWriteItem deletes in chunks of 25, retrying unprocessed keys. */
+export async function batchDelete(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  keys: ReadonlyArray<{ pk: string; sk: string }>,
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = keys
+      .slice(i, i + 25)
+      .map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+      const result = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = result.UnprocessedItems?.[table] ?? [];
+    }
+  }
+}
+
+function toSegmentInfo(topicId: string, partition: number, item: Record<string, unknown>): SegmentInfo {
+  const index = item[S.index] as Uint8Array;
+  return {
+    topicId,
+    partition,
+    baseOffset: parseOffsetSk(String(item.sk)),
+    endOffset: Number(item[S.end]),
+    key: String(item[S.key]),
+    size: Number(item[S.size]),
+    maxTimestamp: Number(item[S.maxTimestamp]),
+    lastAppendedAt: Number(item[S.lastAppendedAt]),
+    spillKeys: Array.isArray(item[S.spills]) ? (item[S.spills] as unknown[]).map(String) : [],
+    entries: decodeSegmentIndex(index),
+    index,
+  };
+}

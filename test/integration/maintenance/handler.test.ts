@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHttpApiEvent } from '../../../infra/local/apigw-event.js';
+import { applyEnv, localHandlerEnv } from '../../../infra/local/local-env.js';
+import { ENV } from '../../../lib/config.js';
+import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
+import { createTestStorage, type TestStorage } from '../../support/storage.js';
+import { indexItems, sampleRecord } from './harness.js';
+
+/**
+ * The Lambda entry points of maintenance against the emulators, configured through the environment exactly as
+ * the local stack configures them: the scheduled entry point (EventBridge / the local timer) runs a real pass,
+ * and the HTTP route validates its body and returns the pass's report.
+ */
+let storage: TestStorage;
+let engine: Shardlog;
+let restoreEnv: () => void;
+let maintenance: typeof import('../../../functions/maintenance.js');
+
+beforeAll(async () => {
+  storage = await createTestStorage();
+  engine = createShardlog(storage, storage.config);
+  restoreEnv = applyEnv({
+    ...localHandlerEnv({
+      dynamoEndpoint: storage.endpoints.dynamo,
+      s3Endpoint: storage.endpoints.s3,
+      logTable: storage.config.logTable,
+      leaseTable: storage.config.leaseTable,
+      segmentBucket: storage.config.segmentBucket,
+    }),
+    [ENV.tierAfterMs]: '0',
+  });
+  maintenance = await import('../../../functions/maintenance.js');
+});
+
+afterAll(async () => {
+  restoreEnv?.();
+  await storage?.cleanup();
+});
+
+function post(body: unknown) {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  return buildHttpApiEvent(
+    {
+      method: 'POST',
+      target: '/v1/admin/maintenance',
+      rawHeaders: ['content-type', 'application/json'],
+      body: Buffer.from(text),
+      sourceIp: '127.0.0.1',
+      httpVersion: '1.1',
+      localPort: 4000,
+    },
+    { routeKey: 'POST /v1/admin/maintenance', pathParameters: {}, requestId: `req-${Math.random()}`, now: new Date() },
+  );
+}
+
+describe('maintenance entry points', () => {
+  it('scheduledHandler runs a real pass with the configured threshold', async () => {
+    const name = `sched-${Date.now()}`;
+    const topic = await engine.topics.create({ name, partitions: 2, retentionHours: 168 });
+    await engine.log.produce(name, { records: [0, 1, 2].map((i) => ({ ...sampleRecord(i, Date.now()), partition: 1 })) });
+    const report = await maintenance.scheduledHandler();
+    expect(report.tiered).toMatchObject({ segments: 1, records: 3 });
+    expect((await indexItems(storage, topic.topicId, 1)).map((i) => i.end)).toEqual([3]);
+    expect(await maintenance.scheduledHandler()).toEqual({ tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } });
+  });
+
+  it('POST /v1/admin/maintenance runs a pass for one topic and returns its report', async () => {
+    const name = `http-${Date.now()}`;
+    await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
+    await engine.log.produce(name, { records: [sampleRecord(1, Date.now())] });
+    const held = await maintenance.handler(post({ topic: name, tierOlderThanMs: 3_600_000 }));
+    expect(held.statusCode).toBe(200);
+    expect(JSON.parse(held.body!)).toEqual({ tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } });
+    const moved = await maintenance.handler(post({ topic: name, tierOlderThanMs: 0 }));
+    expect(JSON.parse(moved.body!).tiered).toMatchObject({ segments: 1, records: 1 });
+  });
+
+  it('rejects a bad body with 400 and an unknown topic with 404', async () => {
+    for (const body of [{ tierOlderThanMs: -1 }, { tierOlderThanMs: 1.5 }, { topic: '..' }, { extra: 1 }, [1]]) {
+      const response = await maintenance.handler(post(body));
+      expect(response.statusCode).toBe(400);
+      expect(JSON.parse(response.body!).error.code).toBe('INVALID_REQUEST');
+    }
+    const missing = await maintenance.handler(post({ topic: 'no-such-topic' }));
+    expect(missing.statusCode).toBe(404);
+    expect(JSON.parse(missing.body!).error.code).toBe('TOPIC_NOT_FOUND');
+  });
+});
