@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../infra/local/local-env.js';
 import { startS3Local } from '../infra/local/s3-local.js';
-import { DEFAULT_TIER_AFTER_MS } from '../lib/config.js';
+import { DEFAULT_HOT_RETENTION_LIMIT_HOURS, DEFAULT_TIER_AFTER_MS } from '../lib/config.js';
 import type { ProduceRecord } from '../lib/log/log-service.js';
 import { createShardlog } from '../lib/shardlog.js';
 import { ensureStorage } from '../lib/storage/bootstrap.js';
@@ -62,6 +62,7 @@ try {
     tierAfterMs: DEFAULT_TIER_AFTER_MS,
     topicCacheMs: 60_000,
     s3ForcePathStyle: true,
+    hotRetentionLimitHours: DEFAULT_HOT_RETENTION_LIMIT_HOURS,
   };
   await ensureStorage({ dynamo, s3 }, config);
   const meter = new CapacityMeter().attach(dynamo, s3);

@@ -18,6 +18,11 @@ export interface ShardlogConfig {
   readonly topicCacheMs: number;
   /** Use path-style S3 URLs (s3rver, LocalStack). */
   readonly s3ForcePathStyle: boolean;
+  /**
+   * Topics whose retention is at most this many hours stay in DynamoDB for their whole life and expire by a TTL
+   * written with each batch (free); longer ones are tiered to S3. 0 tiers every topic. See `lib/topics/topic.ts`.
+   */
+  readonly hotRetentionLimitHours: number;
 }
 
 export const ENV = {
@@ -27,10 +32,17 @@ export const ENV = {
   tierAfterMs: 'SHARDLOG_TIER_AFTER_MS',
   topicCacheMs: 'SHARDLOG_TOPIC_CACHE_MS',
   s3ForcePathStyle: 'SHARDLOG_S3_FORCE_PATH_STYLE',
+  hotRetentionLimitHours: 'SHARDLOG_HOT_RETENTION_LIMIT_HOURS',
 } as const;
 
 export const DEFAULT_TIER_AFTER_MS = 15 * 60 * 1000;
 export const DEFAULT_TOPIC_CACHE_MS = 1000;
+/**
+ * Twelve weeks: where keeping a GB in DynamoDB ($0.25/GB-month) starts to cost more than moving it to S3, which
+ * pays a rewrite of every item to set its TTL (~$0.64/GB) and then $0.023/GB-month:
+ * 0.25·m = 0.64 + 0.023·m  ⇒  m ≈ 2.8 months.
+ */
+export const DEFAULT_HOT_RETENTION_LIMIT_HOURS = 12 * 7 * 24;
 
 /**
  * Reads the configuration from `env`; fails loudly, naming the variable, when a required one is missing.
@@ -44,6 +56,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tierAfterMs: numberOr(env, ENV.tierAfterMs, DEFAULT_TIER_AFTER_MS),
     topicCacheMs: numberOr(env, ENV.topicCacheMs, DEFAULT_TOPIC_CACHE_MS),
     s3ForcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
+    hotRetentionLimitHours: numberOr(env, ENV.hotRetentionLimitHours, DEFAULT_HOT_RETENTION_LIMIT_HOURS),
   };
 }
 

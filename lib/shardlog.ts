@@ -61,7 +61,13 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     ...(options.metaCacheMs !== undefined ? { metaCacheMs: options.metaCacheMs } : {}),
   });
   const segments = createSegmentStore(clients, config, now);
-  const log = new LogService({ topics, store, now, cold: options.cold ?? segments });
+  const log = new LogService({
+    topics,
+    store,
+    now,
+    cold: options.cold ?? segments,
+    hotRetentionLimitHours: config.hotRetentionLimitHours,
+  });
   const maintenance = createMaintenance({ clients, config, topics, store, segments, now });
   const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now });
   return { config, clients, topics, store, log, maintenance, groups };

@@ -79,6 +79,7 @@ interface PreparedBatch {
   readonly batchMaxTimestamp: number;
   /** Encoded at the base offset of the first attempt; patched per attempt. */
   encoded: Uint8Array;
+  readonly expiresAtSec?: number;
   spillKey?: string;
 }
 
@@ -142,14 +143,14 @@ export class DynamoLogStore {
     const expected = options.expectedOffsets ?? new Map<number, number>();
     const touched = new Set(appends.map((a) => a.partition));
     const checkOnly = [...expected.keys()].filter((p) => !touched.has(p));
-    const prepared = await Promise.all(appends.map((a) => this.prepare(topicId, a)));
+    const prepared = await Promise.all(appends.map((a) => this.prepare(topicId, a, options.expiresAtSec)));
     if (prepared.length === 1 && checkOnly.length === 0 && !options.idempotency) {
       return this.appendOne(prepared[0]!, expected.get(prepared[0]!.partition));
     }
     return this.appendTransaction(topicId, prepared, expected, checkOnly, options.idempotency);
   }
 
-  private async prepare(topicId: string, append: PartitionAppend): Promise<PreparedBatch> {
+  private async prepare(topicId: string, append: PartitionAppend, expiresAtSec: number | undefined): Promise<PreparedBatch> {
     let batchMaxTimestamp = -Infinity;
     for (const r of append.records) batchMaxTimestamp = Math.max(batchMaxTimestamp, r.timestamp);
     const encoded = encodeBatch(0, append.records as LogRecord[]);
@@ -159,6 +160,7 @@ export class DynamoLogStore {
       count: append.records.length,
       batchMaxTimestamp,
       encoded,
+      ...(expiresAtSec !== undefined ? { expiresAtSec } : {}),
     };
   }
 
@@ -303,6 +305,7 @@ export class DynamoLogStore {
       [A.appendedAt]: this.now(),
       [A.bytes]: batch.encoded.length,
     };
+    if (batch.expiresAtSec !== undefined) item[A.expiresAt] = batch.expiresAtSec;
     if (batch.spillKey) item[A.spillKey] = batch.spillKey;
     else item[A.data] = withBaseOffset(batch.encoded, base);
     return item;
@@ -375,14 +378,15 @@ export class DynamoLogStore {
         ScanIndexForward: false,
         Limit: 1,
         ConsistentRead: consistent,
-        ProjectionExpression: 'sk, #n, mt, endOffset, maxTimestamp',
+        ProjectionExpression: 'sk, #n, mt, endOffset, maxTimestamp, floorOffset, floorMaxTimestamp',
         ExpressionAttributeNames: { '#n': A.count },
       }),
     );
     const item = Items?.[0];
     if (!item) return { endOffset: 0, maxTimestamp: -Infinity };
     if (item.sk === PARTITION_META_SK) {
-      return { endOffset: Number(item.endOffset ?? 0), maxTimestamp: Number(item.maxTimestamp ?? -Infinity) };
+      const meta = metaFromItem(item);
+      return { endOffset: meta.endOffset, maxTimestamp: meta.maxTimestamp };
     }
     return { endOffset: parseOffsetSk(String(item.sk)) + Number(item[A.count]), maxTimestamp: Number(item[A.maxTimestamp]) };
   }
@@ -394,12 +398,7 @@ export class DynamoLogStore {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk, sk: PARTITION_META_SK }, ConsistentRead: true }),
     );
-    const meta: PartitionMeta = {
-      startOffset: Number(Item?.startOffset ?? 0),
-      endOffset: Number(Item?.endOffset ?? 0),
-      maxTimestamp: Number(Item?.maxTimestamp ?? -Infinity),
-      tieredOffset: Number(Item?.tieredOffset ?? 0),
-    };
+    const meta = metaFromItem(Item);
     if (this.metaCacheMs > 0) this.metas.set(pk, { meta, until: this.now() + this.metaCacheMs });
     return meta;
   }
@@ -448,6 +447,21 @@ export class DynamoLogStore {
     const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: batch.spillKey }));
     return object.Body!.transformToByteArray();
   }
+}
+
+/**
+ * The meta item as readers see it. The end-offset floor is the larger of the tiering mark (`endOffset`) and
+ * the floor the hot-retention pass records (`floorOffset`): either may be the one that survives every hot item.
+ */
+function metaFromItem(item: Record<string, unknown> | undefined): PartitionMeta {
+  const tieredEnd = Number(item?.endOffset ?? 0);
+  const floor = Number(item?.floorOffset ?? 0);
+  return {
+    startOffset: Number(item?.startOffset ?? 0),
+    endOffset: Math.max(tieredEnd, floor),
+    maxTimestamp: Math.max(Number(item?.maxTimestamp ?? -Infinity), Number(item?.floorMaxTimestamp ?? -Infinity)),
+    tieredOffset: Number(item?.tieredOffset ?? 0),
+  };
 }
 
 function toHotBatch(item: Record<string, unknown>): HotBatch {

@@ -1,5 +1,5 @@
 import { InvalidRequestError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.js';
-import type { Topic, TopicStore } from '../topics/topic.js';
+import { appendExpiry, type Topic, type TopicStore } from '../topics/topic.js';
 import { decodeBatch, type LogRecord, type StoredRecord, recordSize } from './batch-format.js';
 import type { ColdTier, EncodedBatch } from './cold-tier.js';
 import { MAX_TRANSACTION_ITEMS, type DynamoLogStore } from './dynamo-log-store.js';
@@ -63,6 +63,8 @@ export interface LogServiceOptions {
   readonly topics: TopicStore;
   readonly store: DynamoLogStore;
   readonly cold?: ColdTier;
+  /** Topics with retention up to this many hours get a TTL with each batch (see `isHotRetention`). */
+  readonly hotRetentionLimitHours?: number;
   readonly now?: () => number;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -90,6 +92,7 @@ export class LogService {
   private readonly topics: TopicStore;
   private readonly store: DynamoLogStore;
   private readonly cold: ColdTier | undefined;
+  private readonly hotRetentionLimitHours: number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -100,6 +103,7 @@ export class LogService {
     this.topics = options.topics;
     this.store = options.store;
     this.cold = options.cold;
+    this.hotRetentionLimitHours = options.hotRetentionLimitHours ?? 0;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -152,10 +156,12 @@ export class LogService {
         timestamp: record.timestamp ?? now,
       })),
     });
+    const expiresAtSec = appendExpiry(topic, this.hotRetentionLimitHours, now);
     const result = await this.store.append(
       topic.topicId,
       [...byPartition].map(([partition, records]) => ({ partition, records })),
       {
+        ...(expiresAtSec !== undefined ? { expiresAtSec } : {}),
         ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}),
         ...(input.idempotencyKey ? { idempotency: { key: input.idempotencyKey, response: respond } } : {}),
       },

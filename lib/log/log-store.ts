@@ -40,6 +40,8 @@ export interface PartitionAppend {
 }
 
 export interface AppendOptions {
+  /** TTL (epoch seconds) to write with every batch of this append (hot-retention topics). */
+  readonly expiresAtSec?: number;
   /** Append only if each named partition's end offset equals the number. */
   readonly expectedOffsets?: ReadonlyMap<number, number>;
   /** Idempotency: the key, and the response to remember, built from the base offsets that were assigned. */

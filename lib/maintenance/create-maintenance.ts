@@ -21,7 +21,7 @@ export function createSegmentStore(
 
 export interface CreateMaintenanceInput {
   readonly clients: { readonly doc: DynamoDBDocumentClient; readonly s3: S3Client };
-  readonly config: Pick<ShardlogConfig, 'logTable' | 'segmentBucket' | 'tierAfterMs'>;
+  readonly config: Pick<ShardlogConfig, 'logTable' | 'segmentBucket' | 'tierAfterMs' | 'hotRetentionLimitHours'>;
   readonly topics: TopicStore;
   readonly store: DynamoLogStore;
   readonly segments?: S3SegmentStore;
@@ -42,6 +42,7 @@ export function createMaintenance(input: CreateMaintenanceInput): MaintenanceSer
     index: segments.segmentIndex,
     meta: new PartitionMetaWriter({ doc: input.clients.doc, tableName: input.config.logTable }),
     tierAfterMs: input.config.tierAfterMs,
+    hotRetentionLimitHours: input.config.hotRetentionLimitHours,
     now,
     log: createLogger({ component: 'maintenance' }),
     ...(input.onStep ? { onStep: input.onStep } : {}),

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { DynamoSegmentIndex, SegmentInfo } from '../segments/dynamo-segment-index.js';
 import { partitionSegmentPrefix, topicSegmentPrefix, type S3SegmentStore } from '../segments/s3-segment-store.js';
 import { encodeSegment, MAX_SEGMENT_BATCHES, MAX_SEGMENT_BYTES, type SegmentBatchInput } from '../segments/segment-format.js';
-import type { DeletedTopic, Topic, TopicStore } from '../topics/topic.js';
+import { isHotRetention, type DeletedTopic, type Topic, type TopicStore } from '../topics/topic.js';
 import type { PartitionMetaWriter } from './partition-meta-writer.js';
 
 /** What one pass did (the body of `POST /v1/admin/maintenance`). */
@@ -68,6 +68,8 @@ export const RECLAIM_AFTER_MS = 60 * 1000;
 export const MAX_SEGMENTS_PER_PARTITION_PASS = 4;
 /** Partitions maintained in parallel. */
 export const PARTITION_CONCURRENCY = 8;
+/** Query pages a hot-retention pass reads per partition before leaving the rest to the next pass. */
+export const MAX_HOT_EXPIRY_PAGES = 10;
 /** Items a pass deletes per deleted-topic partition before leaving the rest to the next pass. */
 export const RECLAIM_ITEMS_PER_PASS = 2_000;
 const HOUR_MS = 60 * 60 * 1000;
@@ -80,6 +82,8 @@ export interface MaintenanceServiceOptions {
   readonly meta: PartitionMetaWriter;
   /** Default for `tierOlderThanMs`. */
   readonly tierAfterMs: number;
+  /** Topics with at most this retention are not tiered by scheduled passes (see `isHotRetention`). */
+  readonly hotRetentionLimitHours?: number;
   readonly now?: () => number;
   readonly log?: Logger;
   /** Runs after each step; a throw aborts the pass there (crash injection in tests). */
@@ -124,6 +128,7 @@ export class MaintenanceService {
   private readonly index: DynamoSegmentIndex;
   private readonly meta: PartitionMetaWriter;
   private readonly tierAfterMs: number;
+  private readonly hotRetentionLimitHours: number;
   private readonly now: () => number;
   private readonly log: Logger | undefined;
   private readonly onStep: MaintenanceServiceOptions['onStep'];
@@ -137,6 +142,7 @@ export class MaintenanceService {
     this.index = options.index;
     this.meta = options.meta;
     this.tierAfterMs = options.tierAfterMs;
+    this.hotRetentionLimitHours = options.hotRetentionLimitHours ?? 0;
     this.now = options.now ?? Date.now;
     this.log = options.log;
     this.onStep = options.onStep;
@@ -151,7 +157,7 @@ export class MaintenanceService {
    */
   async runOnce(request: MaintenanceRequest = {}): Promise<MaintenanceReport> {
     const report: MaintenanceReport = { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
-    const tierOlderThanMs = request.tierOlderThanMs ?? this.tierAfterMs;
+    const tierOlderThanMs = request.tierOlderThanMs;
     const topics = request.topic !== undefined ? [await this.topics.get(request.topic)] : await this.liveTopics();
     const work = topics.flatMap((topic) => Array.from({ length: topic.partitions }, (_, partition) => ({ topic, partition })));
     const errors: unknown[] = [];
@@ -190,11 +196,20 @@ export class MaintenanceService {
     return out;
   }
 
-  private async maintainPartition(topic: Topic, partition: number, tierOlderThanMs: number, report: MaintenanceReport): Promise<void> {
+  /**
+   * A hot-retention topic (retention within `hotRetentionLimitHours`) is tiered only on request: its batches
+   * expire by the TTL they were written with, which costs nothing, while tiering would rewrite every item to
+   * set one. Any other topic is tiered after `tierAfterMs`, and always before its retention ends.
+   */
+  private async maintainPartition(topic: Topic, partition: number, tierOlderThanMs: number | undefined, report: MaintenanceReport): Promise<void> {
     const pk = partitionPk(topic.topicId, partition);
     const retentionMs = topic.retentionHours * HOUR_MS;
-    // Data older than the retention is tiered now, whatever the threshold, so that retention can expire it.
-    await this.tierPartition(topic.topicId, partition, Math.min(tierOlderThanMs, retentionMs), report);
+    const hot = isHotRetention(topic, this.hotRetentionLimitHours);
+    if (!hot || tierOlderThanMs !== undefined) {
+      // Data older than the retention is tiered now, whatever the threshold, so that retention can expire it.
+      await this.tierPartition(topic.topicId, partition, Math.min(tierOlderThanMs ?? this.tierAfterMs, retentionMs), report);
+    }
+    if (hot) await this.expireHot(topic.topicId, partition, retentionMs, report);
     await this.expirePartition(topic.topicId, partition, retentionMs, report);
     this.store.forgetMeta(pk);
   }
@@ -319,6 +334,58 @@ export class MaintenanceService {
   }
 
   // ---------------------------------------------------------------------------------------------- retention
+
+  /**
+   * Retention of a hot-retention partition. Its batches carry their own TTL (retention + a day), so expiring
+   * them is moving `startOffset` past the batches appended before the cutoff: readers get 416 below it, and
+   * DynamoDB deletes the items later, for free.
+   * ```
+   * (1) floorOffset = the tail's end offset     offsets continue once TTL has removed every item
+   * (2) startOffset = first batch appended after the cutoff (conditional on the marks read)
+   * (3) TTL on batches below it that have none  (written while the topic had a longer retention)
+   * ```
+   * A crash after (1) changes nothing readers see; after (2) it leaves (3) undone for those batches, which then
+   * stay until removed by hand (only batches from a retention change; noted in the README).
+   */
+  private async expireHot(topicId: string, partition: number, retentionMs: number, report: MaintenanceReport): Promise<void> {
+    const pk = partitionPk(topicId, partition);
+    const tail = await this.store.readTail(pk, true);
+    let meta = await this.meta.read(pk);
+    if (tail.endOffset > meta.floorOffset) {
+      await this.meta.advanceFloor(pk, tail.endOffset, tail.maxTimestamp);
+      meta = await this.meta.read(pk);
+    }
+    const cutoff = this.now() - retentionMs;
+    let newStart = meta.startOffset;
+    let young = false;
+    const untimed: HotBatch[] = [];
+    // A probe of one item first: a partition with nothing past its retention costs one small read per pass.
+    let page = await this.store.queryBatches(pk, { forward: true, fromOffset: meta.startOffset, limit: 1 });
+    for (let pages = 1; ; pages++) {
+      for (const b of page.batches) {
+        if (b.appendedAt >= cutoff) {
+          young = true;
+          break;
+        }
+        newStart = b.baseOffset + b.count;
+        if (b.expiresAt === undefined) untimed.push(b);
+      }
+      if (young || !page.more || pages >= MAX_HOT_EXPIRY_PAGES) break;
+      page = await this.store.queryBatches(pk, { forward: true, fromOffset: newStart, limit: 100 });
+    }
+    // Every batch up to the tail is past its retention (batches hidden as expired are, too).
+    if (!young && !page.more) newStart = Math.max(newStart, tail.endOffset);
+    newStart = Math.min(newStart, meta.floorOffset);
+    if (newStart <= meta.startOffset) return;
+    if (!(await this.meta.advanceHotStart(pk, meta, newStart))) return; // another pass moved it
+    report.expired.records += newStart - meta.startOffset;
+    this.store.forgetMeta(pk);
+    await this.step('retention.start-advanced', topicId, partition);
+    const expiresAtSec = Math.ceil((this.now() + HOT_COPY_GRACE_MS) / 1000);
+    await forEachLimit(untimed, 16, async (b) => {
+      await this.meta.setExpiry(pk, b.baseOffset, expiresAtSec);
+    });
+  }
 
   private async expirePartition(topicId: string, partition: number, retentionMs: number, report: MaintenanceReport): Promise<void> {
     const pk = partitionPk(topicId, partition);

@@ -11,6 +11,8 @@ export interface MaintenanceMeta extends PartitionMeta {
    * was interrupted after indexing and before (or while) setting TTLs; the next pass finishes the job.
    */
   readonly releasedOffset: number;
+  /** The end-offset floor recorded by the hot-retention pass (hot topics are not tiered, so no `tieredOffset`). */
+  readonly floorOffset: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export class PartitionMetaWriter {
       maxTimestamp: Number(Item?.maxTimestamp ?? -Infinity),
       tieredOffset,
       releasedOffset: Number(Item?.releasedOffset ?? tieredOffset),
+      floorOffset: Number(Item?.floorOffset ?? 0),
     };
   }
 
@@ -80,6 +83,44 @@ export class PartitionMetaWriter {
       UpdateExpression: 'SET startOffset = :to',
       ConditionExpression: 'tieredOffset >= :to AND (attribute_not_exists(startOffset) OR startOffset < :to)',
       ExpressionAttributeValues: { ':to': to },
+    });
+  }
+
+  /**
+   * Hot retention: records the partition's end offset (and running max timestamp) as a floor that outlives
+   * every hot item, before any of them can expire. Never moves back.
+   */
+  async advanceFloor(pk: string, to: number, maxTimestamp: number): Promise<boolean> {
+    return this.conditional({
+      Key: { pk, sk: PARTITION_META_SK },
+      UpdateExpression: 'SET floorOffset = :to, floorMaxTimestamp = :mt',
+      ConditionExpression: 'attribute_not_exists(floorOffset) OR floorOffset < :to',
+      ExpressionAttributeValues: { ':to': to, ':mt': maxTimestamp },
+    });
+  }
+
+  /**
+   * Hot retention: moves `startOffset` from `meta.startOffset` to `to` over hot batches past their retention.
+   * Offsets below the new start need no tiering, so the tiering marks move up with it (keeping
+   * `endOffset = tieredOffset`, and `to` is never above the floor, which was recorded first). Conditional on the
+   * marks read, so a concurrent tiering or retention step makes this a lost race (`false`).
+   */
+  async advanceHotStart(pk: string, meta: MaintenanceMeta, to: number): Promise<boolean> {
+    const tiered = Math.max(meta.tieredOffset, to);
+    return this.conditional({
+      Key: { pk, sk: PARTITION_META_SK },
+      UpdateExpression: 'SET startOffset = :to, tieredOffset = :t, endOffset = :e, releasedOffset = :r',
+      ConditionExpression:
+        '(attribute_not_exists(startOffset) OR startOffset = :oldStart) AND ' +
+        '(attribute_not_exists(tieredOffset) OR tieredOffset = :oldTiered) AND floorOffset >= :to',
+      ExpressionAttributeValues: {
+        ':to': to,
+        ':t': tiered,
+        ':e': tiered,
+        ':r': Math.max(meta.releasedOffset, tiered),
+        ':oldStart': meta.startOffset,
+        ':oldTiered': meta.tieredOffset,
+      },
     });
   }
 

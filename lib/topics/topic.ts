@@ -38,6 +38,25 @@ export const MAX_RETENTION_HOURS = 8760;
 /** One minute: short retention is for tests and demos. */
 export const MIN_RETENTION_HOURS = 1 / 60;
 
+/**
+ * A TTL written with each batch of a hot-retention topic lets DynamoDB delete it for free, instead of a
+ * rewrite per item later. It lies this long past the retention: retention itself is enforced by the
+ * maintenance pass moving `startOffset` (readers never see records below it), and the margin gives that pass
+ * a day to record the partition's end offset before the newest item can disappear (offsets are never reused).
+ */
+export const HOT_TTL_MARGIN_MS = 24 * 60 * 60 * 1000;
+
+/** True when the topic's records stay in DynamoDB for their whole retention (see `hotRetentionLimitHours`). */
+export function isHotRetention(topic: Pick<Topic, 'retentionHours'>, hotRetentionLimitHours: number): boolean {
+  return topic.retentionHours <= hotRetentionLimitHours;
+}
+
+/** The `expiresAt` (epoch seconds) of a batch appended at `appendedAtMs`, or undefined for a tiered topic. */
+export function appendExpiry(topic: Pick<Topic, 'retentionHours'>, hotRetentionLimitHours: number, appendedAtMs: number): number | undefined {
+  if (!isHotRetention(topic, hotRetentionLimitHours)) return undefined;
+  return Math.ceil((appendedAtMs + topic.retentionHours * 60 * 60 * 1000 + HOT_TTL_MARGIN_MS) / 1000);
+}
+
 /** Topic metadata storage (the role); {@link DynamoTopicStore} is its DynamoDB implementation. */
 export interface TopicStore {
   /** @throws TopicExistsError */

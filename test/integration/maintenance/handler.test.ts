@@ -17,7 +17,8 @@ let restoreEnv: () => void;
 let maintenance: typeof import('../../../functions/maintenance.js');
 
 beforeAll(async () => {
-  storage = await createTestStorage();
+  // These tests pin the tiered regime (every topic tiered to S3); hot-retention.test.ts covers the other.
+  storage = await createTestStorage({ hotRetentionLimitHours: 0 });
   engine = createShardlog(storage, storage.config);
   restoreEnv = applyEnv({
     ...localHandlerEnv({
@@ -28,6 +29,7 @@ beforeAll(async () => {
       segmentBucket: storage.config.segmentBucket,
     }),
     [ENV.tierAfterMs]: '0',
+    [ENV.hotRetentionLimitHours]: '0',
   });
   maintenance = await import('../../../functions/maintenance.js');
 });

@@ -24,7 +24,8 @@ import { segmentPk } from '../../../lib/log/keys.js';
 let storage: TestStorage;
 let seq = 0;
 beforeAll(async () => {
-  storage = await createTestStorage();
+  // These tests pin the tiered regime (every topic tiered to S3); hot-retention.test.ts covers the other.
+  storage = await createTestStorage({ hotRetentionLimitHours: 0 });
 });
 afterAll(() => storage?.cleanup());
 

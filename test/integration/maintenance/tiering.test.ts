@@ -22,7 +22,8 @@ let storage: TestStorage;
 let seq = 0;
 
 beforeAll(async () => {
-  storage = await createTestStorage();
+  // These tests pin the tiered regime (every topic tiered to S3); hot-retention.test.ts covers the other.
+  storage = await createTestStorage({ hotRetentionLimitHours: 0 });
 });
 afterAll(() => storage?.cleanup());
 

@@ -28,7 +28,8 @@ import {
  */
 let storage: TestStorage;
 beforeAll(async () => {
-  storage = await createTestStorage();
+  // These tests pin the tiered regime (every topic tiered to S3); hot-retention.test.ts covers the other.
+  storage = await createTestStorage({ hotRetentionLimitHours: 0 });
 });
 afterAll(() => storage?.cleanup());
 
