@@ -8,6 +8,8 @@ export default defineConfig({
     // forks: every test file gets its own process, so one that sets process.env for the handlers (an HTTP
     // integration test) cannot leak it into another file.
     pool: 'forks',
+    // The handlers log one line per request; in tests only warnings and errors are worth reading.
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     // Integration tests talk to emulators (and may start a JVM of their own): be generous.
     testTimeout: 30_000,
     hookTimeout: 60_000,

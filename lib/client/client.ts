@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { Consumer, type ConsumerOptions } from './consumer.js';
+import { HttpClient, type HttpClientOptions } from './http-client.js';
+import { Producer, type ProducerOptions } from './producer.js';
+import type {
+  CommitOffset,
+  CommitResponse,
+  CreateTopicRequest,
+  Encoding,
+  FetchOptions,
+  FetchResponse,
+  GroupDescription,
+  GroupFetchRequest,
+  GroupFetchResponse,
+  GroupSummary,
+  JoinGroupRequest,
+  MaintenanceRequest,
+  MaintenanceResponse,
+  MembershipResponse,
+  ProduceRecord,
+  ProduceResponse,
+  ResetOffsetsRequest,
+  ResetOffsetsResponse,
+  TopicDescription,
+  TopicSummary,
+  UpdateTopicRequest,
+} from './types.js';
+
+/** The default base URL: the local stack of `npm start`. */
+export const DEFAULT_URL = 'http://127.0.0.1:4000';
+
+export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: string };
+
+export interface ProduceOptions {
+  /**
+   * Makes the request safe to retry: a retry with the same key appends nothing and returns the first
+   * response. Generated when absent, so the client's own retries never duplicate.
+   */
+  idempotencyKey?: string;
+  /** Append only if each named partition's end offset is this (optimistic concurrency). */
+  expectedOffsets?: Record<number, number>;
+  encoding?: Encoding;
+  signal?: AbortSignal;
+}
+
+/**
+ * One typed method per route of the shardlog HTTP API (shared/API.md), plus the {@link Producer} and
+ * {@link Consumer} built on them. Errors are the server's own classes from `lib/errors.ts` (`FencedError`,
+ * `OffsetOutOfRangeError`, …) with `retriable`; retriable failures are retried before they reach you.
+ *
+ * @example
+ * const client = new ShardlogClient({ url: 'http://127.0.0.1:4000' });
+ * await client.createTopic({ name: 'orders', partitions: 4 });
+ * await client.produce('orders', [{ key: 'customer-1', value: { total: 42 } }]);
+ * const { records } = await client.fetch('orders', 0, { from: 'earliest' });
+ */
+export class ShardlogClient {
+  readonly http: HttpClient;
+
+  constructor(options: ShardlogClientOptions = {}) {
+    this.http = new HttpClient({ ...options, url: options.url ?? DEFAULT_URL });
+  }
+
+  /** The base URL requests go to. */
+  get url(): string {
+    return this.http.baseUrl.toString().replace(/\/$/, '');
+  }
+
+  /** A batching, retrying, order-keeping producer. Call `close()` when done. */
+  producer(options: ProducerOptions = {}): Producer {
+    return new Producer(this, options);
+  }
+
+  /** A consumer-group member; `run()` it with a group, topics and a batch handler. */
+  consumer(options: ConsumerOptions = {}): Consumer {
+    return new Consumer(this, options);
+  }
+
+  // ---- health and topics ----
+
+  /** `GET /v1/health` */
+  health(): Promise<{ status: string }> {
+    return this.http.request('GET', '/v1/health');
+  }
+
+  /**
+   * `POST /v1/topics`
+   * @throws TopicExistsError when the name is taken (also when a retry follows a first attempt whose response
+   *   was lost); InvalidRequestError for a bad name or count.
+   */
+  createTopic(request: CreateTopicRequest): Promise<TopicDescription> {
+    return this.http.request('POST', '/v1/topics', { body: request });
+  }
+
+  /** `GET /v1/topics` */
+  async listTopics(): Promise<TopicSummary[]> {
+    const response = await this.http.request<{ topics: TopicSummary[] }>('GET', '/v1/topics');
+    return response.topics;
+  }
+
+  /**
+   * `GET /v1/topics/{topic}`
+   * @throws TopicNotFoundError
+   */
+  describeTopic(topic: string): Promise<TopicDescription> {
+    return this.http.request('GET', `/v1/topics/${seg(topic)}`);
+  }
+
+  /** `PATCH /v1/topics/{topic}`: add partitions (never fewer) or change retention. */
+  updateTopic(topic: string, update: UpdateTopicRequest): Promise<TopicDescription> {
+    return this.http.request('PATCH', `/v1/topics/${seg(topic)}`, { body: update });
+  }
+
+  /** `DELETE /v1/topics/{topic}` */
+  async deleteTopic(topic: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/topics/${seg(topic)}`);
+  }
+
+  // ---- produce and fetch ----
+
+  /**
+   * `POST /v1/topics/{topic}/records`: one all-or-nothing append. Always carries an `Idempotency-Key`
+   * (yours or a fresh one), so the client's retries never append twice.
+   * @throws OffsetMismatchError when `expectedOffsets` did not match; PayloadTooLargeError over the limits.
+   * @example
+   * await client.produce('accounts', [{ key: 'a-1', value: { deposited: 10 } }], { expectedOffsets: { 0: 17 } });
+   */
+  async produce(topic: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResponse> {
+    const body: Record<string, unknown> = { records };
+    if (options.encoding) body.encoding = options.encoding;
+    if (options.expectedOffsets) body.expectedOffsets = options.expectedOffsets;
+    return this.http.request('POST', `/v1/topics/${seg(topic)}/records`, {
+      body,
+      headers: { 'idempotency-key': options.idempotencyKey ?? randomUUID() },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /**
+   * `GET /v1/topics/{topic}/partitions/{partition}/records`: reads one partition without a group.
+   * @throws OffsetOutOfRangeError with `details.startOffset` / `details.endOffset`.
+   */
+  fetch(topic: string, partition: number, options: FetchOptions = {}, signal?: AbortSignal): Promise<FetchResponse> {
+    return this.http.request('GET', `/v1/topics/${seg(topic)}/partitions/${partition}/records`, {
+      query: { ...options },
+      extraTimeoutMs: options.waitMs ?? 0,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  // ---- consumer groups ----
+
+  /** `POST /v1/groups/{group}/members`: join (or rejoin with `memberId`). */
+  joinGroup(group: string, request: JoinGroupRequest, signal?: AbortSignal): Promise<MembershipResponse> {
+    return this.http.request('POST', `/v1/groups/${seg(group)}/members`, { body: request, ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * `POST /v1/groups/{group}/members/{memberId}/heartbeat`: keeps the session and returns the current assignments.
+   * @throws MemberNotFoundError after the session expired (join again).
+   */
+  heartbeat(group: string, memberId: string, signal?: AbortSignal): Promise<MembershipResponse> {
+    return this.http.request('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/heartbeat`, {
+      body: {},
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** `DELETE /v1/groups/{group}/members/{memberId}`: leaves; the member's leases are free at once. */
+  async leaveGroup(group: string, memberId: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/groups/${seg(group)}/members/${seg(memberId)}`);
+  }
+
+  /** `POST /v1/groups/{group}/members/{memberId}/fetch`: reads the member's assigned partitions. */
+  groupFetch(group: string, memberId: string, request: GroupFetchRequest = {}, signal?: AbortSignal): Promise<GroupFetchResponse> {
+    return this.http.request('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/fetch`, {
+      body: request,
+      extraTimeoutMs: request.waitMs ?? 0,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /**
+   * `POST /v1/groups/{group}/members/{memberId}/commit`. `offset` is the next offset to read. Partly refused
+   * commits come back with `ok: false` per partition.
+   * @throws FencedError when every offset was refused (409).
+   */
+  commit(group: string, memberId: string, offsets: CommitOffset[]): Promise<CommitResponse> {
+    return this.http.request('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/commit`, { body: { offsets } });
+  }
+
+  /** `GET /v1/groups/{group}`: members, owners, committed offsets and lag. */
+  describeGroup(group: string): Promise<GroupDescription> {
+    return this.http.request('GET', `/v1/groups/${seg(group)}`);
+  }
+
+  /** `GET /v1/groups` */
+  async listGroups(): Promise<GroupSummary[]> {
+    const response = await this.http.request<{ groups: GroupSummary[] }>('GET', '/v1/groups');
+    return response.groups;
+  }
+
+  /**
+   * `POST /v1/groups/{group}/offsets`: seek/reset a group's committed offsets; fences the current leases so
+   * no member commits over it.
+   * @example
+   * await client.resetOffsets('billing', { topic: 'orders', to: 'earliest' });
+   */
+  resetOffsets(group: string, request: ResetOffsetsRequest): Promise<ResetOffsetsResponse> {
+    return this.http.request('POST', `/v1/groups/${seg(group)}/offsets`, { body: request });
+  }
+
+  // ---- maintenance ----
+
+  /** `POST /v1/admin/maintenance`: one pass of tiering and retention now. */
+  runMaintenance(request: MaintenanceRequest = {}): Promise<MaintenanceResponse> {
+    return this.http.request('POST', '/v1/admin/maintenance', { body: request });
+  }
+}
+
+/** One path segment; names are `[A-Za-z0-9._-]` by contract, but a bad one must fail at the server, not here. */
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}

@@ -1,0 +1,60 @@
+/**
+ * How the client retries a failed request: bounded attempts, exponential backoff with "full jitter" (AWS
+ * Architecture Blog, "Exponential Backoff And Jitter": sleep = random(0, min(cap, base · 2^attempt))), and a
+ * server's `Retry-After` as a floor, never as something to undercut.
+ */
+export interface RetryOptions {
+  /** Total attempts including the first (default 6). 1 disables retries. */
+  maxAttempts?: number;
+  /** Backoff base (default 100 ms). */
+  baseDelayMs?: number;
+  /** Backoff cap (default 5,000 ms). */
+  maxDelayMs?: number;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 6;
+export const DEFAULT_BASE_DELAY_MS = 100;
+export const DEFAULT_MAX_DELAY_MS = 5_000;
+
+/**
+ * The delay before retry number `attempt` (1 = the first retry).
+ *
+ * @param retryAfterMs the server's `Retry-After`, when it sent one: the delay is at least that.
+ * @param random injected for tests; `Math.random` by default.
+ * @example
+ * backoffDelayMs(1, {}, undefined, () => 0.5) // 100 (half of base · 2)
+ */
+export function backoffDelayMs(
+  attempt: number,
+  options: RetryOptions = {},
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  const base = options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
+  const cap = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  const ceiling = Math.min(cap, base * 2 ** attempt);
+  const jittered = Math.floor(random() * ceiling);
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+/**
+ * Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts (so `stop()` does not
+ * wait out a backoff).
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

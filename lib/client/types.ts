@@ -1,0 +1,212 @@
+/**
+ * The wire types of the shardlog HTTP API, version 1, as the client SDK sees them (shared/API.md is the
+ * contract; a field here is a field there).
+ */
+
+/** Any JSON value: what a record's `value` may be with the default `json` encoding. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** `json` (default): keys are strings, values any JSON. `base64`: keys and values are base64 of raw bytes. */
+export type Encoding = 'json' | 'base64';
+
+/** One record to append (`POST /v1/topics/{topic}/records`). */
+export interface ProduceRecord {
+  /** Records with the same key go to the same partition (murmur2, as Kafka). `null`/absent: spread. */
+  key?: string | null;
+  value: JsonValue;
+  headers?: Record<string, string>;
+  /** An explicit partition wins over the key. */
+  partition?: number;
+  /** Milliseconds since the epoch; the server's clock when absent. */
+  timestamp?: number;
+}
+
+/** Where one produced record landed, in request order. */
+export interface RecordMetadata {
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+export interface ProduceResponse {
+  records: RecordMetadata[];
+}
+
+/** A record as read back by a fetch. */
+export interface ConsumedRecord {
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  value: JsonValue;
+  headers: Record<string, string>;
+}
+
+export interface TopicSummary {
+  name: string;
+  partitions: number;
+}
+
+export interface PartitionStats {
+  partition: number;
+  /** First offset still readable (Kafka's log-start offset). */
+  startOffset: number;
+  /** Offset the next appended record gets (Kafka's log-end offset). */
+  endOffset: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  retentionHours: number;
+  createdAt: number;
+  partitionStats: PartitionStats[];
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  /** 1..1024, default 1. */
+  partitions?: number;
+  /** Default 168 (7 days). */
+  retentionHours?: number;
+}
+
+export interface UpdateTopicRequest {
+  /** Partitions only grow, as in Kafka. */
+  partitions?: number;
+  retentionHours?: number;
+}
+
+/** Query of `GET /v1/topics/{topic}/partitions/{partition}/records`; one start option at most. */
+export interface FetchOptions {
+  offset?: number;
+  from?: 'earliest' | 'latest';
+  timestamp?: number;
+  limit?: number;
+  maxBytes?: number;
+  /** Long poll: wait up to this long (max 20,000) for at least one record. */
+  waitMs?: number;
+  direction?: 'forward' | 'backward';
+  encoding?: Encoding;
+}
+
+export interface FetchResponse {
+  records: ConsumedRecord[];
+  nextOffset: number;
+  startOffset: number;
+  endOffset: number;
+}
+
+/** A lease the group coordinator granted to a member. */
+export interface Assignment {
+  topic: string;
+  partition: number;
+  leaseToken: string;
+  committedOffset: number | null;
+}
+
+export interface JoinGroupRequest {
+  topics: string[];
+  /** A stable id to rejoin with after the session expired. */
+  memberId?: string;
+  /** 3,000..300,000, default 30,000. */
+  sessionTimeoutMs?: number;
+}
+
+export interface MembershipResponse {
+  memberId: string;
+  heartbeatIntervalMs: number;
+  assignments: Assignment[];
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface GroupFetchRequest {
+  limit?: number;
+  maxBytes?: number;
+  waitMs?: number;
+  /** Where to read each partition from; the committed offset (or the reset policy) where absent. */
+  positions?: TopicPartitionOffset[];
+}
+
+export interface GroupBatch {
+  topic: string;
+  partition: number;
+  leaseToken: string;
+  records: ConsumedRecord[];
+  nextOffset: number;
+  endOffset: number;
+}
+
+export interface GroupFetchResponse {
+  batches: GroupBatch[];
+}
+
+export interface CommitOffset extends TopicPartitionOffset {
+  leaseToken: string;
+}
+
+export interface CommitResult {
+  topic: string;
+  partition: number;
+  offset: number;
+  ok: boolean;
+  /** Present when `ok` is false, e.g. `{ code: 'FENCED', ... }`. */
+  error?: { code: string; message?: string; [extra: string]: unknown } | string;
+}
+
+export interface CommitResponse {
+  results: CommitResult[];
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  expiresAt: number;
+  partitions: number;
+}
+
+export interface GroupPartitionDescription {
+  topic: string;
+  partition: number;
+  owner: string | null;
+  committedOffset: number | null;
+  endOffset: number;
+  lag: number;
+}
+
+export interface GroupDescription {
+  group: string;
+  members: GroupMemberDescription[];
+  partitions: GroupPartitionDescription[];
+}
+
+export interface GroupSummary {
+  group: string;
+  members: number;
+}
+
+/** Target of a seek/reset (`POST /v1/groups/{group}/offsets`). */
+export type ResetTarget = 'earliest' | 'latest' | { offset: number } | { timestamp: number };
+
+export interface ResetOffsetsRequest {
+  topic: string;
+  /** All partitions of the topic when absent. */
+  partition?: number;
+  to: ResetTarget;
+}
+
+/** The new committed offsets after a reset (API.md leaves the exact shape open; see `ShardlogClient.resetOffsets`). */
+export type ResetOffsetsResponse = { offsets?: TopicPartitionOffset[] } & Record<string, unknown>;
+
+export interface MaintenanceRequest {
+  topic?: string;
+  tierOlderThanMs?: number;
+}
+
+export interface MaintenanceResponse {
+  tiered: { segments: number; records: number; bytes: number };
+  expired: { records: number; segments: number };
+}
