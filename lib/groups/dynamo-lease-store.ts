@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TopicPartition } from './assignment.js';
+import { queryAllItems } from '../storage/partition-key.js';
 import type {
   CommitRequest,
   GroupRecords,
@@ -98,26 +99,13 @@ export class DynamoLeaseStore implements LeaseStore {
   async loadGroup(group: string): Promise<GroupRecords> {
     const members: MemberRecord[] = [];
     const leases: LeaseRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      // Strongly consistent: a heartbeat that plans on a stale view pays a failed conditional write (1 WCU)
-      // to find out, which costs more than the consistent read (reads are 1/8 the price of writes).
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': groupPk(group) },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const sk = String(item.sk);
-        if (sk.startsWith(MEMBER_PREFIX)) members.push(toMember(item));
-        else if (sk.startsWith(LEASE_PREFIX)) leases.push(toLease(item));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    // Strongly consistent: a heartbeat that plans on a stale view pays a failed conditional write (1 WCU)
+    // to find out, which costs more than the consistent read (reads are 1/8 the price of writes).
+    for (const item of await queryAllItems(this.doc, this.table, groupPk(group), { consistent: true })) {
+      const sk = String(item.sk);
+      if (sk.startsWith(MEMBER_PREFIX)) members.push(toMember(item));
+      else if (sk.startsWith(LEASE_PREFIX)) leases.push(toLease(item));
+    }
     return { members, leases };
   }
 
@@ -284,21 +272,7 @@ export class DynamoLeaseStore implements LeaseStore {
   }
 
   async listGroups(): Promise<string[]> {
-    const groups: string[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': REGISTRY_PK },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) groups.push(String(item.group));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return groups;
+    return (await queryAllItems(this.doc, this.table, REGISTRY_PK)).map((item) => String(item.group));
   }
 
   private async getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null> {

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { offsetSk, PARTITION_META_SK } from '../log/keys.js';
 import type { PartitionMeta } from '../log/log-store.js';
-import { batchDelete } from '../segments/dynamo-segment-index.js';
+import { deleteSomeItems } from '../storage/partition-key.js';
 
 /** The partition meta item as maintenance sees it: {@link PartitionMeta} plus its own progress mark. */
 export interface MaintenanceMeta extends PartitionMeta {
@@ -139,18 +139,7 @@ export class PartitionMetaWriter {
 
   /** Deletes up to `limit` items under `pk` (a deleted topic's partition); returns how many. */
   async deleteSome(pk: string, limit: number): Promise<number> {
-    const page = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ProjectionExpression: 'pk, sk',
-        Limit: limit,
-      }),
-    );
-    const keys = (page.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
-    await batchDelete(this.doc, this.table, keys);
-    return keys.length;
+    return deleteSomeItems(this.doc, this.table, pk, limit);
   }
 
   private async conditional(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {

@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -8,6 +7,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { MAX_OFFSET_SK, offsetSk, parseOffsetSk, segmentPk } from '../log/keys.js';
+import { deleteSomeItems } from '../storage/partition-key.js';
 import { decodeSegmentIndex, SEGMENT_VERSION, type SegmentIndexEntry } from './segment-format.js';
 
 /** A cold segment as the segment index describes it. */
@@ -153,19 +153,7 @@ export class DynamoSegmentIndex {
 
   /** Deletes up to `limit` entries of a partition (a deleted topic's); returns how many it deleted. */
   async deleteSome(topicId: string, partition: number, limit: number): Promise<number> {
-    const pk = segmentPk(topicId, partition);
-    const page = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ProjectionExpression: 'pk, sk',
-        Limit: limit,
-      }),
-    );
-    const keys = (page.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) }));
-    await batchDelete(this.doc, this.table, keys);
-    return keys.length;
+    return deleteSomeItems(this.doc, this.table, segmentPk(topicId, partition), limit);
   }
 
   private async one(topicId: string, partition: number, forward: boolean, bound: string): Promise<SegmentInfo | undefined> {
@@ -185,23 +173,6 @@ export class DynamoSegmentIndex {
 }
 
 /** BatchWriteItem deletes in chunks of 25, retrying unprocessed keys. */
-export async function batchDelete(
-  doc: DynamoDBDocumentClient,
-  table: string,
-  keys: ReadonlyArray<{ pk: string; sk: string }>,
-): Promise<void> {
-  for (let i = 0; i < keys.length; i += 25) {
-    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = keys
-      .slice(i, i + 25)
-      .map((Key) => ({ DeleteRequest: { Key } }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
-      const result = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-      requests = result.UnprocessedItems?.[table] ?? [];
-    }
-  }
-}
-
 function toSegmentInfo(topicId: string, partition: number, item: Record<string, unknown>): SegmentInfo {
   const index = item[S.index] as Uint8Array;
   return {

@@ -3,12 +3,12 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
-  QueryCommand,
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidRequestError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import { CATALOG_PK, DELETED_PK, TOPIC_SK, topicPk } from '../log/keys.js';
+import { queryAllItems } from '../storage/partition-key.js';
 import type { CreateTopicInput, DeletedTopic, Topic, TopicStore, TopicSummary, UpdateTopicInput } from './topic.js';
 
 export interface DynamoTopicStoreOptions {
@@ -86,21 +86,8 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async list(): Promise<TopicSummary[]> {
-    const topics: TopicSummary[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': CATALOG_PK },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) topics.push({ name: String(item.sk), partitions: Number(item.partitions) });
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return topics;
+    const items = await queryAllItems(this.doc, this.table, CATALOG_PK);
+    return items.map((item) => ({ name: String(item.sk), partitions: Number(item.partitions) }));
   }
 
   async update(name: string, input: UpdateTopicInput): Promise<Topic> {
@@ -188,28 +175,13 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async listDeleted(): Promise<DeletedTopic[]> {
-    const out: DeletedTopic[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': DELETED_PK },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        out.push({
-          name: String(item.name),
-          topicId: String(item.topicId),
-          partitions: Number(item.partitions),
-          deletedAt: Number(item.deletedAt),
-        });
-      }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return out;
+    const items = await queryAllItems(this.doc, this.table, DELETED_PK);
+    return items.map((item) => ({
+      name: String(item.name),
+      topicId: String(item.topicId),
+      partitions: Number(item.partitions),
+      deletedAt: Number(item.deletedAt),
+    }));
   }
 
   async forgetDeleted(topicId: string): Promise<void> {
