@@ -68,6 +68,16 @@ export const RECLAIM_AFTER_MS = 60 * 1000;
 export const MAX_SEGMENTS_PER_PARTITION_PASS = 4;
 /** Partitions maintained in parallel. */
 export const PARTITION_CONCURRENCY = 8;
+/**
+ * A scheduled pass skips a topic until the moment its last pass computed as the next one with work to do,
+ * but never longer than this: a topic that changed in a way the schedule did not foresee is still looked at.
+ */
+export const MAX_MAINTENANCE_SKIP_MS = 60 * 60 * 1000;
+/**
+ * The schedule is rewritten when it must move earlier, or later by more than this: a schedule a little early
+ * only costs a pass that finds nothing, so it is not worth a write per pass.
+ */
+export const SCHEDULE_SLACK_MS = 60 * 1000;
 /** Query pages a hot-retention pass reads per partition before leaving the rest to the next pass. */
 export const MAX_HOT_EXPIRY_PAGES = 10;
 /** Items a pass deletes per deleted-topic partition before leaving the rest to the next pass. */
@@ -158,17 +168,33 @@ export class MaintenanceService {
   async runOnce(request: MaintenanceRequest = {}): Promise<MaintenanceReport> {
     const report: MaintenanceReport = { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
     const tierOlderThanMs = request.tierOlderThanMs;
-    const topics = request.topic !== undefined ? [await this.topics.get(request.topic)] : await this.liveTopics();
+    const scheduled = request.topic === undefined && tierOlderThanMs === undefined;
+    const now = this.now();
+    let topics = request.topic !== undefined ? [await this.topics.get(request.topic)] : await this.liveTopics();
+    // An idle topic costs a scheduled pass one read (its topic item), not a few reads per partition.
+    if (scheduled) topics = topics.filter((topic) => topic.maintainAfter === undefined || topic.maintainAfter <= now);
     const work = topics.flatMap((topic) => Array.from({ length: topic.partitions }, (_, partition) => ({ topic, partition })));
     const errors: unknown[] = [];
+    const dueAt = new Map<Topic, number>();
     await forEachLimit(work, PARTITION_CONCURRENCY, async ({ topic, partition }) => {
+      let due: number;
       try {
-        await this.maintainPartition(topic, partition, tierOlderThanMs, report);
+        due = await this.maintainPartition(topic, partition, tierOlderThanMs, report);
       } catch (error) {
+        due = now;
         errors.push(error);
         this.log?.error('maintenance failed on a partition', { topic: topic.name, partition, error });
       }
+      dueAt.set(topic, Math.min(dueAt.get(topic) ?? Infinity, due));
     });
+    for (const [topic, due] of dueAt) {
+      const next = Math.min(due, now + MAX_MAINTENANCE_SKIP_MS);
+      const stored = topic.maintainAfter;
+      if (next <= now) continue; // due at the next pass anyway
+      if (stored === undefined || next < stored || next - stored > SCHEDULE_SLACK_MS) {
+        await this.topics.scheduleMaintenance(topic, Math.ceil(next));
+      }
+    }
     if (request.topic === undefined) {
       for (const deleted of await this.topics.listDeleted()) {
         if (deleted.deletedAt + RECLAIM_AFTER_MS > this.now()) continue;
@@ -201,22 +227,27 @@ export class MaintenanceService {
    * expire by the TTL they were written with, which costs nothing, while tiering would rewrite every item to
    * set one. Any other topic is tiered after `tierAfterMs`, and always before its retention ends.
    */
-  private async maintainPartition(topic: Topic, partition: number, tierOlderThanMs: number | undefined, report: MaintenanceReport): Promise<void> {
+  /** Maintains one partition; returns when it next has work (ms; `now` or earlier: at the next pass). */
+  private async maintainPartition(topic: Topic, partition: number, tierOlderThanMs: number | undefined, report: MaintenanceReport): Promise<number> {
     const pk = partitionPk(topic.topicId, partition);
     const retentionMs = topic.retentionHours * HOUR_MS;
     const hot = isHotRetention(topic, this.hotRetentionLimitHours);
+    let due = Infinity;
     if (!hot || tierOlderThanMs !== undefined) {
       // Data older than the retention is tiered now, whatever the threshold, so that retention can expire it.
-      await this.tierPartition(topic.topicId, partition, Math.min(tierOlderThanMs ?? this.tierAfterMs, retentionMs), report);
+      const olderThanMs = Math.min(tierOlderThanMs ?? this.tierAfterMs, retentionMs);
+      due = Math.min(due, await this.tierPartition(topic.topicId, partition, olderThanMs, report));
     }
-    if (hot) await this.expireHot(topic.topicId, partition, retentionMs, report);
-    await this.expirePartition(topic.topicId, partition, retentionMs, report);
+    if (hot) due = Math.min(due, await this.expireHot(topic.topicId, partition, retentionMs, report));
+    due = Math.min(due, await this.expirePartition(topic.topicId, partition, retentionMs, report));
     this.store.forgetMeta(pk);
+    return due;
   }
 
   // ------------------------------------------------------------------------------------------------ tiering
 
-  private async tierPartition(topicId: string, partition: number, olderThanMs: number, report: MaintenanceReport): Promise<void> {
+  /** Returns when the partition next has a batch to tier. */
+  private async tierPartition(topicId: string, partition: number, olderThanMs: number, report: MaintenanceReport): Promise<number> {
     const pk = partitionPk(topicId, partition);
     let meta = await this.meta.read(pk);
     if (meta.releasedOffset < meta.tieredOffset) {
@@ -227,8 +258,9 @@ export class MaintenanceService {
     const cutoff = this.now() - olderThanMs;
     for (let s = 0; s < MAX_SEGMENTS_PER_PARTITION_PASS; s++) {
       const from = meta.tieredOffset;
-      const batches = await this.collect(pk, from, cutoff);
-      if (batches.length === 0) return;
+      const { batches, youngAppendedAt } = await this.collect(pk, from, cutoff);
+      // Nothing to tier: the first young batch is due when it is old enough, a batch appended later even later.
+      if (batches.length === 0) return (youngAppendedAt ?? this.now()) + olderThanMs;
       // (b) the object; unreferenced until indexed.
       const inputs: SegmentBatchInput[] = [];
       for (const b of batches) {
@@ -257,12 +289,12 @@ export class MaintenanceService {
         // its segment, drop ours (never referenced, so deleting it is safe).
         await this.segments.deleteObjects([key]);
         const theirs = await this.index.get(topicId, partition, from);
-        if (!theirs) return; // gone again (retention); the next pass starts over
+        if (!theirs) return this.now(); // gone again (retention); the next pass starts over
         segment = theirs;
       }
       await this.step('tier.indexed', topicId, partition);
       // (d) the end-offset floor, before any TTL.
-      if (!(await this.meta.advanceTiered(pk, from, segment.endOffset, segment.maxTimestamp))) return;
+      if (!(await this.meta.advanceTiered(pk, from, segment.endOffset, segment.maxTimestamp))) return this.now();
       await this.step('tier.meta-advanced', topicId, partition);
       if (segment === mine) {
         report.tiered.segments += 1;
@@ -274,10 +306,11 @@ export class MaintenanceService {
       else await this.releaseRange(topicId, partition, segment.baseOffset, segment.endOffset);
       meta = { ...meta, tieredOffset: segment.endOffset, endOffset: segment.endOffset, releasedOffset: segment.endOffset };
     }
+    return this.now(); // a pass's share done: the next pass goes on
   }
 
   /** Hot batches from `from`, contiguous, appended at or before `cutoff`, within the segment bounds. */
-  private async collect(pk: string, from: number, cutoff: number): Promise<HotBatch[]> {
+  private async collect(pk: string, from: number, cutoff: number): Promise<{ batches: HotBatch[]; youngAppendedAt?: number }> {
     const out: HotBatch[] = [];
     let bytes = 0;
     let next = from;
@@ -285,13 +318,14 @@ export class MaintenanceService {
     let page = await this.store.queryBatches(pk, { forward: true, fromOffset: from, limit: 1 });
     for (;;) {
       for (const b of page.batches) {
-        if (b.baseOffset !== next || b.appendedAt > cutoff) return out;
-        if (out.length >= this.maxSegmentBatches || (out.length > 0 && bytes + b.bytes > this.maxSegmentBytes)) return out;
+        if (b.appendedAt > cutoff) return { batches: out, youngAppendedAt: b.appendedAt };
+        if (b.baseOffset !== next) return { batches: out };
+        if (out.length >= this.maxSegmentBatches || (out.length > 0 && bytes + b.bytes > this.maxSegmentBytes)) return { batches: out };
         out.push(b);
         bytes += b.bytes;
         next = b.baseOffset + b.count;
       }
-      if (!page.more) return out;
+      if (!page.more) return { batches: out };
       page = await this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: 100 });
     }
   }
@@ -347,7 +381,8 @@ export class MaintenanceService {
    * A crash after (1) changes nothing readers see; after (2) it leaves (3) undone for those batches, which then
    * stay until removed by hand (only batches from a retention change; noted in the README).
    */
-  private async expireHot(topicId: string, partition: number, retentionMs: number, report: MaintenanceReport): Promise<void> {
+  /** Returns when the oldest live batch passes its retention (the floor is recorded long before it can expire). */
+  private async expireHot(topicId: string, partition: number, retentionMs: number, report: MaintenanceReport): Promise<number> {
     const pk = partitionPk(topicId, partition);
     const tail = await this.store.readTail(pk, true);
     let meta = await this.meta.read(pk);
@@ -357,14 +392,14 @@ export class MaintenanceService {
     }
     const cutoff = this.now() - retentionMs;
     let newStart = meta.startOffset;
-    let young = false;
+    let young: HotBatch | undefined;
     const untimed: HotBatch[] = [];
     // A probe of one item first: a partition with nothing past its retention costs one small read per pass.
     let page = await this.store.queryBatches(pk, { forward: true, fromOffset: meta.startOffset, limit: 1 });
     for (let pages = 1; ; pages++) {
       for (const b of page.batches) {
         if (b.appendedAt >= cutoff) {
-          young = true;
+          young = b;
           break;
         }
         newStart = b.baseOffset + b.count;
@@ -376,8 +411,10 @@ export class MaintenanceService {
     // Every batch up to the tail is past its retention (batches hidden as expired are, too).
     if (!young && !page.more) newStart = Math.max(newStart, tail.endOffset);
     newStart = Math.min(newStart, meta.floorOffset);
-    if (newStart <= meta.startOffset) return;
-    if (!(await this.meta.advanceHotStart(pk, meta, newStart))) return; // another pass moved it
+    // Due when the oldest live batch passes its retention; with none, a batch appended from now on is due later.
+    const due = young ? young.appendedAt + retentionMs : page.more ? this.now() : this.now() + retentionMs;
+    if (newStart <= meta.startOffset) return due;
+    if (!(await this.meta.advanceHotStart(pk, meta, newStart))) return this.now(); // another pass moved it
     report.expired.records += newStart - meta.startOffset;
     this.store.forgetMeta(pk);
     await this.step('retention.start-advanced', topicId, partition);
@@ -385,13 +422,16 @@ export class MaintenanceService {
     await forEachLimit(untimed, 16, async (b) => {
       await this.meta.setExpiry(pk, b.baseOffset, expiresAtSec);
     });
+    return due;
   }
 
-  private async expirePartition(topicId: string, partition: number, retentionMs: number, report: MaintenanceReport): Promise<void> {
+  /** Returns when the oldest live segment passes its retention (never, without segments). */
+  private async expirePartition(topicId: string, partition: number, retentionMs: number, report: MaintenanceReport): Promise<number> {
     const pk = partitionPk(topicId, partition);
     const meta = await this.meta.read(pk);
     const cutoff = this.now() - retentionMs;
     const expired: SegmentInfo[] = [];
+    let due = Infinity;
     let fromOffset = 0;
     for (let done = false; !done; ) {
       // The oldest segment first, alone: an unexpired partition costs one item read.
@@ -399,6 +439,7 @@ export class MaintenanceService {
       for (const segment of page.segments) {
         const dead = segment.endOffset <= meta.tieredOffset && (segment.endOffset <= meta.startOffset || segment.lastAppendedAt < cutoff);
         if (!dead) {
+          due = segment.lastAppendedAt + retentionMs;
           done = true;
           break;
         }
@@ -407,11 +448,11 @@ export class MaintenanceService {
       }
       if (!page.more) done = true;
     }
-    if (expired.length === 0) return;
+    if (expired.length === 0) return due;
     const newStart = expired[expired.length - 1]!.endOffset;
     if (newStart > meta.startOffset) {
       // The start moves first: from here on the offsets are out of range (416) and no reader needs the data.
-      if (!(await this.meta.advanceStart(pk, newStart))) return; // another pass is at it
+      if (!(await this.meta.advanceStart(pk, newStart))) return this.now(); // another pass is at it
       report.expired.records += newStart - meta.startOffset;
       this.store.forgetMeta(pk);
       await this.step('retention.start-advanced', topicId, partition);
@@ -428,6 +469,7 @@ export class MaintenanceService {
       report.expired.segments += 1;
       await this.step('retention.index-deleted', topicId, partition);
     }
+    return due;
   }
 
   // ------------------------------------------------------------------------------------------ deleted topics

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   GetCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidRequestError, TopicExistsError, TopicNotFoundError } from '../errors.js';
@@ -99,8 +100,9 @@ export class DynamoTopicStore implements TopicStore {
         { details: { partitions: current.partitions } },
       );
     }
+    const { maintainAfter: _previousSchedule, ...unscheduled } = current;
     const next: Topic = {
-      ...current,
+      ...unscheduled,
       partitions: input.partitions ?? current.partitions,
       retentionHours: input.retentionHours ?? current.retentionHours,
     };
@@ -114,8 +116,9 @@ export class DynamoTopicStore implements TopicStore {
               Update: {
                 TableName: this.table,
                 Key: { pk: topicPk(name), sk: TOPIC_SK },
-                // `partitions` is a DynamoDB reserved word.
-                UpdateExpression: 'SET #partitions = :p, retentionHours = :r',
+                // `partitions` is a DynamoDB reserved word. A changed retention or partition count changes what
+                // maintenance has to do: the next pass looks at the topic again.
+                UpdateExpression: 'SET #partitions = :p, retentionHours = :r REMOVE maintainAfter',
                 ConditionExpression: 'topicId = :id AND #partitions <= :p',
                 ExpressionAttributeNames: { '#partitions': 'partitions' },
                 ExpressionAttributeValues: { ':p': next.partitions, ':r': next.retentionHours, ':id': current.topicId },
@@ -174,6 +177,25 @@ export class DynamoTopicStore implements TopicStore {
     return deleted;
   }
 
+  async scheduleMaintenance(topic: Topic, maintainAfter: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: topicPk(topic.name), sk: TOPIC_SK },
+          UpdateExpression: 'SET maintainAfter = :t',
+          // Only this incarnation, and never over a PATCH that cleared the schedule since the pass read it.
+          ConditionExpression: 'topicId = :id AND retentionHours = :r AND #partitions = :p',
+          ExpressionAttributeNames: { '#partitions': 'partitions' },
+          ExpressionAttributeValues: { ':t': maintainAfter, ':id': topic.topicId, ':r': topic.retentionHours, ':p': topic.partitions },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    this.cache.delete(topic.name);
+  }
+
   async listDeleted(): Promise<DeletedTopic[]> {
     const items = await queryAllItems(this.doc, this.table, DELETED_PK);
     return items.map((item) => ({
@@ -196,6 +218,7 @@ function toTopic(item: Record<string, unknown>): Topic {
     partitions: Number(item.partitions),
     retentionHours: Number(item.retentionHours),
     createdAt: Number(item.createdAt),
+    ...(typeof item.maintainAfter === 'number' ? { maintainAfter: item.maintainAfter } : {}),
   };
 }
 

@@ -5,6 +5,11 @@ export interface Topic {
   readonly partitions: number;
   readonly retentionHours: number;
   readonly createdAt: number;
+  /**
+   * Scheduled maintenance passes skip this topic until then (ms): the earliest moment a batch can need tiering
+   * or expiring, as the last pass computed it. Absent: maintain at the next pass.
+   */
+  readonly maintainAfter?: number;
 }
 
 export interface CreateTopicInput {
@@ -68,6 +73,8 @@ export interface TopicStore {
   update(name: string, input: UpdateTopicInput): Promise<Topic>;
   /** @throws TopicNotFoundError */
   delete(name: string): Promise<DeletedTopic>;
+  /** Records when the next scheduled maintenance pass needs to look at this incarnation of the topic. */
+  scheduleMaintenance(topic: Topic, maintainAfter: number): Promise<void>;
   /** Topics deleted but whose storage is not reclaimed yet (for the maintenance pass). */
   listDeleted(): Promise<DeletedTopic[]>;
   /** Forgets a deleted topic once its storage is reclaimed. */
