@@ -231,10 +231,14 @@ export class GroupService {
       const base = { topic: o.topic, partition: o.partition, offset: o.offset };
       try {
         const topic = await this.topics.get(o.topic);
-        const bounds = await this.log.bounds(topic, o.partition);
-        if (o.offset < bounds.startOffset || o.offset > bounds.endOffset) {
-          throw new OffsetOutOfRangeError(o.offset, bounds.startOffset, bounds.endOffset, { details: { topic: o.topic, partition: o.partition } });
-        }
+        await this.log.checkOffset(topic, o.partition, o.offset).catch((error: unknown) => {
+          if (error instanceof OffsetOutOfRangeError) {
+            throw new OffsetOutOfRangeError(o.offset, Number(error.details.startOffset), Number(error.details.endOffset), {
+              details: { topic: o.topic, partition: o.partition },
+            });
+          }
+          throw error;
+        });
         const outcome = await this.store.commitOffset(group, {
           partition: { topic: o.topic, partition: o.partition },
           memberId,

@@ -98,6 +98,12 @@ export class LogService {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Recent records-per-batch of each partition: a Query page asks for just enough items (each read costs). */
   private readonly recordsPerBatch = new Map<string, number>();
+  /**
+   * The highest batch end offset this process has seen per partition (from its appends and reads). A batch end
+   * is a boundary forever (batches are immutable), so a read that starts there and finds no batch after it is
+   * at the end of the log without reading the newest batch to prove it: an empty poll is one small Query.
+   */
+  private readonly seenEnds = new Map<string, number>();
 
   constructor(options: LogServiceOptions) {
     this.topics = options.topics;
@@ -167,6 +173,9 @@ export class LogService {
       },
     );
     if (result.kind === 'replayed') return result.response as ProduceOutput;
+    for (const [partition, base] of result.baseOffsets) {
+      this.noteEnd(partitionPk(topic.topicId, partition), base + byPartition.get(partition)!.length);
+    }
     return respond(result.baseOffsets);
   }
 
@@ -219,6 +228,7 @@ export class LogService {
     this.checkPartition(topic, partition);
     const pk = partitionPk(topic.topicId, partition);
     const [meta, tail] = await Promise.all([this.store.readMeta(pk), this.store.readTail(pk, true)]);
+    this.noteEnd(pk, tail.endOffset);
     const endOffset = Math.max(tail.endOffset, meta.endOffset);
     return { startOffset: Math.min(meta.startOffset, endOffset), endOffset };
   }
@@ -292,6 +302,29 @@ export class LogService {
     return Math.max(1, Math.min(READ_PAGE_ITEMS, Math.ceil(records / perBatch) + 1));
   }
 
+  /**
+   * Checks that `offset` lies within the partition's readable range, reading storage only when what this
+   * process knows cannot decide (a commit of an offset the consumer just fetched here costs nothing).
+   * @throws OffsetOutOfRangeError with both bounds.
+   */
+  async checkOffset(topic: Topic, partition: number, offset: number): Promise<void> {
+    this.checkPartition(topic, partition);
+    const pk = partitionPk(topic.topicId, partition);
+    const meta = await this.store.readMeta(pk);
+    if (offset >= meta.startOffset && offset <= Math.max(meta.endOffset, this.seenEnds.get(pk) ?? 0)) return;
+    const bounds = await this.bounds(topic, partition);
+    if (offset < bounds.startOffset || offset > bounds.endOffset) {
+      throw new OffsetOutOfRangeError(offset, bounds.startOffset, bounds.endOffset);
+    }
+  }
+
+  private noteEnd(pk: string, end: number): void {
+    if (end <= (this.seenEnds.get(pk) ?? -1)) return;
+    this.seenEnds.delete(pk);
+    if (this.seenEnds.size >= BATCH_SIZE_MEMORY) this.seenEnds.delete(this.seenEnds.keys().next().value!);
+    this.seenEnds.set(pk, end);
+  }
+
   private rememberBatchSize(pk: string, count: number): void {
     this.recordsPerBatch.delete(pk);
     if (this.recordsPerBatch.size >= BATCH_SIZE_MEMORY) {
@@ -350,9 +383,22 @@ export class LogService {
       if (from < bounds.startOffset) throw new OffsetOutOfRangeError(from, bounds.startOffset, bounds.endOffset);
       meta = { ...meta, startOffset: bounds.startOffset };
     }
+    const atEnd = page.batches.length === 0 && !page.more;
+    if (atEnd && next === this.seenEnds.get(pk) && next >= meta.endOffset) {
+      // A known batch end with no batch after it, and nothing tiered beyond it: the end of the log.
+      return { records: [], nextOffset: next, startOffset: meta.startOffset, endOffset: next };
+    }
     if (page.batches[0]?.baseOffset !== next) {
-      // `next` is inside a batch (a read that stopped mid-batch), or older than the hot tier.
+      // `next` is inside a batch (a read that stopped mid-batch), at the end, or older than the hot tier.
       const containing = (await this.store.queryBatches(pk, { forward: false, toOffset: next, limit: 1 })).batches[0];
+      if (containing) this.noteEnd(pk, containing.baseOffset + containing.count);
+      if (atEnd && containing && containing.baseOffset + containing.count <= next && meta.endOffset <= containing.baseOffset + containing.count) {
+        // No batch at or after `next`, so the batch before it is the newest: it tells the end offset.
+        const end = containing.baseOffset + containing.count;
+        if (next === end) return { records: [], nextOffset: next, startOffset: meta.startOffset, endOffset: end };
+        const bounds = await this.bounds(topic, partition);
+        throw new OffsetOutOfRangeError(from, bounds.startOffset, bounds.endOffset);
+      }
       if (containing && containing.baseOffset + containing.count > next) {
         take(decodeBatch(await this.store.loadBatch(containing), containing.baseOffset));
       } else if (this.cold) {
@@ -369,6 +415,7 @@ export class LogService {
       let gap = false;
       for (const batch of page.batches) {
         this.rememberBatchSize(pk, batch.count);
+        this.noteEnd(pk, batch.baseOffset + batch.count);
         if (full()) break;
         if (batch.baseOffset + batch.count <= next) continue;
         if (batch.baseOffset > next) {

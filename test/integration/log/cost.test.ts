@@ -68,6 +68,35 @@ describe('what the log costs in DynamoDB', () => {
     expect(meter.totals().dynamoByCommand).toEqual({ QueryCommand: 1 });
   });
 
+  it('answers an empty poll at the end with one Query that reads no batch', async () => {
+    const end = (await engine.log.read('costs', 0, fetchFrom(0))).nextOffset; // this process now knows the end
+    meter.reset();
+    const poll = await engine.log.read('costs', 0, fetchFrom(end));
+    expect(poll).toMatchObject({ records: [], nextOffset: end, endOffset: end });
+    expect(meter.totals().dynamoByCommand).toEqual({ QueryCommand: 1 });
+    expect(meter.totals().readUnits).toBeLessThanOrEqual(1);
+  });
+
+  it('reads the newest batch once, not twice, for an empty poll in a process that knows nothing yet', async () => {
+    const fresh = createShardlog({ doc: DynamoDBDocumentClient.from(dynamo), s3: storage.s3 }, storage.config);
+    const end = (await engine.log.bounds(await engine.topics.get('costs'), 0)).endOffset;
+    await fresh.topics.get('costs');
+    await fresh.store.readMeta(`p#${(await fresh.topics.get('costs')).topicId}#0`);
+    meter.reset();
+    expect(await fresh.log.read('costs', 0, fetchFrom(end))).toMatchObject({ records: [], endOffset: end });
+    expect(meter.totals().dynamoByCommand).toEqual({ QueryCommand: 2 }); // the empty page and the batch before it
+  });
+
+  it('checks a commit offset the process has already seen without reading storage', async () => {
+    const topic = await engine.topics.get('costs');
+    const end = (await engine.log.read('costs', 0, fetchFrom(0))).nextOffset;
+    meter.reset();
+    await engine.log.checkOffset(topic, 0, end);
+    await engine.log.checkOffset(topic, 0, end - 1);
+    expect(meter.totals().dynamoRequests).toBe(0);
+    await expect(engine.log.checkOffset(topic, 0, end + 1)).rejects.toMatchObject({ code: 'OFFSET_OUT_OF_RANGE' });
+  });
+
   it('pays the transactional price only for requests that need a transaction', async () => {
     meter.reset();
     await engine.log.produce('costs', { records: [record(3)], idempotencyKey: 'cost-test' });
