@@ -23,6 +23,11 @@ export interface ShardlogConfig {
    * written with each batch (free); longer ones are tiered to S3. 0 tiers every topic. See `lib/topics/topic.ts`.
    */
   readonly hotRetentionLimitHours: number;
+  /**
+   * Batches larger than this (bytes, encoded and compressed) are written to S3 and the DynamoDB item only points
+   * at them. See {@link DEFAULT_SPILL_THRESHOLD_BYTES}.
+   */
+  readonly spillThresholdBytes: number;
 }
 
 export const ENV = {
@@ -33,6 +38,7 @@ export const ENV = {
   topicCacheMs: 'SHARDLOG_TOPIC_CACHE_MS',
   s3ForcePathStyle: 'SHARDLOG_S3_FORCE_PATH_STYLE',
   hotRetentionLimitHours: 'SHARDLOG_HOT_RETENTION_LIMIT_HOURS',
+  spillThresholdBytes: 'SHARDLOG_SPILL_THRESHOLD_BYTES',
 } as const;
 
 export const DEFAULT_TIER_AFTER_MS = 15 * 60 * 1000;
@@ -43,6 +49,15 @@ export const DEFAULT_TOPIC_CACHE_MS = 1000;
  * 0.25·m = 0.64 + 0.023·m  ⇒  m ≈ 2.8 months.
  */
 export const DEFAULT_HOT_RETENTION_LIMIT_HOURS = 12 * 7 * 24;
+/**
+ * 8 KiB: where an S3 PUT ($0.005 per 1,000) plus a one-unit pointer item costs less than writing the batch into
+ * DynamoDB at one write unit per KB ($0.625 per million): 5 + 0.625 < 0.625·KB ⇒ KB > 9. Reading it back is
+ * cheaper from S3 too (a GET is $0.0004 per 1,000; a strongly consistent read $0.125 per million per 4 KB).
+ * The price is latency: such a produce waits for the PUT before its one DynamoDB write.
+ */
+export const DEFAULT_SPILL_THRESHOLD_BYTES = 8 * 1024;
+/** DynamoDB's item limit is 400 KB including attribute names: batches above this always go to S3. */
+export const MAX_INLINE_BATCH_BYTES = 350 * 1024;
 
 /**
  * Reads the configuration from `env`; fails loudly, naming the variable, when a required one is missing.
@@ -57,6 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     topicCacheMs: numberOr(env, ENV.topicCacheMs, DEFAULT_TOPIC_CACHE_MS),
     s3ForcePathStyle: env[ENV.s3ForcePathStyle] === 'true',
     hotRetentionLimitHours: numberOr(env, ENV.hotRetentionLimitHours, DEFAULT_HOT_RETENTION_LIMIT_HOURS),
+    spillThresholdBytes: Math.min(MAX_INLINE_BATCH_BYTES, numberOr(env, ENV.spillThresholdBytes, DEFAULT_SPILL_THRESHOLD_BYTES)),
   };
 }
 

@@ -59,6 +59,7 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     now,
     ...(options.tailCacheMs !== undefined ? { tailCacheMs: options.tailCacheMs } : {}),
     ...(options.metaCacheMs !== undefined ? { metaCacheMs: options.metaCacheMs } : {}),
+    spillThresholdBytes: config.spillThresholdBytes,
   });
   const segments = createSegmentStore(clients, config, now);
   const log = new LogService({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   GetCommand,
   PutCommand,
@@ -10,7 +10,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { OffsetMismatchError, PayloadTooLargeError, ThrottledError } from '../errors.js';
+import { MAX_INLINE_BATCH_BYTES } from '../config.js';
+import { OffsetMismatchError, PayloadTooLargeError, ThrottledError, UnavailableError } from '../errors.js';
 import { SPILL_PREFIX } from '../storage/prefixes.js';
 import { encodeBatch, withBaseOffset, type LogRecord } from './batch-format.js';
 import {
@@ -31,8 +32,7 @@ import type {
   PartitionTail,
 } from './log-store.js';
 
-/** DynamoDB's item limit is 400 KB including attribute names; keep batches well below it. */
-export const MAX_INLINE_BATCH_BYTES = 350 * 1024;
+export { MAX_INLINE_BATCH_BYTES };
 /** TransactWriteItems carries at most 4 MB; keep the inline payload of one transaction below this. */
 export const MAX_TRANSACTION_INLINE_BYTES = 3.5 * 1024 * 1024;
 /** TransactWriteItems carries at most 100 items. */
@@ -56,6 +56,8 @@ export interface DynamoLogStoreOptions {
   readonly tailCacheMs?: number;
   /** How long the partition meta item (start offset, tiering state) may be served from memory. */
   readonly metaCacheMs?: number;
+  /** Batches larger than this go to S3 behind a pointer item (default: only those too large for an item). */
+  readonly spillThresholdBytes?: number;
 }
 
 /** The meta item changes only at maintenance passes; a short cache saves a read on every fetch. */
@@ -119,6 +121,7 @@ export class DynamoLogStore {
   private readonly tailCacheMs: number;
   private readonly tails = new Map<string, PartitionTail & { until: number }>();
   private readonly metaCacheMs: number;
+  private readonly spillThresholdBytes: number;
   private readonly metas = new Map<string, { meta: PartitionMeta; until: number }>();
 
   constructor(options: DynamoLogStoreOptions) {
@@ -131,6 +134,7 @@ export class DynamoLogStore {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.tailCacheMs = options.tailCacheMs ?? TAIL_CACHE_MS;
     this.metaCacheMs = options.metaCacheMs ?? META_CACHE_MS;
+    this.spillThresholdBytes = Math.min(MAX_INLINE_BATCH_BYTES, options.spillThresholdBytes ?? MAX_INLINE_BATCH_BYTES);
   }
 
   // ---------------------------------------------------------------------------------------------- append
@@ -165,7 +169,7 @@ export class DynamoLogStore {
   }
 
   private async appendOne(batch: PreparedBatch, expected: number | undefined): Promise<AppendResult> {
-    if (batch.encoded.length > MAX_INLINE_BATCH_BYTES) await this.spill(batch);
+    if (batch.encoded.length > this.spillThresholdBytes) await this.spill(batch);
     let tail = await this.tailForAppend(batch.pk, expected);
     let conflicts = 0;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
@@ -323,7 +327,7 @@ export class DynamoLogStore {
   }
 
   private async spillToFitTransaction(batches: PreparedBatch[]): Promise<void> {
-    for (const b of batches) if (b.encoded.length > MAX_INLINE_BATCH_BYTES) await this.spill(b);
+    await Promise.all(batches.filter((b) => b.encoded.length > this.spillThresholdBytes).map((b) => this.spill(b)));
     let inline = batches.filter((b) => !b.spillKey).reduce((sum, b) => sum + b.encoded.length, 0);
     for (const b of [...batches].sort((x, y) => y.encoded.length - x.encoded.length)) {
       if (inline <= MAX_TRANSACTION_INLINE_BYTES) break;
@@ -444,8 +448,17 @@ export class DynamoLogStore {
   async loadBatch(batch: HotBatch): Promise<Uint8Array> {
     if (batch.data) return batch.data;
     if (!batch.spillKey || !this.s3 || !this.bucket) throw new Error(`batch at ${batch.baseOffset} has no data`);
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: batch.spillKey }));
-    return object.Body!.transformToByteArray();
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: batch.spillKey }));
+      return await object.Body!.transformToByteArray();
+    } catch (error) {
+      // Retention deletes a spilled batch's object once the batch is below the start offset; a read that
+      // found the item just before that races it. A retry answers 416 (or reads the cold copy).
+      if (error instanceof NoSuchKey) {
+        throw new UnavailableError('a batch was removed by retention while it was being read; retry', { cause: error });
+      }
+      throw error;
+    }
   }
 }
 

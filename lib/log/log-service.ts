@@ -79,6 +79,8 @@ const BATCH_SIZE_MEMORY = 10_000;
  * extra page round trip when batches are small; guessing low reads (and pays for) items that are not needed.
  */
 const ASSUMED_RECORDS_PER_BATCH = 100;
+/** Spilled batches (S3 objects) a read fetches ahead, so that their GETs overlap instead of queueing. */
+const PREFETCH_BATCHES = 8;
 /** Long-poll probe interval: starts short for latency, backs off to bound the cost of an idle wait. */
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
@@ -318,6 +320,23 @@ export class LogService {
     }
   }
 
+  /**
+   * Loads the page's batches in order, starting the loads of the next few at each step: inline batches cost
+   * nothing to load, spilled ones are S3 GETs that then overlap.
+   */
+  private prefetcher(batches: readonly HotBatch[]): (i: number) => Promise<Uint8Array> {
+    const started = new Map<number, Promise<Uint8Array>>();
+    return (i) => {
+      for (let j = i; j < Math.min(batches.length, i + PREFETCH_BATCHES); j++) {
+        if (started.has(j)) continue;
+        const loading = this.store.loadBatch(batches[j]!);
+        loading.catch(() => undefined); // a prefetch that is never used may fail without an unhandled rejection
+        started.set(j, loading);
+      }
+      return started.get(i)!;
+    };
+  }
+
   private noteEnd(pk: string, end: number): void {
     if (end <= (this.seenEnds.get(pk) ?? -1)) return;
     this.seenEnds.delete(pk);
@@ -413,7 +432,8 @@ export class LogService {
     for (;;) {
       const pageStart = next;
       let gap = false;
-      for (const batch of page.batches) {
+      const load = this.prefetcher(page.batches);
+      for (const [i, batch] of page.batches.entries()) {
         this.rememberBatchSize(pk, batch.count);
         this.noteEnd(pk, batch.baseOffset + batch.count);
         if (full()) break;
@@ -422,7 +442,7 @@ export class LogService {
           gap = true; // a hot gap: the offsets in between are only in the cold tier; the next read starts there
           break;
         }
-        take(decodeBatch(await this.store.loadBatch(batch), batch.baseOffset));
+        take(decodeBatch(await load(i), batch.baseOffset));
       }
       // A page that moved nothing held only expired (tiered) copies: querying from the same offset again
       // would return the same page forever, and those offsets are cold, so this read ends here too.

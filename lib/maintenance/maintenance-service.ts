@@ -377,6 +377,7 @@ export class MaintenanceService {
    * (1) floorOffset = the tail's end offset     offsets continue once TTL has removed every item
    * (2) startOffset = first batch appended after the cutoff (conditional on the marks read)
    * (3) TTL on batches below it that have none  (written while the topic had a longer retention)
+   * (4) delete the S3 objects of spilled batches below it (their items go by TTL, the objects would not)
    * ```
    * A crash after (1) changes nothing readers see; after (2) it leaves (3) undone for those batches, which then
    * stay until removed by hand (only batches from a retention change; noted in the README).
@@ -394,6 +395,7 @@ export class MaintenanceService {
     let newStart = meta.startOffset;
     let young: HotBatch | undefined;
     const untimed: HotBatch[] = [];
+    const spilled: string[] = [];
     // A probe of one item first: a partition with nothing past its retention costs one small read per pass.
     let page = await this.store.queryBatches(pk, { forward: true, fromOffset: meta.startOffset, limit: 1 });
     for (let pages = 1; ; pages++) {
@@ -404,6 +406,7 @@ export class MaintenanceService {
         }
         newStart = b.baseOffset + b.count;
         if (b.expiresAt === undefined) untimed.push(b);
+        if (b.spillKey) spilled.push(b.spillKey);
       }
       if (young || !page.more || pages >= MAX_HOT_EXPIRY_PAGES) break;
       page = await this.store.queryBatches(pk, { forward: true, fromOffset: newStart, limit: 100 });
@@ -422,6 +425,8 @@ export class MaintenanceService {
     await forEachLimit(untimed, 16, async (b) => {
       await this.meta.setExpiry(pk, b.baseOffset, expiresAtSec);
     });
+    // The S3 objects of spilled batches below the start: TTL removes their items, not them (DELETE is free).
+    await this.segments.deleteObjects(spilled);
     return due;
   }
 

@@ -7,7 +7,13 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { DEFAULT_HOT_RETENTION_LIMIT_HOURS, DEFAULT_TIER_AFTER_MS, DEFAULT_TOPIC_CACHE_MS, type ShardlogConfig } from '../../lib/config.js';
+import {
+  DEFAULT_HOT_RETENTION_LIMIT_HOURS,
+  DEFAULT_SPILL_THRESHOLD_BYTES,
+  DEFAULT_TIER_AFTER_MS,
+  DEFAULT_TOPIC_CACHE_MS,
+  type ShardlogConfig,
+} from '../../lib/config.js';
 import { ensureStorage } from '../../lib/storage/bootstrap.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../infra/local/local-env.js';
 
@@ -65,6 +71,7 @@ export async function createTestStorage(overrides: Partial<ShardlogConfig> = {})
     topicCacheMs: DEFAULT_TOPIC_CACHE_MS,
     s3ForcePathStyle: true,
     hotRetentionLimitHours: DEFAULT_HOT_RETENTION_LIMIT_HOURS,
+    spillThresholdBytes: DEFAULT_SPILL_THRESHOLD_BYTES,
     ...overrides,
   };
   const dynamo = new DynamoDBClient({ endpoint: endpoints.dynamo, region: LOCAL_REGION, credentials: FAKE_CREDENTIALS });

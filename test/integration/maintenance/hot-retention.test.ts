@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { createShardlog } from '../../../lib/shardlog.js';
 import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
 import { HOT_TTL_MARGIN_MS } from '../../../lib/topics/topic.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
-import { batchItems, Clock, engineAt, forward, HOUR_MS, metaItem, readAll, sampleRecord, sweepExpired } from './harness.js';
+import { batchItems, Clock, engineAt, forward, HOUR_MS, metaItem, objectKeys, readAll, sampleRecord, sweepExpired } from './harness.js';
 
 /**
  * Topics whose retention is within `hotRetentionLimitHours` (12 weeks by default) stay in DynamoDB: each batch
@@ -120,6 +121,28 @@ describe('hot-retention topics', () => {
     const [item] = await batchItems(storage, topic.topicId);
     expect(item!.sk).toBe(offsetSk(0));
     expect(typeof item!.expiresAt).toBe('number');
+  });
+
+  it('delete the S3 objects of the spilled batches they expire', async () => {
+    const clock = new Clock();
+    const engine = createShardlog(storage, { ...storage.config, spillThresholdBytes: 256 }, {
+      now: clock.now,
+      topicCacheMs: 0,
+      tailCacheMs: 0,
+      metaCacheMs: 0,
+    });
+    const name = newName();
+    const topic = await engine.topics.create({ name, partitions: 1, retentionHours: 1 });
+    const noisy = (i: number) => ({ ...sampleRecord(i, clock.ms), value: new Uint8Array(randomBytes(2048)) }); // incompressible
+    await engine.log.produce(name, { records: [noisy(0), noisy(1)] });
+    clock.advance(40 * MINUTE);
+    await engine.log.produce(name, { records: [noisy(2), noisy(3)] });
+    const prefix = `spill/p/${topic.topicId}/0/`;
+    expect(await objectKeys(storage, prefix)).toHaveLength(2);
+    clock.advance(30 * MINUTE);
+    expect((await engine.maintenance.runOnce({ topic: name })).expired.records).toBe(2);
+    expect(await objectKeys(storage, prefix)).toHaveLength(1);
+    expect((await engine.log.read(name, 0, forward({ kind: 'earliest' }))).records.map((r) => r.offset)).toEqual([2, 3]);
   });
 
   it('cost a settled partition no write per scheduled pass', async () => {
