@@ -89,6 +89,11 @@ export interface MeasuredWork {
   readonly hotBytesPerPayloadByte: number;
   /** S3 segment bytes per payload byte. */
   readonly s3BytesPerPayloadByte: number;
+  /**
+   * S3 bytes of spilled batches per payload byte (batches over the spill threshold live in S3 behind a pointer
+   * item until retention deletes them); 0 when produce writes its batches inline.
+   */
+  readonly spilledBytesPerPayloadByte: number;
 }
 
 /** Deployment assumptions that are not counted by the benchmark. */
@@ -236,6 +241,8 @@ export function shardlogBill(workload: Workload, measured: MeasuredWork, deploym
   if (tiered) {
     line('S3', 'storage: segments', (bytesPerHour * 24 * workload.retentionDays * measured.s3BytesPerPayloadByte) / GB, 'GB-month', prices.s3.storagePerGbMonth);
   }
+  // Spilled batches stay in S3 for the retention (tiered or not: the pass deletes them with their batches).
+  line('S3', 'storage: spilled batches', (bytesPerHour * 24 * workload.retentionDays * measured.spilledBytesPerPayloadByte) / GB, 'GB-month', prices.s3.storagePerGbMonth);
 
   const byService: Record<string, number> = {};
   for (const l of lines) byService[l.service] = (byService[l.service] ?? 0) + l.dollars;

@@ -131,6 +131,8 @@ export interface Sample {
   readonly roundTrips: number;
   /** Of those, S3 requests (slower than DynamoDB's in AWS: the cost model weighs them apart). */
   readonly s3RoundTrips: number;
+  /** The longest chain of DynamoDB requests alone. */
+  readonly dynamoRoundTrips: number;
   /** Capacity units per DynamoDB command, from the traced requests. */
   readonly unitsByCommand: Readonly<Record<string, number>>;
   /** Time with at least one AWS request in flight. */
@@ -149,6 +151,7 @@ export interface OperationStats {
   readonly localMsP50: number;
   readonly awsMsP50: number;
   readonly roundTrips: { readonly p50: number; readonly max: number; readonly mean: number };
+  readonly dynamoRoundTripsP50: number;
   readonly s3RoundTripsMean: number;
   /** Means per call. */
   readonly readUnits: number;
@@ -195,6 +198,7 @@ export function summarize(samples: readonly Sample[]): OperationStats {
     dynamoRequests: round(mean(ok.map((s) => s.work.dynamoRequests))),
     s3Requests: round(mean(ok.map((s) => s.work.s3Requests))),
     s3RoundTripsMean: round(mean(ok.map((s) => s.s3RoundTrips))),
+    dynamoRoundTripsP50: percentile(ok.map((s) => s.dynamoRoundTrips), 50),
     dynamoByCommand: byCommand((s) => s.work.dynamoByCommand),
     s3ByCommand: byCommand((s) => s.work.s3ByCommand),
     unitsByCommand: byCommand((s) => s.unitsByCommand),
@@ -251,6 +255,7 @@ export class Prober {
       work: this.meter.totals(),
       roundTrips: criticalPath(requests),
       s3RoundTrips: criticalPath(requests.filter((r) => r.service === 's3')),
+      dynamoRoundTrips: criticalPath(requests.filter((r) => r.service === 'dynamodb')),
       unitsByCommand: unitsByCommand(requests),
       awsMs: busyMs(requests),
       requestBytes: text === undefined ? 0 : Buffer.byteLength(text),

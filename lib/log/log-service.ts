@@ -80,7 +80,7 @@ const BATCH_SIZE_MEMORY = 10_000;
  */
 const ASSUMED_RECORDS_PER_BATCH = 100;
 /** Spilled batches (S3 objects) a read fetches ahead, so that their GETs overlap instead of queueing. */
-const PREFETCH_BATCHES = 8;
+const PREFETCH_BATCHES = 16;
 /** Long-poll probe interval: starts short for latency, backs off to bound the cost of an idle wait. */
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
@@ -397,6 +397,11 @@ export class LogService {
       this.store.readMeta(pk),
       this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: this.pageItems(pk, options.limit) }),
     ]);
+    // More batches than this page: the read will not reach the end, and the response needs `endOffset`. Read
+    // the newest item now, while the batches load, instead of after them. It is informational (lag), so an
+    // eventually consistent read at half the price does; it can only lag, never below what is returned.
+    const tail = page.more ? this.store.readTail(pk, false) : undefined;
+    tail?.catch(() => undefined); // awaited below, or not needed after all
     if (from < meta.startOffset) {
       const bounds = await this.bounds(topic, partition);
       if (from < bounds.startOffset) throw new OffsetOutOfRangeError(from, bounds.startOffset, bounds.endOffset);
@@ -455,10 +460,8 @@ export class LogService {
       return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: last.baseOffset + last.count };
     }
     if (out.length > 0) {
-      // A consumer behind the end: `endOffset` is informational (lag), so an eventually consistent read of the
-      // newest item, at half the price, is enough; it can only lag, and never below what was returned.
-      const tail = await this.store.readTail(pk, false);
-      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: Math.max(tail.endOffset, meta.endOffset, next) };
+      const newest = await (tail ?? this.store.readTail(pk, false));
+      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: Math.max(newest.endOffset, meta.endOffset, next) };
     }
     const bounds = await this.bounds(topic, partition);
     if (from < bounds.startOffset || from > bounds.endOffset) {

@@ -25,6 +25,7 @@ const noWork: MeasuredWork = {
   coldReadPerMiB: NO_WORK,
   hotBytesPerPayloadByte: 0,
   s3BytesPerPayloadByte: 0,
+  spilledBytesPerPayloadByte: 0,
 };
 const deployment: Deployment = {
   produceMemoryMb: 1024,
