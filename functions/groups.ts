@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_BYTES,
   MAX_FETCH_LIMIT,
   MAX_MAX_BYTES,
+  MAX_TIMESTAMP,
   MAX_WAIT_MS,
   toWireRecord,
   type Encoding,
@@ -25,7 +26,6 @@ import { shardlog } from './runtime.js';
 const MAX_TOPICS_PER_MEMBER = 32;
 /** One commit request carries at most one offset per partition a member could hold. */
 const MAX_COMMIT_OFFSETS = 1024;
-const MAX_TIMESTAMP = 8_640_000_000_000_000;
 const offsetRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
 const partitionRange = { min: 0, max: MAX_PARTITIONS - 1 };
 

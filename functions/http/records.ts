@@ -16,7 +16,8 @@ export const MAX_WAIT_MS = 20_000;
 /** `Idempotency-Key`: 1..128 visible ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const MAX_TIMESTAMP = 8_640_000_000_000_000; // the largest Date
+/** The largest timestamp a JavaScript Date can hold (ms). */
+export const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
 export type Encoding = 'json' | 'base64';
 

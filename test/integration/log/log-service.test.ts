@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { partitionPk } from '../../../lib/log/keys.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
-import type { ProduceRecord, ReadOptions } from '../../../lib/log/log-service.js';
+import type { ProduceRecord } from '../../../lib/log/log-service.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
+import { forward } from '../../support/read-options.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 
 const utf8 = new TextEncoder();
@@ -15,14 +16,6 @@ function jsonRecord(value: unknown, extra: Partial<ProduceRecord> = {}): Produce
   return { key: null, value: utf8.encode(JSON.stringify(value)), valueIsJson: true, headers: {}, ...extra };
 }
 
-const forward = (start: ReadOptions['start'], extra: Partial<ReadOptions> = {}): ReadOptions => ({
-  start,
-  limit: 10_000,
-  maxBytes: 6 * 1024 * 1024,
-  waitMs: 0,
-  direction: 'forward',
-  ...extra,
-});
 
 let storage: TestStorage;
 let engine: Shardlog;

@@ -3,7 +3,8 @@ import { DeleteCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient }
 import { expect } from 'vitest';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
 import { partitionPk, segmentPk } from '../../../lib/log/keys.js';
-import type { ProduceRecord, ReadOptions } from '../../../lib/log/log-service.js';
+import type { ProduceRecord } from '../../../lib/log/log-service.js';
+import { forward } from '../../support/read-options.js';
 import { createMaintenance } from '../../../lib/maintenance/create-maintenance.js';
 import type { MaintenanceService, MaintenanceStep } from '../../../lib/maintenance/maintenance-service.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
@@ -118,14 +119,7 @@ export async function objectKeys(storage: TestStorage, prefix: string): Promise<
   return keys;
 }
 
-export const forward = (start: ReadOptions['start'], extra: Partial<ReadOptions> = {}): ReadOptions => ({
-  start,
-  limit: 10_000,
-  maxBytes: 6 * 1024 * 1024,
-  waitMs: 0,
-  direction: 'forward',
-  ...extra,
-});
+export { forward };
 
 /** A record with every feature the format has: key or not, JSON or bytes, headers, explicit timestamps. */
 export function sampleRecord(i: number, timestamp: number, size = 40): ProduceRecord {
