@@ -397,10 +397,12 @@ export class LogService {
       this.store.readMeta(pk),
       this.store.queryBatches(pk, { forward: true, fromOffset: next, limit: this.pageItems(pk, options.limit) }),
     ]);
-    // More batches than this page: the read will not reach the end, and the response needs `endOffset`. Read
-    // the newest item now, while the batches load, instead of after them. It is informational (lag), so an
-    // eventually consistent read at half the price does; it can only lag, never below what is returned.
-    const tail = page.more ? this.store.readTail(pk, false) : undefined;
+    // Offsets below `tieredOffset` are in S3 segments, which readers prefer once the hot copy at `next` is gone.
+    const cold = this.cold !== undefined && next < meta.tieredOffset && page.batches[0]?.baseOffset !== next;
+    // More batches than this page, or a cold read: the read will not reach the end, and the response needs
+    // `endOffset`. Read the newest item now, while the batches load, instead of after them. It is informational
+    // (lag), so an eventually consistent read at half the price does; it can only lag, never below what is returned.
+    const tail = page.more || cold ? this.store.readTail(pk, false) : undefined;
     tail?.catch(() => undefined); // awaited below, or not needed after all
     if (from < meta.startOffset) {
       const bounds = await this.bounds(topic, partition);
@@ -412,7 +414,15 @@ export class LogService {
       // A known batch end with no batch after it, and nothing tiered beyond it: the end of the log.
       return { records: [], nextOffset: next, startOffset: meta.startOffset, endOffset: next };
     }
-    if (page.batches[0]?.baseOffset !== next) {
+    if (cold) {
+      // Straight to the segment (index lookup + one ranged GET): a hot copy of a batch that began before `next`
+      // would only hold the same bytes.
+      const until = page.batches[0]?.baseOffset ?? Number.MAX_SAFE_INTEGER;
+      for (const batch of await this.cold!.readForward(topic.topicId, partition, next, until, options.maxBytes)) {
+        if (full()) break;
+        take(decodeBatch(batch.data, batch.baseOffset));
+      }
+    } else if (page.batches[0]?.baseOffset !== next) {
       // `next` is inside a batch (a read that stopped mid-batch), at the end, or older than the hot tier.
       const containing = (await this.store.queryBatches(pk, { forward: false, toOffset: next, limit: 1 })).batches[0];
       if (containing) this.noteEnd(pk, containing.baseOffset + containing.count);
