@@ -218,10 +218,10 @@ export interface HttpAnswer {
 
 /** A small JSON-over-HTTP client for the local API (keep-alive through Node's global fetch). */
 export function httpClient(baseUrl: string) {
-  return async (method: string, path: string, body?: string): Promise<HttpAnswer> => {
+  return async (method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
     const response = await fetch(baseUrl + path, {
       method,
-      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+      ...(body === undefined ? { headers } : { body, headers: { 'content-type': 'application/json', ...headers } }),
     });
     const text = await response.text();
     return { status: response.status, body: text.length > 0 ? (JSON.parse(text) as unknown) : undefined, bytes: Buffer.byteLength(text) };
@@ -241,12 +241,13 @@ export class Prober {
     path: string,
     body?: unknown,
     payloadOf: (answer: HttpAnswer) => number = () => 0,
+    headers: Record<string, string> = {},
   ): Promise<{ sample: Sample; answer: HttpAnswer }> {
     const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     this.meter.reset();
     this.tracer.begin();
     const t0 = performance.now();
-    const answer = await this.http(method, path, text);
+    const answer = await this.http(method, path, text, headers);
     const latencyMs = performance.now() - t0;
     const requests = this.tracer.end();
     const sample: Sample = {

@@ -256,6 +256,16 @@ try {
     const { sample } = await prober.call('POST', `/v1/topics/${topic}/records`, produceBody(bigBatch, 1), () => 1000 * RECORD_BYTES);
     return sample;
   });
+  // What the SDK producer sends: every request carries an Idempotency-Key (so that a retry never duplicates),
+  // which makes it a TransactWriteItems with the idempotency record: twice the units of its items.
+  const idempotentSamples = await probe(PLAN.sideProbes, async (n) => {
+    const batch = probeProducer.next();
+    const { sample, answer } = await prober.call('POST', `/v1/topics/${topic}/records`, produceBody(batch.records), () => batch.payloadBytes, {
+      'idempotency-key': `bench-${n}-${batch.records.length}-${Date.now()}`,
+    });
+    expectOk(answer, 'idempotent produce probe');
+    return sample;
+  });
   const repetitiveSamples = await probe(PLAN.sideProbes, async (n) => {
     const records = Array.from({ length: BATCH }, (_, i) => repetitiveEvent(n * BATCH + i, RECORD_BYTES));
     const { sample } = await prober.call('POST', `/v1/topics/${topic}/records`, produceBody(records, 2), () => BATCH * RECORD_BYTES);
@@ -483,6 +493,7 @@ try {
   // ── 9. The cost model ───────────────────────────────────────────────────────────────────────────────────────
   const produceStats = summarize(produceSamples);
   const bigStats = summarize(bigSamples);
+  const idempotentStats = summarize(idempotentSamples);
   const repetitiveStats = summarize(repetitiveSamples);
   const perMiB = (w: Work, mib: number): Work => ({
     readUnits: w.readUnits / mib,
@@ -579,6 +590,13 @@ try {
       note: `the design today: batches over the 8 KiB spill threshold in S3 behind a pointer item, a 7-day topic's items expire by the TTL written with each batch, ${REFERENCE_WORKLOAD.recordsPerProduce} records per produce, polls every ${REFERENCE_WORKLOAD.pollIntervalS} s`,
     });
     variant('tier every topic to S3 after 15 min', `SHARDLOG_HOT_RETENTION_LIMIT_HOURS=0: tiering reads each batch and rewrites it to set its TTL (${round(measured.tierPerMiB.writeUnits, 1)} WRU + ${round(measured.tierPerMiB.readUnits, 1)} RRU per MiB, measured)`, REFERENCE_WORKLOAD, measured, tieredEverything);
+    variant(
+      'every produce idempotent (the SDK producer)',
+      `measured: an Idempotency-Key makes a produce a TransactWriteItems with its idempotency record: ${f2(idempotentStats.writeUnits)} WRU per request instead of ${f2(produceStats.writeUnits)}`,
+      REFERENCE_WORKLOAD,
+      { ...measured, produce: workOf(idempotentStats) },
+      deployment,
+    );
     variant('1,000 records per produce', `measured: ${round(bigStats.writeUnitsPerMiB ?? 0, 1)} WRU/MiB and one API/Lambda request per 1,000 records`, bigWorkload, big, deployment);
     variant('consumers poll every 5 s', 'a fifth of the polls, each fuller', slowPolls, measured, deployment);
     variant('functions at 256 MB', 'produce and groups at 256 MB, maintenance at 512 MB (their measured CPU time is a few ms)', REFERENCE_WORKLOAD, measured, lean);
@@ -624,6 +642,7 @@ try {
       fetch: hotFetchStats,
       ...(groupStats ? { groupFetch: groupStats.fetch, groupFetchAtTail: groupStats.fetchAtTail, commit: groupStats.commit, heartbeat: groupStats.heartbeat } : {}),
       produce1000: bigStats,
+      produceIdempotent: idempotentStats,
       produceRepetitive: repetitiveStats,
       produceSpilled2000: summarize(spillSamples),
       fetchSpilled: summarize(spillFetchSamples),
