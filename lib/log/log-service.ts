@@ -228,11 +228,15 @@ export class LogService {
   /** The readable range of a partition: [startOffset, endOffset). */
   async bounds(topic: Topic, partition: number): Promise<PartitionBounds> {
     this.checkPartition(topic, partition);
-    const pk = partitionPk(topic.topicId, partition);
+    return (await this.boundsAndMeta(partitionPk(topic.topicId, partition))).bounds;
+  }
+
+  /** The bounds, and the meta item read for them (callers that also need the tiering marks reuse it). */
+  private async boundsAndMeta(pk: string): Promise<{ bounds: PartitionBounds; meta: PartitionMeta }> {
     const [meta, tail] = await Promise.all([this.store.readMeta(pk), this.store.readTail(pk, true)]);
     this.noteEnd(pk, tail.endOffset);
     const endOffset = Math.max(tail.endOffset, meta.endOffset);
-    return { startOffset: Math.min(meta.startOffset, endOffset), endOffset };
+    return { bounds: { startOffset: Math.min(meta.startOffset, endOffset), endOffset }, meta };
   }
 
   /**
@@ -243,8 +247,10 @@ export class LogService {
   async offsetForTimestamp(topic: Topic, partition: number, timestamp: number): Promise<number> {
     this.checkPartition(topic, partition);
     const pk = partitionPk(topic.topicId, partition);
-    const { startOffset, endOffset } = await this.bounds(topic, partition);
-    const meta = await this.store.readMeta(pk);
+    const {
+      bounds: { startOffset, endOffset },
+      meta,
+    } = await this.boundsAndMeta(pk);
     if (this.cold && meta.tieredOffset > startOffset) {
       const cold = await this.cold.offsetForTimestamp(topic.topicId, partition, timestamp);
       if (cold !== undefined && cold >= startOffset) return cold;
@@ -359,15 +365,16 @@ export class LogService {
     return partition;
   }
 
-  /** Resolves a start position to an offset, checking it against the partition's bounds. */
-  private resolveStart(start: Exclude<StartPosition, { kind: 'timestamp' }> | StartPosition, bounds: PartitionBounds): number {
+  /**
+   * Resolves a start position to an offset, checking it against the partition's bounds. Timestamps are not
+   * among them: they go through `offsetForTimestamp`.
+   */
+  private resolveStart(start: Exclude<StartPosition, { kind: 'timestamp' }>, bounds: PartitionBounds): number {
     switch (start.kind) {
       case 'earliest':
         return bounds.startOffset;
       case 'latest':
         return bounds.endOffset;
-      case 'timestamp':
-        throw new Error('timestamps are resolved by offsetForTimestamp');
       case 'offset':
         if (start.offset < bounds.startOffset || start.offset > bounds.endOffset) {
           throw new OffsetOutOfRangeError(start.offset, bounds.startOffset, bounds.endOffset);
@@ -525,5 +532,3 @@ export class LogService {
     return { records: out, nextOffset: lowest, startOffset: bounds.startOffset, endOffset: bounds.endOffset };
   }
 }
-
-export type { PartitionMeta };
