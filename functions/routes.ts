@@ -62,7 +62,7 @@ export type FunctionName = keyof typeof FUNCTIONS;
  * - `consume` (topic, group): subscribe the group to the topic, join, heartbeat, fetch, commit, leave, describe
  *   the group and the topic.
  * - `read` (topic): plain fetch of the topic's partitions, describe it.
- * - `shareConsume` (topic, group): the share-group routes of API.md v1.1 for that group and topic.
+ * - `shareConsume` (topic, group): the share-group routes of docs/api.md v1.1 for that group and topic.
  */
 export type RouteGrant = 'produce' | 'consume' | 'read' | 'shareConsume';
 

@@ -76,7 +76,7 @@ export const ACCESS = {
   // indexes them (conditional PutItem); advances partition meta and sets batch TTLs (conditional UpdateItem);
   // deletes expired segments and spill objects (the only function that may delete objects: ListObjectsV2 and
   // DeleteObjects), their index entries (DeleteItem) and a deleted topic's items (Query + BatchWriteItem).
-  // No lease-table access: nothing in lib/maintenance touches it. API.md v1.1's group expiry ("a group with no
+  // No lease-table access: nothing in lib/maintenance touches it. docs/api.md v1.1's group expiry ("a group with no
   // live member and no commit for 7 days is deleted by maintenance") will need lease-table actions when it lands.
   maintenance: {
     logTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
@@ -363,7 +363,7 @@ export class ApiStack extends Stack {
   /**
    * Lets `grantee` consume `topic` as consumer group `group`: subscribe the group to the topic (and unsubscribe),
    * join, heartbeat, fetch, commit and leave as a member of the group, describe the group and the topic.
-   * A group reads every topic it is subscribed to (API.md v1.1), so give each group to one application.
+   * A group reads every topic it is subscribed to (docs/api.md v1.1), so give each group to one application.
    * @example api.grantConsume(billingRole, 'orders', 'billing');
    */
   public grantConsume(grantee: iam.IGrantable, topic: string, group: string): iam.Grant {
@@ -379,7 +379,7 @@ export class ApiStack extends Stack {
   }
 
   /**
-   * Lets `grantee` consume `topic` through share group `group` (API.md v1.1 share groups: subscribe, fetch,
+   * Lets `grantee` consume `topic` through share group `group` (docs/api.md v1.1 share groups: subscribe, fetch,
    * acknowledge, describe). Allows only the share-group routes present in the route table.
    */
   public grantShareConsume(grantee: iam.IGrantable, topic: string, group: string): iam.Grant {

@@ -88,7 +88,7 @@ export function grantResources(
 export const ADMIN_RESOURCE = '*';
 
 /**
- * Names given to a grant follow the API's name rule (API.md "Conventions", lib/names.ts), and must be plain
+ * Names given to a grant follow the API's name rule (docs/api.md "Conventions", lib/names.ts), and must be plain
  * strings at synthesis time: a CDK token could resolve to anything, wildcards included.
  */
 export function assertGrantName(value: unknown, param: string, grant: string): asserts value is string {

@@ -22,7 +22,7 @@ const STAGE = '$default';
 const INVOKE = 'execute-api:Invoke';
 
 /**
- * The routes API.md v1.1 adds, tagged as they are to be added to functions/routes.ts (their handlers do not exist
+ * The routes docs/api.md v1.1 adds, tagged as they are to be added to functions/routes.ts (their handlers do not exist
  * yet). Listing them here proves the tags put each into the right grant before it ships.
  */
 const V1_1_ROUTES: readonly DeployedRouteSpec[] = [
