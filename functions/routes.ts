@@ -54,30 +54,60 @@ export const FUNCTIONS = {
 
 export type FunctionName = keyof typeof FUNCTIONS;
 
+/**
+ * The scoped IAM grants of the CDK app (`ApiStack.grantProduce(role, topic)` and friends, infra/grants.ts): a route
+ * listed under a grant is allowed on its exact route ARN, with `{topic}` and `{group}` replaced by the names the
+ * grant is given. `grantAdmin` holds every route, so it is not listed.
+ * - `produce` (topic): append to the topic, describe it.
+ * - `consume` (topic, group): subscribe the group to the topic, join, heartbeat, fetch, commit, leave, describe
+ *   the group and the topic.
+ * - `read` (topic): plain fetch of the topic's partitions, describe it.
+ * - `shareConsume` (topic, group): the share-group routes of docs/api.md v1.1 for that group and topic.
+ */
+export type RouteGrant = 'produce' | 'consume' | 'read' | 'shareConsume';
+
 export interface RouteSpec {
   readonly method: HttpMethod;
   readonly path: string;
   readonly function: FunctionName;
+  /**
+   * The scoped grants that allow this route (see {@link RouteGrant}); `[]`: administrators only. Required on
+   * every deployed route ({@link ROUTES}), so a new route cannot reach a grant by accident; optional here only
+   * for route tables built in tests of the local route matcher.
+   */
+  readonly grants?: readonly RouteGrant[];
 }
 
-export const ROUTES: readonly RouteSpec[] = [
-  { method: 'GET', path: '/v1/health', function: 'topics' },
-  { method: 'POST', path: '/v1/topics', function: 'topics' },
-  { method: 'GET', path: '/v1/topics', function: 'topics' },
-  { method: 'GET', path: '/v1/topics/{topic}', function: 'topics' },
-  { method: 'PATCH', path: '/v1/topics/{topic}', function: 'topics' },
-  { method: 'DELETE', path: '/v1/topics/{topic}', function: 'topics' },
-  { method: 'POST', path: '/v1/topics/{topic}/records', function: 'produce' },
-  { method: 'GET', path: '/v1/topics/{topic}/partitions/{partition}/records', function: 'fetch' },
-  { method: 'GET', path: '/v1/groups', function: 'groups' },
-  { method: 'GET', path: '/v1/groups/{group}', function: 'groups' },
-  { method: 'POST', path: '/v1/groups/{group}/members', function: 'groups' },
-  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/heartbeat', function: 'groups' },
-  { method: 'DELETE', path: '/v1/groups/{group}/members/{memberId}', function: 'groups' },
-  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/fetch', function: 'groups' },
-  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/commit', function: 'groups' },
-  { method: 'POST', path: '/v1/groups/{group}/offsets', function: 'groups' },
-  { method: 'POST', path: '/v1/admin/maintenance', function: 'maintenance' },
+/** A route of the deployed table: its grants are decided. */
+export type DeployedRouteSpec = RouteSpec & { readonly grants: readonly RouteGrant[] };
+
+// Everyone with any grant may ask whether the service is up; it reveals nothing.
+const EVERY_GRANT: readonly RouteGrant[] = ['produce', 'consume', 'read', 'shareConsume'];
+// Describing a topic (partitions, offsets) is part of producing to it, consuming it and reading it.
+const TOPIC_USERS: readonly RouteGrant[] = ['produce', 'consume', 'read', 'shareConsume'];
+const ADMIN_ONLY: readonly RouteGrant[] = [];
+
+export const ROUTES: readonly DeployedRouteSpec[] = [
+  { method: 'GET', path: '/v1/health', function: 'topics', grants: EVERY_GRANT },
+  { method: 'POST', path: '/v1/topics', function: 'topics', grants: ADMIN_ONLY },
+  // Lists every topic name: administrators only.
+  { method: 'GET', path: '/v1/topics', function: 'topics', grants: ADMIN_ONLY },
+  { method: 'GET', path: '/v1/topics/{topic}', function: 'topics', grants: TOPIC_USERS },
+  { method: 'PATCH', path: '/v1/topics/{topic}', function: 'topics', grants: ADMIN_ONLY },
+  { method: 'DELETE', path: '/v1/topics/{topic}', function: 'topics', grants: ADMIN_ONLY },
+  { method: 'POST', path: '/v1/topics/{topic}/records', function: 'produce', grants: ['produce'] },
+  { method: 'GET', path: '/v1/topics/{topic}/partitions/{partition}/records', function: 'fetch', grants: ['read'] },
+  // Lists every group name: administrators only.
+  { method: 'GET', path: '/v1/groups', function: 'groups', grants: ADMIN_ONLY },
+  { method: 'GET', path: '/v1/groups/{group}', function: 'groups', grants: ['consume'] },
+  { method: 'POST', path: '/v1/groups/{group}/members', function: 'groups', grants: ['consume'] },
+  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/heartbeat', function: 'groups', grants: ['consume'] },
+  { method: 'DELETE', path: '/v1/groups/{group}/members/{memberId}', function: 'groups', grants: ['consume'] },
+  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/fetch', function: 'groups', grants: ['consume'] },
+  { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/commit', function: 'groups', grants: ['consume'] },
+  // A reset moves the group's committed offsets under its members' feet: an operator's seek.
+  { method: 'POST', path: '/v1/groups/{group}/offsets', function: 'groups', grants: ADMIN_ONLY },
+  { method: 'POST', path: '/v1/admin/maintenance', function: 'maintenance', grants: ADMIN_ONLY },
 ];
 
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {

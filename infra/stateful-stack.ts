@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -65,11 +65,18 @@ export class StatefulStack extends Stack {
     this.leaseTable = shardlogTable(this, 'LeaseTable', removalPolicy);
 
     this.segmentBucket = new s3.Bucket(this, 'SegmentBucket', {
+      // SSE-S3: encrypted at rest with no key to manage or pay for per request; the bucket is private to this
+      // app's functions, so a customer-managed key would add cost (a KMS request per GET and PUT) but no reader.
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Bucket-owner-enforced: ACLs are off, so no object can be shared by an ACL either.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
-      // Segments are written once under fresh keys and deleted by retention; versions would only keep
-      // deleted data (and its cost) around.
+      // Versioning stays off. Segment and spill objects are written once under fresh random keys and never
+      // overwritten, so versions could only keep DELETED objects; the only deletes are retention's (the
+      // maintenance role is the one role allowed s3:DeleteObject, see infra/api-stack.ts ACCESS), and keeping
+      // what retention removed would bill its storage for as long as versions are kept, against the point of
+      // retention. A deleted segment is unreachable anyway once its index entry (log table) is gone.
       versioned: false,
       removalPolicy,
       lifecycleRules: [
@@ -84,6 +91,14 @@ export class StatefulStack extends Stack {
           expiration: Duration.days(segmentExpirationDays),
         },
       ],
+    });
+    Validations.of(this.segmentBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        "No server access logs: the bucket is private to the app's own Lambda roles (no public access, TLS only, " +
+        'least-privilege prefixes), every read is a ranged GET of a segment, so a log line per GET would cost ' +
+        'about as much as the reads, and the log bucket would need a policy of its own. Who calls the API is in ' +
+        "the API's access log; CloudTrail S3 data events can be switched on per account where an audit needs them.",
     });
   }
 }
@@ -100,7 +115,11 @@ function shardlogTable(scope: Construct, id: string, removalPolicy: RemovalPolic
     sortKey: { name: SORT_KEY, type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     timeToLiveAttribute: TTL_ATTRIBUTE,
+    // Point-in-time recovery on: 35 days of restore points for ~$0.20 per GB-month, against a bug or a wrong
+    // manual write that deletes acknowledged records or committed offsets (RETAIN only covers the stack).
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    // A `DeleteTable` (console, CLI, a replaced resource) fails until this is turned off on purpose.
+    deletionProtection: true,
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     removalPolicy,
   });

@@ -69,6 +69,8 @@ export function httpHandler(routes: Readonly<Record<string, RouteHandler>>) {
       requestId,
       routeKey: event.routeKey,
       path: event.rawPath,
+      // Who called: the IAM principal API Gateway authorized (payload 2.0 `requestContext.authorizer.iam`).
+      caller: (event.requestContext as { authorizer?: { iam?: { userArn?: string } } } | undefined)?.authorizer?.iam?.userArn,
       status: response.status,
       durationMs: Date.now() - started,
     });

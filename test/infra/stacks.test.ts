@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type Stack } from 'aws-cdk-lib';
+import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { CfnResource } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, ROUTES, routeKey, type FunctionName } from '../../functions/routes.js';
-import { ApiStack, REPO_ROOT } from '../../infra/api-stack.js';
+import { ApiStack, REPO_ROOT, type ApiStackProps } from '../../infra/api-stack.js';
 import { StatefulStack } from '../../infra/stateful-stack.js';
 import { ENV } from '../../lib/config.js';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../lib/storage/tables.js';
@@ -102,38 +101,44 @@ function render(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The actions a function's role is allowed, per rendered resource (e.g. `LogTableXXXX.Arn`). */
-function grantsOf(role: Role): Map<string, Set<string>> {
+/** The statements of a function role's policies (all Allow: the functions' roles carry no Deny). */
+function statementsOf(role: Role): Statement[] {
   const roleRef = (functionProps(role).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-  const grants = new Map<string, Set<string>>();
+  const statements: Statement[] = [];
   for (const resource of Object.values(apiResources)) {
     if (resource.Type !== 'AWS::IAM::Policy') continue;
     const roles = resource.Properties.Roles as { Ref: string }[];
     if (!roles.some((r) => r.Ref === roleRef)) continue;
-    const statements = (resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
-    for (const statement of statements) {
-      expect(statement.Effect).toBe('Allow');
-      const actions = ([] as string[]).concat(statement.Action);
-      const resources = ([] as unknown[]).concat(statement.Resource).map(render);
-      for (const r of resources) {
-        const set = grants.get(r) ?? new Set<string>();
-        for (const a of actions) set.add(a);
-        grants.set(r, set);
-      }
+    statements.push(...(resource.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  }
+  return statements;
+}
+
+/** The actions a function's role is allowed, per rendered resource (e.g. `LogTableXXXX.Arn`). */
+function grantsOf(role: Role): Map<string, Set<string>> {
+  const grants = new Map<string, Set<string>>();
+  for (const statement of statementsOf(role)) {
+    expect(statement.Effect).toBe('Allow');
+    const actions = ([] as string[]).concat(statement.Action);
+    const resources = ([] as unknown[]).concat(statement.Resource).map(render);
+    for (const r of resources) {
+      const set = grants.get(r) ?? new Set<string>();
+      for (const a of actions) set.add(a);
+      grants.set(r, set);
     }
   }
   return grants;
 }
 
-function actionsOn(grants: Map<string, Set<string>>, resource: string): string[] {
-  return [...(grants.get(resource) ?? [])].sort();
+/** The rendered ARN of the log group a function writes to (its LoggingConfig). */
+function logGroupArn(role: Role): string {
+  return `${(functionProps(role).LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref}.Arn`;
 }
+
+const ddb = (action: string) => `dynamodb:${action}`;
 
 const tableArn = (id: string) => `${id}.Arn`;
 const objectsArn = (pattern: string) => `${ids.bucket}.Arn/${pattern}`;
-
-const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
-const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
 describe('StatefulStack', () => {
   it('creates the log and lease tables with the shared pk/sk schema, on-demand, TTL on expiresAt and PITR', () => {
@@ -158,6 +163,18 @@ describe('StatefulStack', () => {
       });
       expect(table.Properties.SSESpecification).not.toHaveProperty('KMSMasterKeyId');
     }
+  });
+
+  it('protects both tables from deletion', () => {
+    for (const id of [ids.logTable, ids.leaseTable]) {
+      expect(stateful.toJSON().Resources[id].Properties).toMatchObject({ DeletionProtectionEnabled: true });
+    }
+  });
+
+  it('turns ACLs off on the bucket, so no object can be shared by an ACL', () => {
+    stateful.hasResourceProperties('AWS::S3::Bucket', {
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
   });
 
   it('retains tables and bucket when they leave the stack, and fixes no physical names', () => {
@@ -271,73 +288,81 @@ describe('ApiStack functions', () => {
 });
 
 describe('ApiStack least-privilege grants', () => {
-  it('grants IAM access only to the stateful resources, never to "*"', () => {
-    const allowed = new Set([
-      tableArn(ids.logTable),
-      tableArn(ids.leaseTable),
-      `${ids.bucket}.Arn`,
-      objectsArn('*'),
-      objectsArn('spill/*'),
-    ]);
+
+  /**
+   * Every action each role is allowed, per resource, written out in full (not derived from ACCESS), from what
+   * each function's code calls (see ACCESS in infra/api-stack.ts for the calls).
+   */
+  const expected = (): Record<Role, Record<string, string[]>> => {
+    const cold = {
+      [objectsArn('segments/*')]: ['s3:GetObject'],
+      [objectsArn('spill/*')]: ['s3:GetObject'],
+      [`${ids.bucket}.Arn`]: ['s3:ListBucket'],
+    };
+    const maintenance = {
+      [tableArn(ids.logTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
+      [objectsArn('segments/*')]: ['s3:DeleteObject', 's3:PutObject'],
+      [objectsArn('spill/*')]: ['s3:DeleteObject', 's3:GetObject'],
+      [`${ids.bucket}.Arn`]: ['s3:ListBucket'],
+    };
+    return {
+      topics: { [tableArn(ids.logTable)]: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb) },
+      produce: {
+        [tableArn(ids.logTable)]: ['ConditionCheckItem', 'GetItem', 'PutItem', 'Query'].map(ddb),
+        [objectsArn('spill/*')]: ['s3:PutObject'],
+      },
+      fetch: { [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb), ...cold },
+      groups: {
+        [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb),
+        [tableArn(ids.leaseTable)]: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
+        ...cold,
+      },
+      maintenance,
+      maintenanceSchedule: maintenance,
+    };
+  };
+
+  it.each(ROLES)('allows %s exactly the item actions and object prefixes its code uses, and its own log group', (role) => {
+    const grants = grantsOf(role);
+    const actual = Object.fromEntries([...grants].map(([resource, actions]) => [resource, [...actions].sort()]));
+    expect(actual).toEqual({
+      ...expected()[role],
+      [logGroupArn(role)]: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    });
+  });
+
+  it.each(ROLES)('attaches no managed policy to the role of %s (no AWSLambdaBasicExecutionRole)', (role) => {
+    const roleId = (functionProps(role).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(apiResources[roleId]?.Type).toBe('AWS::IAM::Role');
+    expect(apiResources[roleId]?.Properties).not.toHaveProperty('ManagedPolicyArns');
+    expect(apiResources[roleId]?.Properties).not.toHaveProperty('Policies');
+  });
+
+  it('lets only the maintenance functions delete objects', () => {
     for (const role of ROLES) {
-      for (const resource of grantsOf(role).keys()) {
-        expect(allowed, `${role} is granted ${resource}`).toContain(resource);
-      }
+      const deletes = [...grantsOf(role).values()].some((actions) => [...actions].some((a) => a.startsWith('s3:Delete')));
+      expect(deletes, role).toBe(role === 'maintenance' || role === 'maintenanceSchedule');
     }
   });
 
-  it('lets topics read and write the log table and touch neither the lease table nor the bucket', () => {
-    const grants = grantsOf('topics');
-    expect(actionsOn(grants, tableArn(ids.logTable))).toEqual(expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]));
-    expect([...grants.keys()]).toEqual([tableArn(ids.logTable)]);
-  });
-
-  it('lets produce write the log table and put spill objects only, with no lease-table access', () => {
-    const grants = grantsOf('produce');
-    expect(actionsOn(grants, tableArn(ids.logTable))).toEqual(expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]));
-    expect(grants.has(tableArn(ids.leaseTable))).toBe(false);
-    expect(actionsOn(grants, objectsArn('spill/*'))).toContain('s3:PutObject');
-    expect([...grants.keys()].sort()).toEqual([tableArn(ids.logTable), objectsArn('spill/*')].sort());
-    const s3Actions = [...grants.values()].flatMap((set) => [...set]).filter((a) => a.startsWith('s3:'));
-    expect(s3Actions.filter((a) => a.startsWith('s3:GetObject') || a.startsWith('s3:DeleteObject'))).toEqual([]);
-  });
-
-  it('lets fetch read the log table and the bucket, and write nothing', () => {
-    const grants = grantsOf('fetch');
-    const log = actionsOn(grants, tableArn(ids.logTable));
-    expect(log).toEqual(expect.arrayContaining(TABLE_READS));
-    for (const write of TABLE_WRITES) expect(log).not.toContain(write);
-    expect(grants.has(tableArn(ids.leaseTable))).toBe(false);
-    expect(actionsOn(grants, objectsArn('*'))).toContain('s3:GetObject*');
-    const all = [...grants.values()].flatMap((set) => [...set]);
-    expect(all.filter((a) => /^s3:(PutObject|DeleteObject)/.test(a))).toEqual([]);
-  });
-
-  it('lets groups read and write the lease table but only read the log table and the bucket', () => {
-    const grants = grantsOf('groups');
-    expect(actionsOn(grants, tableArn(ids.leaseTable))).toEqual(
-      expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]),
-    );
-    const log = actionsOn(grants, tableArn(ids.logTable));
-    expect(log).toEqual(expect.arrayContaining(TABLE_READS));
-    for (const write of TABLE_WRITES) expect(log).not.toContain(write);
-    expect(actionsOn(grants, objectsArn('*'))).toContain('s3:GetObject*');
-    const all = [...grants.values()].flatMap((set) => [...set]);
-    expect(all.filter((a) => /^s3:(PutObject|DeleteObject)/.test(a))).toEqual([]);
-  });
-
-  it.each(['maintenance', 'maintenanceSchedule'] as const)(
-    'lets %s read and write both tables and read, write and delete segments',
+  it.each(['fetch', 'groups', 'maintenance', 'maintenanceSchedule'] as const)(
+    'limits the bucket listing of %s to the segments/ and spill/ prefixes',
     (role) => {
-      const grants = grantsOf(role);
-      for (const table of [ids.logTable, ids.leaseTable]) {
-        expect(actionsOn(grants, tableArn(table))).toEqual(expect.arrayContaining([...TABLE_READS, ...TABLE_WRITES]));
-      }
-      expect(actionsOn(grants, objectsArn('*'))).toEqual(
-        expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']),
-      );
+      const listing = statementsOf(role).filter((st) => ([] as string[]).concat(st.Action).includes('s3:ListBucket'));
+      expect(listing).toHaveLength(1);
+      expect(listing[0]?.Condition).toEqual({ StringLike: { 's3:prefix': ['segments/*', 'spill/*'] } });
     },
   );
+
+  it('never allows Scan, stream reads, table administration or a wildcard action', () => {
+    for (const role of ROLES) {
+      for (const actions of grantsOf(role).values()) {
+        for (const action of actions) {
+          expect(action, role).not.toMatch(/\*|Scan|GetRecords|GetShardIterator|DescribeStream|DescribeTable|CreateTable/);
+        }
+      }
+    }
+  });
 });
 
 describe('ApiStack HTTP API', () => {
@@ -386,6 +411,43 @@ describe('ApiStack HTTP API', () => {
     }
   });
 
+  it('throttles the stage at 1,000 requests per second with a burst of 500 by default', () => {
+    api.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    api.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 500 },
+    });
+  });
+
+  it('keeps the default stage at its construct path, so a deployed stage is updated rather than replaced', () => {
+    expect(apiStack.stage.node.path).toBe('Test-Api/HttpApi/DefaultStage');
+  });
+
+  it('writes a JSON access log line per request with the caller, route, status, latencies and request id', () => {
+    const [stage] = Object.values(api.findResources('AWS::ApiGatewayV2::Stage'));
+    const settings = stage?.Properties.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string };
+    const line = JSON.parse(settings.Format) as Record<string, string>;
+    expect(line).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      responseLatencyMs: '$context.responseLatency',
+      integrationLatencyMs: '$context.integrationLatency',
+      callerArn: '$context.identity.userArn',
+      caller: '$context.identity.caller',
+      callerAccountId: '$context.identity.accountId',
+    });
+    // Every value is quoted, so a missing one ('-') still leaves valid JSON; none is text a caller controls.
+    expect(Object.values(line).every((v) => /^\$context\.[a-zA-Z.]+$/.test(v))).toBe(true);
+    expect(Object.values(line)).not.toContain('$context.path');
+    expect(Object.values(line)).not.toContain('$context.identity.userAgent');
+    expect(apiResources[settings.DestinationArn['Fn::GetAtt'][0]]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+    });
+  });
+
   it('outputs the API URL', () => {
     const apiId = logicalId(apiStack, apiStack.httpApi.node.defaultChild);
     api.hasOutput('*', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
@@ -410,6 +472,16 @@ describe('ApiStack maintenance schedule', () => {
       Principal: 'events.amazonaws.com',
     });
   });
+
+  it("retries no failed pass: Lambda's own asynchronous retries are off too, and stale ticks expire", () => {
+    api.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    api.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId('maintenanceSchedule') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
 });
 
 describe('StatefulStack props', () => {
@@ -421,7 +493,49 @@ describe('StatefulStack props', () => {
   });
 });
 
+/**
+ * Stacks synthesized without bundling (the CLI's `aws:cdk:bundling-stacks`) nor the built-in template validation
+ * (both run once, in beforeAll): for tests of props alone.
+ */
+function unbundledApi(props: Partial<ApiStackProps> = {}): ApiStack {
+  const other = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const data = new StatefulStack(other, 'Data');
+  return new ApiStack(other, 'Api', {
+    logTable: data.logTable,
+    leaseTable: data.leaseTable,
+    segmentBucket: data.segmentBucket,
+    ...props,
+  });
+}
+
 describe('ApiStack props', () => {
+  it('sets the stage throttling from throttleRateLimit and throttleBurstLimit', () => {
+    Template.fromStack(unbundledApi({ throttleRateLimit: 50, throttleBurstLimit: 20 })).hasResourceProperties(
+      'AWS::ApiGatewayV2::Stage',
+      { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } },
+    );
+  });
+
+  it('refuses a throttle that is not positive', () => {
+    expect(() => unbundledApi({ throttleRateLimit: 0 })).toThrow(/throttleRateLimit/);
+    expect(() => unbundledApi({ throttleBurstLimit: 1.5 })).toThrow(/throttleBurstLimit/);
+  });
+
+  it('reserves concurrency only for the functions named in reservedConcurrency', () => {
+    const stack = unbundledApi({ reservedConcurrency: { produce: 50, maintenanceSchedule: 2 } });
+    const template = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: Json }>;
+    const reserved = (fn: { node: { defaultChild?: unknown } }) =>
+      template[logicalId(stack, fn.node.defaultChild)]?.Properties.ReservedConcurrentExecutions;
+    expect(reserved(stack.functions.produce)).toBe(50);
+    expect(reserved(stack.maintenanceSchedule)).toBe(2);
+    expect(reserved(stack.functions.fetch)).toBeUndefined();
+    expect(reserved(stack.functions.maintenance)).toBeUndefined();
+  });
+
+  it('refuses a reserved concurrency that is not a positive integer', () => {
+    expect(() => unbundledApi({ reservedConcurrency: { fetch: 0 } })).toThrow(/reservedConcurrency.fetch/);
+  });
+
   it('refuses a negative tierAfterMs', () => {
     const other = new App();
     const data = new StatefulStack(other, 'Data');
