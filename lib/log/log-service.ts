@@ -1,4 +1,4 @@
-import { InvalidRequestError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.js';
+import { OffsetOutOfRangeError, PartitionNotFoundError, PayloadTooLargeError } from '../errors.js';
 import { appendExpiry, type Topic, type TopicStore } from '../topics/topic.js';
 import { decodeBatch, type LogRecord, type StoredRecord, recordSize } from './batch-format.js';
 import type { ColdTier, EncodedBatch } from './cold-tier.js';
@@ -122,7 +122,7 @@ export class LogService {
   /**
    * Appends the records of one request, all or nothing; records of one partition are contiguous and in
    * request order.
-   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetMismatchError, InvalidRequestError
+   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetMismatchError, PayloadTooLargeError (too many partitions)
    */
   async produce(topicName: string, input: ProduceInput): Promise<ProduceOutput> {
     const topic = await this.topics.get(topicName);
@@ -150,11 +150,15 @@ export class LogService {
       });
       byPartition.set(p, list);
     });
-    const transactionItems = byPartition.size + (input.idempotencyKey ? 1 : 0);
-    if (transactionItems > MAX_TRANSACTION_ITEMS) {
-      throw new InvalidRequestError(
-        `one request may write to at most ${MAX_TRANSACTION_ITEMS - (input.idempotencyKey ? 1 : 0)} partitions ` +
-          `(this one writes to ${byPartition.size}); split it`,
+    // One limit, one status: the partitions a request touches (written, or only named in expectedOffsets) and
+    // its idempotency record are the items of one DynamoDB transaction, at most MAX_TRANSACTION_ITEMS (413).
+    const touched = new Set([...byPartition.keys(), ...(input.expectedOffsets?.keys() ?? [])]);
+    const maxPartitions = MAX_TRANSACTION_ITEMS - (input.idempotencyKey ? 1 : 0);
+    if (touched.size > maxPartitions) {
+      throw new PayloadTooLargeError(
+        `one request may touch at most ${maxPartitions} partitions${input.idempotencyKey ? ' with an Idempotency-Key' : ''}, ` +
+          `counting those named in expectedOffsets (this one touches ${touched.size}); split it`,
+        { details: { limitPartitions: maxPartitions } },
       );
     }
     const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
