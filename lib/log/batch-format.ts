@@ -201,7 +201,10 @@ export function withBaseOffset(batch: Uint8Array, baseOffset: number): Uint8Arra
   return copy;
 }
 
-/** The bytes a record occupies in an uncompressed body, roughly: used for size limits and `maxBytes`. */
+/**
+ * The bytes a record occupies in an uncompressed body, roughly: sizes the encoder's buffer. (A fetch's
+ * `maxBytes` counts records as encoded in the response instead: `wire-size.ts`.)
+ */
 export function recordSize(record: LogRecord): number {
   let size = 12 + (record.key?.length ?? 0) + record.value.length;
   for (const name in record.headers) size += 4 + name.length + record.headers[name]!.length;
