@@ -1,5 +1,5 @@
 import { httpHandler, json } from './http/handler.js';
-import { parseFetchQuery, toWireRecord } from './http/records.js';
+import { encodeFetchResponse, parseFetchQuery } from './http/records.js';
 import { intParam, name } from './http/validate.js';
 import { shardlog } from './runtime.js';
 
@@ -10,11 +10,7 @@ export const handler = httpHandler({
     const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
     const query = parseFetchQuery(req.query);
     const result = await shardlog().log.read(topic, partition, query);
-    return json(200, {
-      records: result.records.map((r) => toWireRecord(r, query.encoding)),
-      nextOffset: result.nextOffset,
-      startOffset: result.startOffset,
-      endOffset: result.endOffset,
-    });
+    // Records are cut by their size in this encoding (lib/log/wire-size.ts), so the response fits Lambda.
+    return json(200, encodeFetchResponse(result, query.encoding));
   },
 });

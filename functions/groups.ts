@@ -16,7 +16,7 @@ import {
   MAX_MAX_BYTES,
   MAX_TIMESTAMP,
   MAX_WAIT_MS,
-  toWireRecord,
+  encodeGroupFetchResponse,
   type Encoding,
 } from './http/records.js';
 import { int, isObject, name, objectBody, oneOf, requiredObjectBody, strictObject } from './http/validate.js';
@@ -67,18 +67,10 @@ export const handler = httpHandler({
       limit: int(body.limit, 'limit', { min: 1, max: MAX_FETCH_LIMIT }, DEFAULT_FETCH_LIMIT),
       maxBytes: int(body.maxBytes, 'maxBytes', { min: 1, max: MAX_MAX_BYTES }, DEFAULT_MAX_BYTES),
       waitMs: int(body.waitMs, 'waitMs', { min: 0, max: MAX_WAIT_MS }, 0),
+      encoding,
       ...(positions ? { positions } : {}),
     });
-    return json(200, {
-      batches: batches.map((b) => ({
-        topic: b.topic,
-        partition: b.partition,
-        leaseToken: b.leaseToken,
-        records: b.records.map((r) => toWireRecord(r, encoding)),
-        nextOffset: b.nextOffset,
-        endOffset: b.endOffset,
-      })),
-    });
+    return json(200, encodeGroupFetchResponse(batches, encoding));
   },
 
   'POST /v1/groups/{group}/members/{memberId}/commit': async (req) => {

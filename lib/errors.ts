@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'TOPIC_EXISTS'
   | 'FENCED'
   | 'OFFSET_MISMATCH'
+  | 'CONCURRENT_UPDATE'
   | 'PAYLOAD_TOO_LARGE'
   | 'OFFSET_OUT_OF_RANGE'
   | 'THROTTLED'
@@ -136,6 +137,16 @@ export class OffsetMismatchError extends ShardlogError {
   }
 }
 
+/**
+ * 409, retriable: the thing kept changing under this request (a topic update lost its race again and again).
+ * Each lost race means another change landed, so a retry soon succeeds; nothing of this request was applied.
+ */
+export class ConcurrentUpdateError extends ShardlogError {
+  constructor(message: string, options?: ShardlogErrorOptions) {
+    super('CONCURRENT_UPDATE', message, true, options);
+  }
+}
+
 /** 413: a request, record or batch exceeds a documented limit. */
 export class PayloadTooLargeError extends ShardlogError {
   constructor(message: string, options?: ShardlogErrorOptions) {
@@ -217,6 +228,8 @@ export function errorFromBody(body: ErrorBody): ShardlogError {
       return new FencedError(message, options);
     case 'OFFSET_MISMATCH':
       return new OffsetMismatchError(message, options);
+    case 'CONCURRENT_UPDATE':
+      return new ConcurrentUpdateError(message, options);
     case 'PAYLOAD_TOO_LARGE':
       return new PayloadTooLargeError(message, options);
     case 'OFFSET_OUT_OF_RANGE':

@@ -19,7 +19,13 @@ export function createLogger(
   const threshold = ORDER[(level as Level) in ORDER ? (level as Level) : 'info'];
   const emit = (lvl: Level, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < threshold) return;
-    const line = JSON.stringify({ level: lvl, time: new Date().toISOString(), message, ...base, ...fields }, errorReplacer);
+    let line: string;
+    try {
+      line = JSON.stringify({ level: lvl, time: new Date().toISOString(), message, ...base, ...fields }, errorReplacer);
+    } catch (error) {
+      // A field that cannot be serialised (a cycle, a BigInt) must not turn logging into a crash.
+      line = JSON.stringify({ level: lvl, time: new Date().toISOString(), message, ...base, unserialisableFields: String(error) });
+    }
     (lvl === 'error' || lvl === 'warn' ? process.stderr : process.stdout).write(line + '\n');
   };
   return {

@@ -8,10 +8,15 @@ import { DynamoLogStore } from './log/dynamo-log-store.js';
 import { LogService } from './log/log-service.js';
 import { createMaintenance, createSegmentStore } from './maintenance/create-maintenance.js';
 import type { MaintenanceService } from './maintenance/maintenance-service.js';
+import { translateStorageErrors } from './storage/aws-errors.js';
 import { DynamoTopicStore } from './topics/dynamo-topic-store.js';
 import type { TopicStore } from './topics/topic.js';
 
-/** The AWS clients the engine runs on; built once per process by the caller (never inside `lib`). */
+/**
+ * The AWS clients the engine runs on; built once per process by the caller (never inside `lib`).
+ * {@link createShardlog} adds the storage-error middleware to them (`translateStorageErrors`), so every part of
+ * the engine sees SDK throttling and outages as `ThrottledError` / `UnavailableError`, whoever built the clients.
+ */
 export interface ShardlogClients {
   readonly doc: DynamoDBDocumentClient;
   readonly s3: S3Client;
@@ -45,6 +50,9 @@ export interface Shardlog {
  */
 export function createShardlog(clients: ShardlogClients, config: ShardlogConfig, options: ShardlogOptions = {}): Shardlog {
   const now = options.now ?? Date.now;
+  // The storage boundary: SDK errors become shardlog errors here, once, for every store built below.
+  translateStorageErrors(clients.doc);
+  translateStorageErrors(clients.s3);
   const topics = new DynamoTopicStore({
     doc: clients.doc,
     tableName: config.logTable,

@@ -7,8 +7,8 @@ import {
   RouteNotFoundError,
   ShardlogError,
 } from '../../lib/errors.js';
+import { parseJson } from '../../lib/log/json-text.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
-import { translateAwsError } from '../../lib/storage/aws-errors.js';
 import { STATUS_OF } from './error-table.js';
 
 /** A request as route handlers see it: already decoded, never a Lambda type. */
@@ -24,8 +24,17 @@ export interface HttpRequest {
   readonly log: Logger;
 }
 
+/**
+ * A response body that is JSON text already: written by an encoder that measured it (fetch responses, whose
+ * record values are spliced in as stored), and sent as is.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export interface HttpResponse {
   readonly status: number;
+  /** A value to serialise, or {@link JsonText}. */
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -58,12 +67,22 @@ export function httpHandler(routes: Readonly<Record<string, RouteHandler>>) {
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const requestLog = createLogger({ requestId, routeKey: event.routeKey });
     let response: HttpResponse;
+    let result: APIGatewayProxyStructuredResultV2;
     try {
       const route = routes[event.routeKey];
       if (!route) throw new RouteNotFoundError(`no route for ${event.routeKey}`);
       response = await route(decode(event, requestId, requestLog));
+      // Inside the try: a body that cannot be serialised is a 500 from the error table, logged as one.
+      result = encode(response);
     } catch (raw) {
       response = errorResponse(raw, requestLog);
+      try {
+        result = encode(response);
+      } catch (error) {
+        requestLog.error('error response could not be serialised', { error });
+        response = INTERNAL_ERROR;
+        result = encode(response);
+      }
     }
     log.info('request', {
       requestId,
@@ -74,7 +93,7 @@ export function httpHandler(routes: Readonly<Record<string, RouteHandler>>) {
       status: response.status,
       durationMs: Date.now() - started,
     });
-    return encode(response);
+    return result;
   };
 }
 
@@ -103,28 +122,33 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
     });
   }
   try {
-    return JSON.parse(text);
+    // JSON.parse, keeping the digits of numbers a double cannot hold (record values store them as written).
+    return parseJson(text);
   } catch (cause) {
     throw new InvalidRequestError('request body is not valid JSON', { cause });
   }
 }
 
-function errorResponse(raw: unknown, log: Logger): HttpResponse {
-  const error = translateAwsError(raw);
+function errorResponse(error: unknown, log: Logger): HttpResponse {
+  // SDK errors arrive translated: the storage boundary (lib/storage/aws-errors.ts) did it.
   if (error instanceof ShardlogError) {
     const status = STATUS_OF[error.code];
-    if (status >= 500) log.error('dependency failure', { error: raw });
+    if (status >= 500) log.error('dependency failure', { error });
     const headers: Record<string, string> = {};
     if (error.code === 'THROTTLED') headers['retry-after'] = String(error.details.retryAfterSeconds ?? 1);
     return json(status, errorToBody(error), headers);
   }
-  log.error('unhandled error', { error: raw });
-  return json(500, { error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
+  log.error('unhandled error', { error });
+  return INTERNAL_ERROR;
 }
+
+/** The generic 500 (API.md: a 5xx never carries internals). */
+const INTERNAL_ERROR: HttpResponse = json(500, { error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
 
 function encode(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   const headers: Record<string, string> = { ...response.headers };
   if (response.body === undefined) return { statusCode: response.status, headers };
   headers['content-type'] = 'application/json';
-  return { statusCode: response.status, headers, body: JSON.stringify(response.body) };
+  const body = response.body instanceof JsonText ? response.body.text : JSON.stringify(response.body);
+  return { statusCode: response.status, headers, body };
 }

@@ -1,7 +1,11 @@
 import { InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
+import type { GroupBatch } from '../../lib/groups/group-service.js';
 import type { StoredRecord } from '../../lib/log/batch-format.js';
-import type { ProduceInput, ProduceRecord, StartPosition } from '../../lib/log/log-service.js';
+import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
+import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-service.js';
+import { isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
 import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
+import { JsonText } from './handler.js';
 import { int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
 
 /** API.md produce limits. */
@@ -19,7 +23,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 /** The largest timestamp a JavaScript Date can hold (ms). */
 export const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
-export type Encoding = 'json' | 'base64';
+export type Encoding = RecordEncoding;
 
 const utf8 = new TextEncoder();
 
@@ -61,7 +65,7 @@ function parseRecord(raw: unknown, i: number, encoding: Encoding): ProduceRecord
     if (typeof record.value !== 'string') throw new InvalidRequestError(`${where}.value must be a base64 string with encoding=base64`);
     value = decodeBase64(record.value, `${where}.value`);
   } else {
-    value = utf8.encode(JSON.stringify(record.value));
+    value = jsonValueBytes(record.value, `${where}.value`);
   }
   const headers: Record<string, string> = {};
   if (record.headers !== undefined) {
@@ -140,42 +144,84 @@ export function parseFetchQuery(query: Readonly<Record<string, string>>): FetchQ
   };
 }
 
-export interface WireRecord {
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  value: unknown;
-  headers: Record<string, string>;
-  /** Present only on a JSON fetch of a record whose value is not JSON (produced with base64): the value is base64. */
-  valueEncoding?: 'base64';
-}
-
-const utf8Decoder = new TextDecoder();
-
 /**
- * A stored record as the API returns it. With `encoding=base64`, key and value are base64 of the exact bytes
- * that were produced. With `encoding=json`, keys are UTF-8 text and values are JSON; a value that was produced
- * as raw bytes and is not valid JSON comes back as base64 with `valueEncoding: "base64"`.
+ * A stored record as the API returns it (API.md: `{ "offset", "timestamp", "key", "value", "headers" }`), as
+ * JSON text. With `encoding=base64`, key and value are base64 of the exact bytes that were produced. With
+ * `encoding=json`, a key is UTF-8 text and a value is JSON: a value produced as JSON is its stored JSON text,
+ * spliced in without being parsed again (so its digits, `__proto__` keys and depth come back as accepted); raw
+ * bytes that are UTF-8 JSON text within {@link MAX_JSON_DEPTH} are spliced the same way; anything else comes
+ * back as base64 marked `"valueEncoding": "base64"` (a key that is not UTF-8: `"keyEncoding": "base64"`).
+ *
+ * `wireSize` (lib/log/wire-size.ts) measures exactly this text as Lambda carries it; reads cut by that measure.
  */
-export function toWireRecord(record: StoredRecord, encoding: Encoding): WireRecord {
-  const wire: WireRecord = {
-    offset: record.offset,
-    timestamp: record.timestamp,
-    key: record.key === null ? null : encoding === 'base64' ? Buffer.from(record.key).toString('base64') : utf8Decoder.decode(record.key),
-    value: null,
-    headers: { ...record.headers },
-  };
-  if (encoding === 'base64') {
-    wire.value = Buffer.from(record.value).toString('base64');
-  } else if (record.valueIsJson) {
-    wire.value = JSON.parse(utf8Decoder.decode(record.value));
-  } else {
-    try {
-      wire.value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(record.value));
-    } catch {
-      wire.value = Buffer.from(record.value).toString('base64');
-      wire.valueEncoding = 'base64';
+export function encodeWireRecord(record: StoredRecord, encoding: Encoding): string {
+  let key = 'null';
+  let keyEncoding = '';
+  if (record.key !== null) {
+    if (encoding === 'json' && isUtf8(record.key)) key = JSON.stringify(utf8Decoder.decode(record.key));
+    else {
+      key = base64String(record.key);
+      if (encoding === 'json') keyEncoding = ',"keyEncoding":"base64"';
     }
   }
-  return wire;
+  let value: string;
+  let valueEncoding = '';
+  if (encoding === 'base64') value = base64String(record.value);
+  else if (record.valueIsJson) value = utf8Decoder.decode(record.value);
+  else {
+    const text = jsonTextOf(record.value);
+    if (text !== undefined) value = text;
+    else {
+      value = base64String(record.value);
+      valueEncoding = ',"valueEncoding":"base64"';
+    }
+  }
+  const headers = Object.keys(record.headers)
+    .map((name) => `${JSON.stringify(name)}:${JSON.stringify(record.headers[name])}`)
+    .join(',');
+  return `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${key},"value":${value},"headers":{${headers}}${keyEncoding}${valueEncoding}}`;
 }
+
+/** The body of a partition fetch (API.md, "Fetch"), as JSON text. */
+export function encodeFetchResponse(result: ReadResult, encoding: Encoding): JsonText {
+  const records = result.records.map((r) => encodeWireRecord(r, encoding)).join(',');
+  return new JsonText(
+    `{"records":[${records}],"nextOffset":${result.nextOffset},"startOffset":${result.startOffset},"endOffset":${result.endOffset}}`,
+  );
+}
+
+/**
+ * The body of a group fetch (API.md, "Consumer groups"), as JSON text; `groupBatchEnvelopeSize`
+ * (lib/groups/group-service.ts) measures each batch's part of it besides the records.
+ */
+export function encodeGroupFetchResponse(batches: readonly GroupBatch[], encoding: Encoding): JsonText {
+  return new JsonText(`{"batches":[${batches.map((b) => encodeGroupBatch(b, encoding)).join(',')}]}`);
+}
+
+/** One batch of a group fetch, as JSON text. */
+export function encodeGroupBatch(batch: GroupBatch, encoding: Encoding): string {
+  const records = batch.records.map((r) => encodeWireRecord(r, encoding)).join(',');
+  return (
+    `{"topic":${JSON.stringify(batch.topic)},"partition":${batch.partition},"leaseToken":${JSON.stringify(batch.leaseToken)},` +
+    `"records":[${records}],"nextOffset":${batch.nextOffset},"endOffset":${batch.endOffset}}`
+  );
+}
+
+/**
+ * A JSON record value as the UTF-8 text to store: numbers kept as written where a double cannot hold them
+ * (see `parseJson`), and nesting limited to {@link MAX_JSON_DEPTH}.
+ * @throws InvalidRequestError for a value nested deeper.
+ */
+export function jsonValueBytes(value: unknown, field: string): Uint8Array {
+  try {
+    return utf8.encode(stringifyJson(value, MAX_JSON_DEPTH));
+  } catch (error) {
+    if (!(error instanceof JsonDepthError)) throw error;
+    throw new InvalidRequestError(`${field} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; the limit is ${MAX_JSON_DEPTH}`, {
+      details: { limitDepth: MAX_JSON_DEPTH },
+    });
+  }
+}
+
+const base64String = (bytes: Uint8Array): string => `"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"`;
+const utf8Decoder = new TextDecoder();

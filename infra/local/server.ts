@@ -28,6 +28,20 @@ export interface LocalServerOptions {
   readonly maxLambdaPayloadBytes?: number;
   readonly log?: Pick<Console, 'error'>;
   readonly now?: () => Date;
+  /**
+   * Called when a handler's result is over Lambda's payload limit (the client gets a 500, as in the cloud). A
+   * test harness collects these to fail the run: no accepted request may trip it (see test/support/local-server.ts).
+   */
+  readonly onPayloadLimitExceeded?: (violation: PayloadLimitViolation) => void;
+}
+
+/** A handler result that Lambda would have refused to return. */
+export interface PayloadLimitViolation {
+  readonly routeKey: string;
+  readonly requestId: string;
+  /** The result serialised as JSON, as Lambda counts it. */
+  readonly payloadBytes: number;
+  readonly limitBytes: number;
 }
 
 /** The local API Gateway. */
@@ -45,7 +59,8 @@ export interface LocalServer {
  * function through `loadHandler`, and writes the structured result back.
  *
  * Emulated: route matching and `{param}` decoding, 404/405 for unknown routes and methods, the 10 MB body
- * limit (413), Lambda's 6 MB limit on the event and the response (413 / 500), and a generic 500 for a
+ * limit (413), Lambda's 6 MB limit on the event and on the response as Lambda measures it, the result serialised as
+ * JSON (413 / 500, and a hook tests use to fail on it), and a generic 500 for a
  * handler that throws or returns garbage (the error goes to stderr, never to the client).
  * Not emulated: API Gateway's 30 s integration timeout and Lambda's per-function timeout (a slow handler
  * simply takes long), concurrency limits and throttling, authorizers, CORS.
@@ -105,16 +120,20 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
     }
 
     let response: LocalResponse;
+    let payloadBytes: number | undefined;
     try {
       const handler = await options.loadHandler(route.function);
-      response = toLocalResponse(await handler(event));
+      const result = await handler(event);
+      payloadBytes = payloadOverLimit(result, maxLambdaPayloadBytes);
+      response = toLocalResponse(result);
     } catch (error) {
       log.error(`local server: ${routeKey(route)} (function '${route.function}', request ${requestId}) failed:`, error);
       return sendInternal(res);
     }
-    if (response.body.length > maxLambdaPayloadBytes) {
+    if (payloadBytes !== undefined) {
       // In the cloud, Lambda rejects the oversized response and the client sees a 5xx.
-      log.error(`local server: ${routeKey(route)} returned ${response.body.length} bytes, over Lambda's ${maxLambdaPayloadBytes}`);
+      log.error(`local server: ${routeKey(route)} returned ${payloadBytes} bytes, over Lambda's ${maxLambdaPayloadBytes}`);
+      options.onPayloadLimitExceeded?.({ routeKey: routeKey(route), requestId, payloadBytes, limitBytes: maxLambdaPayloadBytes });
       return sendInternal(res);
     }
     res.writeHead(response.statusCode, response.headers);
@@ -156,6 +175,19 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
       });
     },
   };
+}
+
+/**
+ * The size of a handler's result as Lambda checks it against its limit, the result serialised as JSON (in which
+ * the HTTP body is a JSON string: every `"` of a JSON body costs two bytes), when that is over `limit`;
+ * undefined when it fits. Serialising is skipped when even six bytes per character of the body (a control
+ * character escaped as \u00XX) could not reach the limit.
+ */
+export function payloadOverLimit(result: unknown, limit: number): number | undefined {
+  const body = typeof result === 'object' && result !== null && 'body' in result ? (result as { body?: unknown }).body : result;
+  if (typeof body === 'string' && body.length * 6 + 64 * 1024 < limit) return undefined;
+  const bytes = Buffer.byteLength(JSON.stringify(result ?? null));
+  return bytes > limit ? bytes : undefined;
 }
 
 /**

@@ -37,6 +37,7 @@ export {
   TopicExistsError,
   FencedError,
   OffsetMismatchError,
+  ConcurrentUpdateError,
   PayloadTooLargeError,
   OffsetOutOfRangeError,
   ThrottledError,

@@ -39,6 +39,10 @@ export interface ConsumedRecord {
   key: string | null;
   value: JsonValue;
   headers: Record<string, string>;
+  /** In a JSON fetch: the key's bytes are not UTF-8, so `key` is their base64. */
+  keyEncoding?: 'base64';
+  /** In a JSON fetch: the value's bytes (produced with base64) are not JSON, so `value` is their base64. */
+  valueEncoding?: 'base64';
 }
 
 export interface TopicSummary {

@@ -9,7 +9,16 @@ import {
   ShardlogError,
   TopicNotFoundError,
 } from '../errors.js';
-import { recordSize, type StoredRecord } from '../log/batch-format.js';
+import type { StoredRecord } from '../log/batch-format.js';
+import {
+  bodyTextSize,
+  digits,
+  jsonStringSize,
+  MAX_DIGITS,
+  MAX_RESPONSE_RECORD_BYTES,
+  wireSize,
+  type RecordEncoding,
+} from '../log/wire-size.js';
 import type { LogService, PartitionBounds, StartPosition } from '../log/log-service.js';
 import type { Topic, TopicStore } from '../topics/topic.js';
 import { compare, planHeartbeat, type PartitionView, type TopicPartition } from './assignment.js';
@@ -61,7 +70,10 @@ export interface TopicPartitionOffset extends TopicPartition {
 
 export interface GroupFetchInput {
   readonly limit: number;
+  /** Bounds the records' total {@link wireSize} in `encoding` (at least one record comes back). */
   readonly maxBytes: number;
+  /** The encoding the response will use: it decides each record's size (default `json`). */
+  readonly encoding?: RecordEncoding;
   readonly waitMs: number;
   readonly positions?: readonly TopicPartitionOffset[];
 }
@@ -185,7 +197,8 @@ export class GroupService {
   /**
    * Reads the member's partitions: from `positions` where given, else from the committed offset, else by the
    * reset policy. `limit` and `maxBytes` bound the whole response (a single record may exceed `maxBytes`, as
-   * in the plain fetch); `waitMs` long-polls all the member's partitions at once.
+   * in the plain fetch); `waitMs` long-polls all the member's partitions at once. Whatever is asked, records
+   * and per-partition envelopes stay within what a Lambda response carries (see {@link trim}).
    * @throws MemberNotFoundError, OffsetOutOfRangeError (an explicit position outside the readable range)
    */
   async fetch(group: string, memberId: string, input: GroupFetchInput): Promise<GroupBatch[]> {
@@ -201,12 +214,13 @@ export class GroupService {
       if (input.waitMs > 0) await this.log.waitForAny([], input.waitMs); // nothing to read: a polite wait
       return [];
     }
+    const encoding = input.encoding ?? 'json';
     const positions = new Map((input.positions ?? []).map((p) => [keyOf(p), p.offset]));
     const limitShare = Math.max(1, Math.ceil(input.limit / held.length));
     const bytesShare = Math.max(1, Math.floor(input.maxBytes / held.length));
     const readAll = () =>
       mapLimit(held, CONCURRENCY, (lease) =>
-        this.readLease(lease, topics.get(lease.topic)!, positions.get(keyOf(lease)), limitShare, bytesShare),
+        this.readLease(lease, topics.get(lease.topic)!, positions.get(keyOf(lease)), limitShare, bytesShare, encoding),
       );
     let batches = await readAll();
     if (input.waitMs > 0 && batches.every((b) => b.records.length === 0)) {
@@ -216,7 +230,7 @@ export class GroupService {
         batches = await readAll();
       }
     }
-    return trim(batches, input.limit, input.maxBytes);
+    return trim(batches, input.limit, input.maxBytes, encoding);
   }
 
   /**
@@ -450,10 +464,18 @@ export class GroupService {
     return this.resetPolicy === 'earliest' ? bounds.startOffset : bounds.endOffset;
   }
 
-  private async readLease(lease: LeaseRecord, topic: Topic, position: number | undefined, limit: number, maxBytes: number): Promise<GroupBatch> {
+  private async readLease(
+    lease: LeaseRecord,
+    topic: Topic,
+    position: number | undefined,
+    limit: number,
+    maxBytes: number,
+    encoding: RecordEncoding,
+  ): Promise<GroupBatch> {
     const committed = committedOf(lease, topic);
     const policy: StartPosition = { kind: this.resetPolicy };
-    const read = (start: StartPosition) => this.log.readPartition(topic, lease.partition, { start, limit, maxBytes, waitMs: 0, direction: 'forward' });
+    const read = (start: StartPosition) =>
+      this.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
     let result;
     if (position !== undefined) result = await read({ kind: 'offset', offset: position });
     else if (committed === null) result = await read(policy);
@@ -482,24 +504,52 @@ function committedOf(lease: LeaseRecord, topic: Topic): number | null {
   return lease.topicId === null || lease.topicId === topic.topicId ? lease.committedOffset : null;
 }
 
-/** Cuts batches so that the whole response respects `limit` and `maxBytes` (at least one record overall). */
-function trim(batches: GroupBatch[], limit: number, maxBytes: number): GroupBatch[] {
+/**
+ * Cuts batches so that the whole response respects `limit` and `maxBytes` (records by {@link wireSize}; at least
+ * one record overall when there is one), and so that records plus each batch's envelope stay within
+ * {@link MAX_RESPONSE_RECORD_BYTES}: a member holding thousands of partitions would otherwise overflow a
+ * Lambda response with envelopes alone. Batches with records are served first; a batch whose envelope no
+ * longer fits is left out of this response (its partition is read again by the next fetch).
+ */
+export function trim(batches: readonly GroupBatch[], limit: number, maxBytes: number, encoding: RecordEncoding): GroupBatch[] {
   let count = 0;
-  let bytes = 0;
-  return batches.map((batch) => {
-    const kept: StoredRecord[] = [];
+  let recordBytes = 0;
+  let total = 0;
+  const kept: Array<GroupBatch | undefined> = new Array(batches.length);
+  const order = [...batches.keys()].sort((a, b) => Number(batches[a]!.records.length === 0) - Number(batches[b]!.records.length === 0));
+  for (const i of order) {
+    const batch = batches[i]!;
+    const envelope = groupBatchEnvelopeSize(batch);
+    if (total + envelope > MAX_RESPONSE_RECORD_BYTES) continue;
+    total += envelope;
+    const records: StoredRecord[] = [];
     for (const record of batch.records) {
-      const size = recordSize(record);
-      if (count >= limit || (count > 0 && bytes + size > maxBytes)) break;
-      kept.push(record);
+      const size = wireSize(record, encoding);
+      if (count >= limit || (count > 0 && (recordBytes + size > maxBytes || total + size > MAX_RESPONSE_RECORD_BYTES))) break;
+      records.push(record);
       count++;
-      bytes += size;
+      recordBytes += size;
+      total += size;
     }
-    if (kept.length === batch.records.length) return batch;
-    const nextOffset = kept.length > 0 ? kept[kept.length - 1]!.offset + 1 : (batch.records[0]?.offset ?? batch.nextOffset);
-    return { ...batch, records: kept, nextOffset };
-  });
+    if (records.length === batch.records.length) kept[i] = batch;
+    else {
+      const nextOffset = records.length > 0 ? records[records.length - 1]!.offset + 1 : (batch.records[0]?.offset ?? batch.nextOffset);
+      kept[i] = { ...batch, records, nextOffset };
+    }
+  }
+  return kept.filter((b): b is GroupBatch => b !== undefined);
 }
+
+/**
+ * Bytes a batch adds to a group fetch response besides its records, as {@link wireSize} counts: the JSON
+ * `{"topic":…,"partition":…,"leaseToken":…,"records":[],"nextOffset":…,"endOffset":…}` and a comma, with room
+ * for the largest offsets.
+ */
+export function groupBatchEnvelopeSize(batch: Pick<GroupBatch, 'topic' | 'partition' | 'leaseToken'>): number {
+  return BATCH_FRAMING + jsonStringSize(batch.topic) + digits(batch.partition) + jsonStringSize(batch.leaseToken) + 2 * MAX_DIGITS;
+}
+
+const BATCH_FRAMING = bodyTextSize('{"topic":,"partition":,"leaseToken":,"records":[],"nextOffset":,"endOffset":},');
 
 const keyOf = (p: TopicPartition): string => `${p.topic}#${p.partition}`;
 

@@ -1,29 +1,44 @@
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 
 /**
- * The record-batch format, version 1: how a batch of records is stored, byte for byte, in a DynamoDB batch
- * item (attribute `v`), in a spilled S3 object, and inside cold S3 segments.
+ * The record-batch format: how a batch of records is stored, byte for byte, in a DynamoDB batch item
+ * (attribute `v`), in a spilled S3 object, and inside cold S3 segments. Version 2 is written; versions 1 and 2
+ * are read.
  *
  * ```
  * batch    := header body
- * header   := magic:"SL" version:u8(=1) codec:u8 baseOffset:f64 count:u32 baseTimestamp:f64
+ * header   := magic:"SL" version:u8(=1|2) codec:u8 baseOffset:f64 count:u32 baseTimestamp:f64
  *             bodyLength:u32 bodyCrc32:u32                      (32 bytes, big-endian)
  * body     := records, compressed as `codec` says (0 = none, 1 = gzip)
  * records  := record{count}
- * record   := attributes:u8 timestampDelta:zigzag-varint
+ * record   := attributes:u8 timestampDelta
  *             keyLength:varint key:bytes            (present only when attributes & KEY_PRESENT)
  *             valueLength:varint value:bytes
  *             headerCount:varint (nameLength:varint name:utf8 valueLength:varint value:utf8){headerCount}
+ * timestampDelta := v1: zigzag-varint, the signed difference from baseTimestamp, the FIRST record's timestamp
+ *                   v2: varint, the difference from baseTimestamp, the SMALLEST timestamp of the batch
  * attributes: bit 0 VALUE_JSON — the value bytes are UTF-8 JSON text (produced with `encoding: json`);
  *             bit 1 KEY_PRESENT — the key is not null.
+ * varint   := unsigned LEB128, at most 8 bytes (values below 2^53)
  * ```
  * Record `i` has offset `baseOffset + i`; offsets are implicit, so a batch is dense by construction.
  * `bodyCrc32` (CRC-32, IEEE) covers the body as stored, so corruption is caught before decompression.
  * The header stays uncompressed so that a retried append can move a batch to a new base offset by
  * patching eight bytes ({@link withBaseOffset}) instead of re-encoding.
+ *
+ * Why v2: timestamps run from 0 to 8.64e15 ms (API.md), so a delta spans ±8.64e15 and its zigzag up to
+ * 1.7e16, beyond the 2^53 that a JavaScript number holds exactly. v1 writers computed `-n*2-1` in floating
+ * point, so a batch whose timestamps fell by more than 2^52 ms decoded with a different timestamp (issue 9).
+ * v2 measures every delta from the batch's smallest timestamp: deltas are never negative and stay below
+ * 8.64e15 < 2^53, exact in any arithmetic (Kafka's v2 batch keeps a signed varlong delta, exact in a Java
+ * long; JavaScript has no such integer). A v1 batch decodes as before: its deltas were exact whenever the
+ * writer's arithmetic was.
  */
 export const BATCH_MAGIC = 0x534c; // "SL"
-export const BATCH_VERSION = 1;
+/** The version this code writes. */
+export const BATCH_VERSION = 2;
+/** Versions this code reads. */
+const READABLE_VERSIONS: ReadonlySet<number> = new Set([1, 2]);
 export const BATCH_HEADER_BYTES = 32;
 
 export const enum Codec {
@@ -80,13 +95,19 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
  */
 export function encodeBatch(baseOffset: number, records: readonly LogRecord[], compress = true): Uint8Array {
   if (records.length === 0) throw new RangeError('a batch holds at least one record');
-  const baseTimestamp = records[0]!.timestamp;
+  let baseTimestamp = Infinity;
+  for (const record of records) {
+    if (!Number.isSafeInteger(record.timestamp) || record.timestamp < 0) {
+      throw new RangeError(`timestamp ${record.timestamp} is not a non-negative integer below 2^53`);
+    }
+    baseTimestamp = Math.min(baseTimestamp, record.timestamp);
+  }
   const writer = new ByteWriter(estimateBodySize(records));
   for (const record of records) {
     let attributes = record.valueIsJson ? RECORD_VALUE_JSON : 0;
     if (record.key !== null) attributes |= RECORD_KEY_PRESENT;
     writer.u8(attributes);
-    writer.zigzag(record.timestamp - baseTimestamp);
+    writer.varint(record.timestamp - baseTimestamp);
     if (record.key !== null) writer.bytesWithLength(record.key);
     writer.bytesWithLength(record.value);
     const names = Object.keys(record.headers);
@@ -125,7 +146,7 @@ export function decodeBatchHeader(batch: Uint8Array): BatchHeader {
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   if (view.getUint16(0) !== BATCH_MAGIC) throw new CorruptBatchError('bad magic');
   const version = view.getUint8(2);
-  if (version !== BATCH_VERSION) throw new CorruptBatchError(`unsupported version ${version}`);
+  if (!READABLE_VERSIONS.has(version)) throw new CorruptBatchError(`unsupported version ${version}`);
   const codec = view.getUint8(3);
   if (codec !== Codec.None && codec !== Codec.Gzip) throw new CorruptBatchError(`unknown codec ${codec}`);
   return {
@@ -155,14 +176,17 @@ export function decodeBatch(batch: Uint8Array, baseOffset?: number): StoredRecor
   const records: StoredRecord[] = new Array(header.count);
   for (let i = 0; i < header.count; i++) {
     const attributes = reader.u8();
-    const timestamp = header.baseTimestamp + reader.zigzag();
+    const timestamp = header.baseTimestamp + (header.version === 1 ? reader.zigzag() : reader.varint());
     const key = attributes & RECORD_KEY_PRESENT ? reader.bytesWithLength() : null;
     const value = reader.bytesWithLength();
     const headerCount = reader.varint();
     const headers: Record<string, string> = {};
     for (let h = 0; h < headerCount; h++) {
       const name = utf8Decoder.decode(reader.bytesWithLength());
-      headers[name] = utf8Decoder.decode(reader.bytesWithLength());
+      const value = utf8Decoder.decode(reader.bytesWithLength());
+      // `__proto__` is a header name like any other: define it rather than call the prototype setter.
+      if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+      else headers[name] = value;
     }
     records[i] = { offset: base + i, key, value, valueIsJson: (attributes & RECORD_VALUE_JSON) !== 0, headers, timestamp };
   }
@@ -177,7 +201,10 @@ export function withBaseOffset(batch: Uint8Array, baseOffset: number): Uint8Arra
   return copy;
 }
 
-/** The bytes a record occupies in an uncompressed body, roughly: used for size limits and `maxBytes`. */
+/**
+ * The bytes a record occupies in an uncompressed body, roughly: sizes the encoder's buffer. (A fetch's
+ * `maxBytes` counts records as encoded in the response instead: `wire-size.ts`.)
+ */
 export function recordSize(record: LogRecord): number {
   let size = 12 + (record.key?.length ?? 0) + record.value.length;
   for (const name in record.headers) size += 4 + name.length + record.headers[name]!.length;
@@ -220,11 +247,6 @@ class ByteWriter {
     this.buf[this.pos++] = n;
   }
 
-  /** ZigZag then LEB128, for signed deltas (timestamps may go backwards within a batch). */
-  zigzag(n: number): void {
-    this.varint(n >= 0 ? n * 2 : -n * 2 - 1);
-  }
-
   bytesWithLength(bytes: Uint8Array): void {
     this.varint(bytes.length);
     this.ensure(bytes.length);
@@ -259,6 +281,7 @@ class ByteReader {
     throw new CorruptBatchError('varint too long');
   }
 
+  /** ZigZag-decoded varint: the signed timestamp deltas of v1. */
   zigzag(): number {
     const n = this.varint();
     return n % 2 === 0 ? n / 2 : -(n + 1) / 2;

@@ -1,11 +1,12 @@
-import { InvalidRequestError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.js';
+import { OffsetOutOfRangeError, PartitionNotFoundError, PayloadTooLargeError } from '../errors.js';
 import { appendExpiry, type Topic, type TopicStore } from '../topics/topic.js';
-import { decodeBatch, type LogRecord, type StoredRecord, recordSize } from './batch-format.js';
+import { decodeBatch, type LogRecord, type StoredRecord } from './batch-format.js';
 import type { ColdTier, EncodedBatch } from './cold-tier.js';
 import { MAX_TRANSACTION_ITEMS, type DynamoLogStore } from './dynamo-log-store.js';
 import { partitionPk } from './keys.js';
 import type { HotBatch, PartitionMeta } from './log-store.js';
 import { partitionFor, stickyPartition } from './partitioner.js';
+import { MAX_DIGITS, MAX_RECORD_WIRE_BYTES, MAX_RESPONSE_RECORD_BYTES, wireSize, wireSizeBound, type RecordEncoding } from './wire-size.js';
 
 /** A record to produce, already decoded from the wire into bytes. */
 export interface ProduceRecord {
@@ -42,7 +43,13 @@ export type StartPosition =
 export interface ReadOptions {
   readonly start: StartPosition;
   readonly limit: number;
+  /**
+   * Records stop before their total {@link wireSize} in `encoding` would pass this (never below one record).
+   * Whatever is asked, a read stays within {@link MAX_RESPONSE_RECORD_BYTES}, so its response fits Lambda.
+   */
   readonly maxBytes: number;
+  /** The encoding the response will use: it decides each record's size. */
+  readonly encoding: RecordEncoding;
   readonly waitMs: number;
   readonly direction: 'forward' | 'backward';
 }
@@ -122,9 +129,10 @@ export class LogService {
   /**
    * Appends the records of one request, all or nothing; records of one partition are contiguous and in
    * request order.
-   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetMismatchError, InvalidRequestError
+   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetMismatchError, PayloadTooLargeError (too many partitions)
    */
   async produce(topicName: string, input: ProduceInput): Promise<ProduceOutput> {
+    input.records.forEach(checkReadable);
     const topic = await this.topics.get(topicName);
     for (const p of input.expectedOffsets?.keys() ?? []) this.checkPartition(topic, p);
     const now = this.now();
@@ -150,11 +158,15 @@ export class LogService {
       });
       byPartition.set(p, list);
     });
-    const transactionItems = byPartition.size + (input.idempotencyKey ? 1 : 0);
-    if (transactionItems > MAX_TRANSACTION_ITEMS) {
-      throw new InvalidRequestError(
-        `one request may write to at most ${MAX_TRANSACTION_ITEMS - (input.idempotencyKey ? 1 : 0)} partitions ` +
-          `(this one writes to ${byPartition.size}); split it`,
+    // One limit, one status: the partitions a request touches (written, or only named in expectedOffsets) and
+    // its idempotency record are the items of one DynamoDB transaction, at most MAX_TRANSACTION_ITEMS (413).
+    const touched = new Set([...byPartition.keys(), ...(input.expectedOffsets?.keys() ?? [])]);
+    const maxPartitions = MAX_TRANSACTION_ITEMS - (input.idempotencyKey ? 1 : 0);
+    if (touched.size > maxPartitions) {
+      throw new PayloadTooLargeError(
+        `one request may touch at most ${maxPartitions} partitions${input.idempotencyKey ? ' with an Idempotency-Key' : ''}, ` +
+          `counting those named in expectedOffsets (this one touches ${touched.size}); split it`,
+        { details: { limitPartitions: maxPartitions } },
       );
     }
     const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
@@ -387,13 +399,19 @@ export class LogService {
     const out: StoredRecord[] = [];
     let bytes = 0;
     let next = from;
-    const full = () => out.length >= options.limit || (out.length > 0 && bytes >= options.maxBytes);
+    const maxBytes = responseBudget(options.maxBytes);
+    // Once a record did not fit, the read is over: a later batch must not be taken past the one cut short.
+    let stopped = false;
+    const full = () => stopped || out.length >= options.limit || (out.length > 0 && bytes >= maxBytes);
     const take = (records: StoredRecord[]): void => {
       for (const r of records) {
         if (r.offset < next) continue;
         if (r.offset !== next) throw new Error(`log gap: expected offset ${next}, found ${r.offset}`);
-        const size = recordSize(r);
-        if (out.length >= options.limit || (out.length > 0 && bytes + size > options.maxBytes)) return;
+        const size = wireSize(r, options.encoding);
+        if (out.length >= options.limit || (out.length > 0 && bytes + size > maxBytes)) {
+          stopped = true;
+          return;
+        }
         out.push(r);
         bytes += size;
         next = r.offset + 1;
@@ -498,14 +516,20 @@ export class LogService {
     const out: StoredRecord[] = [];
     let bytes = 0;
     let lowest = before;
-    const full = () => out.length >= options.limit || (out.length > 0 && bytes >= options.maxBytes);
+    const maxBytes = responseBudget(options.maxBytes);
+    // Once a record did not fit, the read is over: an older batch must not be taken past the one cut short.
+    let stopped = false;
+    const full = () => stopped || out.length >= options.limit || (out.length > 0 && bytes >= maxBytes);
     const take = (records: StoredRecord[]): void => {
       for (let i = records.length - 1; i >= 0; i--) {
         const r = records[i]!;
         if (r.offset >= lowest) continue;
         if (r.offset < bounds.startOffset) return;
-        const size = recordSize(r);
-        if (out.length >= options.limit || (out.length > 0 && bytes + size > options.maxBytes)) return;
+        const size = wireSize(r, options.encoding);
+        if (out.length >= options.limit || (out.length > 0 && bytes + size > maxBytes)) {
+          stopped = true;
+          return;
+        }
         out.push(r);
         bytes += size;
         lowest = r.offset;
@@ -530,5 +554,26 @@ export class LogService {
       if (lowest === before) break; // nothing more is readable below
     }
     return { records: out, nextOffset: lowest, startOffset: bounds.startOffset, endOffset: bounds.endOffset };
+  }
+}
+
+/** The bytes of records a read may return: what was asked, within what a Lambda response can carry. */
+const responseBudget = (maxBytes: number): number => Math.min(maxBytes, MAX_RESPONSE_RECORD_BYTES);
+
+/**
+ * Refuses a record that no fetch response could carry (its key or headers escape to more than
+ * {@link MAX_RECORD_WIRE_BYTES}), so that every accepted record stays readable in both encodings.
+ * @throws PayloadTooLargeError
+ */
+function checkReadable(record: ProduceRecord, index: number): void {
+  if (wireSizeBound(record) <= MAX_RECORD_WIRE_BYTES) return; // lengths alone decide: the common case
+  const stored = { ...record, offset: 10 ** (MAX_DIGITS - 1), timestamp: record.timestamp ?? 10 ** (MAX_DIGITS - 1) };
+  const size = Math.max(wireSize(stored, 'json'), wireSize(stored, 'base64'));
+  if (size > MAX_RECORD_WIRE_BYTES) {
+    throw new PayloadTooLargeError(
+      `records[${index}] would take ${size} bytes in a fetch response (its key and headers are escaped there, ` +
+        `a control character as 7 bytes); one record may take at most ${MAX_RECORD_WIRE_BYTES}`,
+      { details: { limitBytes: MAX_RECORD_WIRE_BYTES, index } },
+    );
   }
 }

@@ -1,9 +1,15 @@
-import { ThrottledError, UnavailableError, ShardlogError } from '../errors.js';
+import type { MiddlewareStack } from '@smithy/types';
+import { ShardlogError, ThrottledError, UnavailableError } from '../errors.js';
 
 /**
- * Translates an AWS SDK failure at the storage boundary into the shardlog hierarchy, by the SDK's own
- * predicates (`$retryable.throttling`, `$fault`), never by message text. Anything else is returned as is
- * (and becomes a generic 500).
+ * Translates an AWS SDK failure into the shardlog hierarchy, by the SDK's own predicates
+ * (`$retryable.throttling`, `$fault`) and error names and Node's network error codes, never by message text:
+ * - throttling (after the SDK's own retries) → {@link ThrottledError} (429, retriable);
+ * - a server fault, a timeout or a network error → {@link UnavailableError} (503, retriable);
+ * - anything else is returned as is: condition failures (`ConditionalCheckFailedException`,
+ *   `TransactionCanceledException`) are outcomes the stores read as return values (a lost race), and any other
+ *   client error is a bug that becomes a generic 500.
+ * The original error is the `cause` of the translated one.
  */
 export function translateAwsError(error: unknown): unknown {
   if (error instanceof ShardlogError) return error;
@@ -27,3 +33,37 @@ const THROTTLING_NAMES = new Set([
 ]);
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The name of the middleware {@link translateStorageErrors} adds (also how it recognises itself). */
+export const STORAGE_ERRORS_MIDDLEWARE = 'shardlogStorageErrors';
+
+/** What {@link translateStorageErrors} needs of a client: DynamoDB, the document client and S3 all have it. */
+export interface ClientWithMiddleware {
+  readonly middlewareStack: MiddlewareStack<any, any>;
+}
+
+/**
+ * The storage boundary: adds to `client` (once; calling again is a no-op) a middleware that rethrows every
+ * failure of every command through {@link translateAwsError}. It sits at the top of the `initialize` step, so it
+ * sees the error after the SDK's own retries, and every caller of the client, engine code, the maintenance
+ * schedule and the HTTP edge alike, sees `ThrottledError` / `UnavailableError` (with `retriable`) instead of
+ * an SDK exception. A document client shares its base client's middleware stack, so either may be passed.
+ *
+ * @example
+ * const doc = translateStorageErrors(DynamoDBDocumentClient.from(new DynamoDBClient({})));
+ */
+export function translateStorageErrors<C extends ClientWithMiddleware>(client: C): C {
+  const stack = client.middlewareStack;
+  if (stack.identify().some((entry) => entry.startsWith(STORAGE_ERRORS_MIDDLEWARE))) return client;
+  stack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw translateAwsError(error);
+      }
+    },
+    { step: 'initialize', priority: 'high', name: STORAGE_ERRORS_MIDDLEWARE },
+  );
+  return client;
+}

@@ -7,10 +7,13 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidRequestError, TopicExistsError, TopicNotFoundError } from '../errors.js';
+import { ConcurrentUpdateError, InvalidRequestError, TopicExistsError, TopicNotFoundError } from '../errors.js';
 import { CATALOG_PK, DELETED_PK, TOPIC_SK, topicPk } from '../log/keys.js';
 import { queryAllItems } from '../storage/partition-key.js';
 import type { CreateTopicInput, DeletedTopic, Topic, TopicStore, TopicSummary, UpdateTopicInput } from './topic.js';
+
+/** Lost races a topic update re-applies itself after (each one means another update of the topic landed). */
+export const MAX_TOPIC_UPDATE_ATTEMPTS = 8;
 
 export interface DynamoTopicStoreOptions {
   readonly doc: DynamoDBDocumentClient;
@@ -48,25 +51,29 @@ export class DynamoTopicStore implements TopicStore {
       retentionHours: input.retentionHours,
       createdAt: this.now(),
     };
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.table,
-                Item: { pk: topicPk(topic.name), sk: TOPIC_SK, ...topic },
-                ConditionExpression: 'attribute_not_exists(pk)',
+    // A transaction conflict (a concurrent create or delete of the same name in flight) decides nothing: try
+    // again, and the condition then tells whether the topic exists.
+    await retryOnConflict(`topic '${topic.name}'`, async () => {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { pk: topicPk(topic.name), sk: TOPIC_SK, ...topic },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
               },
-            },
-            { Put: { TableName: this.table, Item: { pk: CATALOG_PK, sk: topic.name, partitions: topic.partitions } } },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error, 0)) throw new TopicExistsError(topic.name);
-      throw error;
-    }
+              { Put: { TableName: this.table, Item: { pk: CATALOG_PK, sk: topic.name, partitions: topic.partitions } } },
+            ],
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error, 0)) throw new TopicExistsError(topic.name);
+        throw error;
+      }
+    });
     this.cache.delete(topic.name);
     return topic;
   }
@@ -91,31 +98,63 @@ export class DynamoTopicStore implements TopicStore {
     return items.map((item) => ({ name: String(item.sk), partitions: Number(item.partitions) }));
   }
 
+  /**
+   * Applies `input` to the topic's current state. A lost race (another update of the partition count landed
+   * between our read and our write, or DynamoDB cancelled our transaction for a concurrent one) is not the
+   * caller's fault: the update is re-read and re-applied, as if it had arrived just after the winner. Each
+   * lost race means another update succeeded, so this ends; after {@link MAX_TOPIC_UPDATE_ATTEMPTS} it gives up
+   * with a retriable 409.
+   * @throws TopicNotFoundError (also when the topic was deleted or re-created meanwhile), InvalidRequestError
+   *   (partitions may only grow, checked against the state the update is applied to), ConcurrentUpdateError
+   */
   async update(name: string, input: UpdateTopicInput): Promise<Topic> {
-    this.cache.delete(name);
-    const current = await this.get(name);
-    if (input.partitions !== undefined && input.partitions < current.partitions) {
-      throw new InvalidRequestError(
-        `partitions can only grow: topic '${name}' has ${current.partitions}, asked for ${input.partitions}`,
-        { details: { partitions: current.partitions } },
-      );
+    let incarnation: string | undefined;
+    for (let attempt = 1; attempt <= MAX_TOPIC_UPDATE_ATTEMPTS; attempt++) {
+      this.cache.delete(name);
+      const current = await this.get(name);
+      // A retry applies to the topic the request first found, never to a re-created one.
+      if (incarnation !== undefined && current.topicId !== incarnation) throw new TopicNotFoundError(name);
+      incarnation = current.topicId;
+      if (input.partitions !== undefined && input.partitions < current.partitions) {
+        throw new InvalidRequestError(
+          `partitions can only grow: topic '${name}' has ${current.partitions}, asked for ${input.partitions}`,
+          { details: { partitions: current.partitions } },
+        );
+      }
+      const { maintainAfter: _previousSchedule, ...unscheduled } = current;
+      const next: Topic = {
+        ...unscheduled,
+        partitions: input.partitions ?? current.partitions,
+        retentionHours: input.retentionHours ?? current.retentionHours,
+      };
+      if (await this.writeUpdate(current, next)) {
+        this.cache.delete(name);
+        return next;
+      }
     }
-    const { maintainAfter: _previousSchedule, ...unscheduled } = current;
-    const next: Topic = {
-      ...unscheduled,
-      partitions: input.partitions ?? current.partitions,
-      retentionHours: input.retentionHours ?? current.retentionHours,
-    };
+    this.cache.delete(name);
+    throw new ConcurrentUpdateError(`topic '${name}' kept changing concurrently; retry`, { details: { topic: name } });
+  }
+
+  /**
+   * One conditional write of an update; false when it lost a race.
+   *
+   * ```
+   * PATCH A (retention): get → p=2 ──────────────────────── write if p ≤ 2 ✘ (p=5) → get → p=5 → write ✔
+   * PATCH B (p=5):         get → p=2 ─ write if p ≤ 5 ✔
+   * ```
+   * Conditional on the incarnation read (a delete or re-create in between fails it) and on the partition count
+   * not having grown past the value written (a concurrent grow is never undone).
+   */
+  private async writeUpdate(current: Topic, next: Topic): Promise<boolean> {
     try {
-      // Conditional on the incarnation we read: a concurrent delete/re-create makes this a clean 404, and a
-      // concurrent grow can only be replaced by a value at least as large (checked by the condition).
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               Update: {
                 TableName: this.table,
-                Key: { pk: topicPk(name), sk: TOPIC_SK },
+                Key: { pk: topicPk(current.name), sk: TOPIC_SK },
                 // `partitions` is a DynamoDB reserved word. A changed retention or partition count changes what
                 // maintenance has to do: the next pass looks at the topic again.
                 UpdateExpression: 'SET #partitions = :p, retentionHours = :r REMOVE maintainAfter',
@@ -124,22 +163,15 @@ export class DynamoTopicStore implements TopicStore {
                 ExpressionAttributeValues: { ':p': next.partitions, ':r': next.retentionHours, ':id': current.topicId },
               },
             },
-            { Put: { TableName: this.table, Item: { pk: CATALOG_PK, sk: name, partitions: next.partitions } } },
+            { Put: { TableName: this.table, Item: { pk: CATALOG_PK, sk: current.name, partitions: next.partitions } } },
           ],
         }),
       );
+      return true;
     } catch (error) {
-      if (isConditionFailure(error, 0)) {
-        this.cache.delete(name);
-        const latest = await this.get(name); // 404 when it was deleted meanwhile
-        throw new InvalidRequestError(`topic '${name}' changed concurrently (now ${latest.partitions} partitions); retry`, {
-          details: { partitions: latest.partitions },
-        });
-      }
+      if (isConditionFailure(error, 0) || isTransactionConflict(error)) return false;
       throw error;
     }
-    this.cache.delete(name);
-    return next;
   }
 
   async delete(name: string): Promise<DeletedTopic> {
@@ -151,28 +183,30 @@ export class DynamoTopicStore implements TopicStore {
       partitions: topic.partitions,
       deletedAt: this.now(),
     };
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.table,
-                Key: { pk: topicPk(name), sk: TOPIC_SK },
-                ConditionExpression: 'topicId = :id',
-                ExpressionAttributeValues: { ':id': topic.topicId },
+    await retryOnConflict(`topic '${name}'`, async () => {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.table,
+                  Key: { pk: topicPk(name), sk: TOPIC_SK },
+                  ConditionExpression: 'topicId = :id',
+                  ExpressionAttributeValues: { ':id': topic.topicId },
+                },
               },
-            },
-            { Delete: { TableName: this.table, Key: { pk: CATALOG_PK, sk: name } } },
-            // Remembered until the maintenance pass has reclaimed this incarnation's storage.
-            { Put: { TableName: this.table, Item: { pk: DELETED_PK, sk: topic.topicId, ...deleted } } },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error, 0)) throw new TopicNotFoundError(name);
-      throw error;
-    }
+              { Delete: { TableName: this.table, Key: { pk: CATALOG_PK, sk: name } } },
+              // Remembered until the maintenance pass has reclaimed this incarnation's storage.
+              { Put: { TableName: this.table, Item: { pk: DELETED_PK, sk: topic.topicId, ...deleted } } },
+            ],
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailure(error, 0)) throw new TopicNotFoundError(name);
+        throw error;
+      }
+    });
     this.cache.delete(name);
     return deleted;
   }
@@ -220,6 +254,29 @@ function toTopic(item: Record<string, unknown>): Topic {
     createdAt: Number(item.createdAt),
     ...(typeof item.maintainAfter === 'number' ? { maintainAfter: item.maintainAfter } : {}),
   };
+}
+
+/**
+ * Runs `write` again while DynamoDB cancels it for a concurrent transaction on the same items (at most
+ * {@link MAX_TOPIC_UPDATE_ATTEMPTS} times), then gives up with a retriable 409.
+ */
+async function retryOnConflict(what: string, write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; attempt <= MAX_TOPIC_UPDATE_ATTEMPTS; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isTransactionConflict(error)) throw error;
+    }
+  }
+  throw new ConcurrentUpdateError(`${what} kept changing concurrently; retry`);
+}
+
+/**
+ * True when DynamoDB cancelled a transaction because another transaction was changing one of its items at the
+ * same moment: a lost race like a failed condition, and worth the same re-read and retry.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  return error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 }
 
 /** True when a transaction was cancelled because the condition of item `index` failed. */

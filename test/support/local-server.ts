@@ -2,7 +2,7 @@ import { ROUTES } from '../../functions/routes.js';
 import { ENV } from '../../lib/config.js';
 import { createModuleHandlerLoader, type HandlerLoader } from '../../infra/local/handler-loader.js';
 import { applyEnv, localHandlerEnv } from '../../infra/local/local-env.js';
-import { createLocalServer } from '../../infra/local/server.js';
+import { createLocalServer, type PayloadLimitViolation } from '../../infra/local/server.js';
 import { createTestStorage, type TestStorage } from './storage.js';
 
 export interface TestLocalServer {
@@ -10,7 +10,15 @@ export interface TestLocalServer {
   readonly url: string;
   /** The tables, bucket and clients behind the handlers (for assertions straight on storage). */
   readonly storage: TestStorage;
-  /** Closes the server, restores the environment and (if it created it) cleans up the storage. */
+  /**
+   * Responses Lambda would have refused (over its 6 MB payload limit) so far. No request may cause one:
+   * `stop()` fails the test file if any did.
+   */
+  readonly payloadLimitViolations: readonly PayloadLimitViolation[];
+  /**
+   * Closes the server, restores the environment and (if it created it) cleans up the storage.
+   * @throws Error when a response exceeded Lambda's payload limit during the file's tests.
+   */
   stop(): Promise<void>;
 }
 
@@ -49,7 +57,12 @@ export async function startTestLocalServer(options: TestLocalServerOptions = {})
     [ENV.tierAfterMs]: String(config.tierAfterMs),
     [ENV.topicCacheMs]: String(config.topicCacheMs),
   });
-  const server = createLocalServer({ routes: ROUTES, loadHandler: options.loadHandler ?? createModuleHandlerLoader() });
+  const payloadLimitViolations: PayloadLimitViolation[] = [];
+  const server = createLocalServer({
+    routes: ROUTES,
+    loadHandler: options.loadHandler ?? createModuleHandlerLoader(),
+    onPayloadLimitExceeded: (violation) => payloadLimitViolations.push(violation),
+  });
   let url: string;
   try {
     url = await server.listen(0);
@@ -61,10 +74,15 @@ export async function startTestLocalServer(options: TestLocalServerOptions = {})
   return {
     url,
     storage,
+    payloadLimitViolations,
     async stop() {
       await server.close();
       restoreEnv();
       if (options.storage === undefined) await storage.cleanup();
+      if (payloadLimitViolations.length > 0) {
+        const list = payloadLimitViolations.map((v) => `${v.routeKey}: ${v.payloadBytes} bytes`).join('; ');
+        throw new Error(`${payloadLimitViolations.length} response(s) exceeded Lambda's ${payloadLimitViolations[0]!.limitBytes}-byte payload limit: ${list}`);
+      }
     },
   };
 }

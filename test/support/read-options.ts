@@ -5,6 +5,7 @@ export const forward = (start: ReadOptions['start'], extra: Partial<ReadOptions>
   start,
   limit: 10_000,
   maxBytes: 6 * 1024 * 1024,
+  encoding: 'json',
   waitMs: 0,
   direction: 'forward',
   ...extra,

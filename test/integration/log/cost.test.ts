@@ -24,6 +24,7 @@ const fetchFrom = (offset: number): ReadOptions => ({
   start: { kind: 'offset', offset },
   limit: 10_000,
   maxBytes: 6 * 1024 * 1024,
+  encoding: 'json',
   waitMs: 0,
   direction: 'forward',
 });

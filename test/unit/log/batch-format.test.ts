@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_HEADER_BYTES,
+  BATCH_VERSION,
   Codec,
   CorruptBatchError,
   decodeBatch,
@@ -18,18 +20,64 @@ const SAMPLE: LogRecord[] = [
   { key: null, value: new Uint8Array([0, 255, 1]), valueIsJson: false, headers: {}, timestamp: 1_699_999_999_990 },
 ];
 
-describe('batch format v1', () => {
-  it('decodes the golden v1 fixture to the records it was made from', () => {
-    // The fixture pins the wire format: if this fails, old items and segments would no longer be readable.
-    const golden = Buffer.from(readFileSync(new URL('./fixtures/batch-v1.hex', import.meta.url), 'utf8').trim(), 'hex');
-    expect(Buffer.from(encodeBatch(7, SAMPLE, false)).toString('hex')).toBe(golden.toString('hex'));
-    const records = decodeBatch(new Uint8Array(golden));
+/** The largest timestamp API.md accepts (a JavaScript Date's maximum). */
+const MAX_TIMESTAMP = 8_640_000_000_000_000;
+
+const fixture = (name: string) => new Uint8Array(Buffer.from(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8').trim(), 'hex'));
+
+describe('batch format', () => {
+  it('decodes the golden v1 fixture (written by the v1 encoder) to the records it was made from', () => {
+    // The fixture pins the v1 wire format: items and segments written before v2 must stay readable.
+    const golden = fixture('batch-v1.hex');
+    expect(decodeBatchHeader(golden).version).toBe(1);
+    const records = decodeBatch(golden);
     expect(records.map((r) => r.offset)).toEqual([7, 8]);
     expect(records[0]).toMatchObject({ valueIsJson: true, headers: { source: 'web' }, timestamp: 1_700_000_000_000 });
     expect(Buffer.from(records[0]!.key!).toString()).toBe('order-1');
     expect(records[1]!.key).toBeNull();
     expect([...records[1]!.value]).toEqual([0, 255, 1]);
     expect(records[1]!.timestamp).toBe(1_699_999_999_990);
+  });
+
+  it('writes v2, byte for byte as the golden v2 fixture, and decodes it', () => {
+    // The fixture pins the v2 wire format, timestamps at both ends of the accepted range included.
+    const records: LogRecord[] = [
+      ...SAMPLE,
+      { key: null, value: utf8('1'), valueIsJson: true, headers: {}, timestamp: MAX_TIMESTAMP },
+      { key: null, value: utf8('2'), valueIsJson: true, headers: {}, timestamp: 0 },
+    ];
+    const golden = fixture('batch-v2.hex');
+    expect(BATCH_VERSION).toBe(2);
+    expect(Buffer.from(encodeBatch(7, records, false)).toString('hex')).toBe(Buffer.from(golden).toString('hex'));
+    const decoded = decodeBatch(golden);
+    expect(decoded.map((r) => r.timestamp)).toEqual([1_700_000_000_000, 1_699_999_999_990, MAX_TIMESTAMP, 0]);
+    expect(decoded.map((r) => r.offset)).toEqual([7, 8, 9, 10]);
+    expect(decodeBatchHeader(golden)).toMatchObject({ version: 2, baseTimestamp: 0, count: 4 });
+  });
+
+  it('round-trips a later timestamp followed by a much earlier one (4.6e15 then 0)', () => {
+    // v1 wrote the zigzag of -4.6e15 in floating point: the record came back at 9.2e15.
+    const records: LogRecord[] = [4.6e15, 0].map((timestamp) => ({ key: null, value: utf8('{}'), valueIsJson: true, headers: {}, timestamp }));
+    expect(decodeBatch(encodeBatch(0, records)).map((r) => r.timestamp)).toEqual([4.6e15, 0]);
+  });
+
+  it('round-trips every accepted timestamp exactly, in any order within a batch', () => {
+    const timestamp = fc.oneof(
+      fc.integer({ min: 0, max: MAX_TIMESTAMP }),
+      fc.constantFrom(0, 1, 2 ** 52, 2 ** 52 + 1, 2 ** 53 - 1, MAX_TIMESTAMP - 1, MAX_TIMESTAMP),
+    );
+    fc.assert(
+      fc.property(fc.array(timestamp, { minLength: 1, maxLength: 20 }), fc.boolean(), (timestamps, compress) => {
+        const records: LogRecord[] = timestamps.map((t) => ({ key: null, value: new Uint8Array(0), valueIsJson: false, headers: {}, timestamp: t }));
+        expect(decodeBatch(encodeBatch(0, records, compress)).map((r) => r.timestamp)).toEqual(timestamps);
+      }),
+    );
+  });
+
+  it('keeps a header named __proto__', () => {
+    const headers = JSON.parse('{"__proto__":"x","a":"b"}') as Record<string, string>;
+    const [record] = decodeBatch(encodeBatch(0, [{ key: null, value: utf8('1'), valueIsJson: true, headers, timestamp: 1 }]));
+    expect(Object.entries(record!.headers)).toEqual([['__proto__', 'x'], ['a', 'b']]);
   });
 
   it('round-trips records byte for byte, with and without compression', () => {

@@ -25,26 +25,42 @@ const RECORDS_A: LogRecord[] = [
 ];
 const RECORDS_B: LogRecord[] = [{ key: utf8('k'), value: utf8('"b"'), valueIsJson: true, headers: {}, timestamp: T0 + 5 }];
 
-/** Two batches at offsets 10..11 and 12; the second was spilled, so its header still says base 0. */
-function sample(): SegmentBatchInput[] {
+const GOLDEN_HEX = readFileSync(new URL('./fixtures/segment-v1.hex', import.meta.url), 'utf8').trim();
+
+/**
+ * Two batches at offsets 10..11 and 12; the second was spilled, so its header still says base 0. `version`
+ * picks the batches inside: those of the golden segment (batch format v1, as segments written before batch v2
+ * hold them) or batches as this code writes them. A segment stores batches as opaque bytes either way.
+ */
+function sample(version: 'golden' | 'current' = 'current'): SegmentBatchInput[] {
+  const golden = version === 'golden' ? decodeSegment(new Uint8Array(Buffer.from(GOLDEN_HEX, 'hex'))).batches : undefined;
   return [
-    { baseOffset: 10, count: 2, maxTimestamp: T0, appendedAt: T0 + 1, data: encodeBatch(10, RECORDS_A, false) },
-    { baseOffset: 12, count: 1, maxTimestamp: T0 + 5, appendedAt: T0 + 2, data: encodeBatch(0, RECORDS_B, false) },
+    { baseOffset: 10, count: 2, maxTimestamp: T0, appendedAt: T0 + 1, data: golden?.[0] ?? encodeBatch(10, RECORDS_A, false) },
+    { baseOffset: 12, count: 1, maxTimestamp: T0 + 5, appendedAt: T0 + 2, data: golden?.[1] ?? encodeBatch(0, RECORDS_B, false) },
   ];
 }
 
 describe('segment format v1', () => {
   it('matches the golden v1 fixture byte for byte, and decodes it', () => {
     // The fixture pins the format: if this fails, segments already in S3 would no longer be readable.
-    const golden = readFileSync(new URL('./fixtures/segment-v1.hex', import.meta.url), 'utf8').trim();
-    expect(Buffer.from(encodeSegment(sample()).bytes).toString('hex')).toBe(golden);
-    const segment = decodeSegment(new Uint8Array(Buffer.from(golden, 'hex')));
+    expect(Buffer.from(encodeSegment(sample('golden')).bytes).toString('hex')).toBe(GOLDEN_HEX);
+    const segment = decodeSegment(new Uint8Array(Buffer.from(GOLDEN_HEX, 'hex')));
     expect(segment).toMatchObject({ version: 1, baseOffset: 10, endOffset: 13 });
     expect(segment.entries.map((e) => [e.baseOffset, e.count, e.maxTimestamp, e.appendedAt])).toEqual([
       [10, 2, T0, T0 + 1],
       [12, 1, T0 + 5, T0 + 2],
     ]);
     // The index, not the batch header, gives a spilled batch its offsets.
+    const records = segment.entries.flatMap((e, i) => decodeBatch(segment.batches[i]!, e.baseOffset));
+    expect(records.map((r) => [r.offset, r.timestamp])).toEqual([
+      [10, T0],
+      [11, T0 - 10],
+      [12, T0 + 5],
+    ]);
+  });
+
+  it('carries batches of the current batch format the same way', () => {
+    const segment = decodeSegment(encodeSegment(sample()).bytes);
     const records = segment.entries.flatMap((e, i) => decodeBatch(segment.batches[i]!, e.baseOffset));
     expect(records.map((r) => [r.offset, r.timestamp])).toEqual([
       [10, T0],

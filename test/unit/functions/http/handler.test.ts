@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { httpHandler, json, type HttpRequest } from '../../../../functions/http/handler.js';
-import { FencedError, OffsetOutOfRangeError, ThrottledError } from '../../../../lib/errors.js';
+import { httpHandler, json, JsonText, type HttpRequest } from '../../../../functions/http/handler.js';
+import { FencedError, OffsetOutOfRangeError, ThrottledError, UnavailableError } from '../../../../lib/errors.js';
 
 function event(routeKey: string, body?: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
   const [method, path] = routeKey.split(' ');
@@ -85,22 +85,18 @@ describe('httpHandler', () => {
     expect(result.headers?.['retry-after']).toBe('3');
   });
 
-  it('translates an SDK throttling error into 429 and a server fault into 503', async () => {
+  it('answers an outage translated at the storage boundary with 503, without the cause', async () => {
     quiet();
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' });
-    const down = Object.assign(new Error('boom'), { name: 'InternalServerError', $fault: 'server' });
+    const down = Object.assign(new Error('boom at shardlog-prod-xyz'), { name: 'InternalServerError', $fault: 'server' });
     const handler = httpHandler({
-      'GET /a': async () => {
-        throw throttled;
-      },
       'GET /b': async () => {
-        throw down;
+        throw new UnavailableError('a storage dependency is unavailable; retry shortly', { cause: down });
       },
     });
-    expect((await handler(event('GET /a'))).statusCode).toBe(429);
     const unavailable = await handler(event('GET /b'));
     expect(unavailable.statusCode).toBe(503);
+    expect(JSON.parse(unavailable.body!).error).toMatchObject({ code: 'UNAVAILABLE', retriable: true });
     expect(unavailable.body).not.toContain('boom');
   });
 
@@ -115,6 +111,24 @@ describe('httpHandler', () => {
     expect(result.statusCode).toBe(500);
     expect(JSON.parse(result.body!)).toEqual({ error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
     expect(String(stderr.mock.calls.flat().join(''))).toContain('secret table name'); // logged, not returned
+  });
+
+  it('answers a body that cannot be serialised with the contract\'s 500, logged, never a crash or a 200 log line', async () => {
+    const stdout = quiet();
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    // Any failure while writing the body (here a value JSON.stringify refuses) stays inside the error table.
+    const result = await httpHandler({ 'GET /bad': async () => json(200, { n: 1n }) })(event('GET /bad'));
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(result.body!)).toEqual({ error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
+    expect(stderr.mock.calls.flat().join('')).toContain('BigInt');
+    const lines = stdout.mock.calls.flat().join('');
+    if (lines) expect(lines).not.toContain('"status":200');
+  });
+
+  it('sends a JsonText body as it is', async () => {
+    quiet();
+    const result = await httpHandler({ 'GET /text': async () => json(200, new JsonText('{"n":12345678901234567890}')) })(event('GET /text'));
+    expect(result.body).toBe('{"n":12345678901234567890}');
   });
 
   it('refuses bodies over 6 MB with 413', async () => {

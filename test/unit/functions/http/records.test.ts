@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFetchQuery, parseProduceRequest, toWireRecord } from '../../../../functions/http/records.js';
+import { encodeWireRecord, parseFetchQuery, parseProduceRequest } from '../../../../functions/http/records.js';
 import { InvalidRequestError, PayloadTooLargeError } from '../../../../lib/errors.js';
 
 const text = new TextDecoder();
@@ -89,7 +89,9 @@ describe('parseFetchQuery', () => {
   });
 });
 
-describe('toWireRecord', () => {
+const toWireRecord = (...args: Parameters<typeof encodeWireRecord>) => JSON.parse(encodeWireRecord(...args));
+
+describe('encodeWireRecord', () => {
   const record = (value: Uint8Array, valueIsJson: boolean) => ({
     offset: 7,
     timestamp: 9,
