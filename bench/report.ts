@@ -1,4 +1,5 @@
 import type { BundleStats } from './bundles.js';
+import { renderContention, type ContentionResults } from './contention.js';
 import type { Bill, Deployment, KinesisBill, MeasuredWork, Workload } from './cost-model.js';
 import type { OperationStats, Sample } from './measure.js';
 import type { PriceTable } from './prices.js';
@@ -54,6 +55,8 @@ export interface BenchResults {
   coldVsHot: { hotCopiesDeleted: number; hotCopyGraceMs: number; hot: OperationStats; cold: OperationStats; firstColdRead: Sample | undefined };
   growth: Array<{ records: number; fillSeconds: number; produce: OperationStats; fetchTail: OperationStats; fetchHead: OperationStats; fetchMiddle: OperationStats }>;
   bundles: BundleStats[];
+  /** 64 producers on the same partitions (bench/contention.ts); absent in results written before it. */
+  contention?: ContentionResults;
   costModel: {
     workload: Workload;
     measured: MeasuredWork | undefined;
@@ -105,6 +108,13 @@ export function goals(r: BenchResults): Array<{ goal: string; met: boolean | und
       goal: 'moonshot: below Kinesis provisioned',
       met: bill && provisioned7d ? bill.total < provisioned7d.total : undefined,
       evidence: bill && provisioned7d ? `${usd(bill.total)} vs ${usd(provisioned7d.total)} (1 shard, 7 days)` : 'no bill',
+    },
+    {
+      goal: '64 concurrent producers on the same partitions all succeed, offsets dense',
+      met: r.contention ? r.contention.scenarios.every((s) => s.failedRequests === 0 && s.readBack.problems.length === 0) : undefined,
+      evidence: r.contention
+        ? r.contention.scenarios.map((s) => `${s.name}: ${s.failedRequests} failed, attempts p99 ${s.attempts.p99}`).join('; ')
+        : 'not measured',
     },
     {
       goal: 'produce p50 = one DynamoDB round trip',
@@ -172,6 +182,8 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
     ),
     'Throughput is bounded by this 2-core machine, which runs the clients, the handlers and the Java emulator at once: it shows that nothing serializes, not what AWS would sustain (there, a partition takes about 1,000 WRU/s, i.e. ~19 MiB/s of this data, before DynamoDB throttles its key).',
   );
+
+  if (r.contention) push(renderContention(r.contention));
 
   const opRows = (Object.entries(r.operations) as Array<[string, OperationStats]>).map(([name, s]) => [
     name,

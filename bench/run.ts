@@ -35,6 +35,7 @@ import { HOT_TTL_MARGIN_MS } from '../lib/topics/topic.js';
 import { HOT_COPY_GRACE_MS } from '../lib/maintenance/maintenance-service.js';
 import { CapacityMeter } from '../lib/storage/capacity-meter.js';
 import { measureBundles, type BundleStats } from './bundles.js';
+import { measureContention } from './contention.js';
 import {
   kinesisOnDemandBill,
   kinesisProvisionedBill,
@@ -490,6 +491,9 @@ try {
   log(`bundles: esbuild as cdk synth, import() in a fresh node × ${PLAN.bundleRuns}`);
   const bundles: BundleStats[] = await measureBundles(PLAN.bundleRuns);
 
+  // ── 8b. Contention: 64 producers on the same partitions (bench/contention.ts) ─────────────────────────────────
+  const contention = await measureContention({ http, engine, quick: QUICK, log });
+
   // ── 9. The cost model ───────────────────────────────────────────────────────────────────────────────────────
   const produceStats = summarize(produceSamples);
   const bigStats = summarize(bigSamples);
@@ -654,6 +658,7 @@ try {
     coldVsHot: results.sections.coldVsHot as BenchResults['coldVsHot'],
     growth,
     bundles,
+    contention,
     costModel: { workload: REFERENCE_WORKLOAD, measured, deployment, prices: US_EAST_1, shardlog: bill, kinesis, scenarios },
   };
   final.durationSeconds = round((performance.now() - STARTED) / 1000, 0);

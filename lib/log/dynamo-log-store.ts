@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   GetCommand,
@@ -13,6 +13,18 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_INLINE_BATCH_BYTES } from '../config.js';
 import { OffsetMismatchError, PayloadTooLargeError, ThrottledError, UnavailableError } from '../errors.js';
 import { SPILL_PREFIX } from '../storage/prefixes.js';
+import {
+  afterLostRace,
+  DEFAULT_APPEND_BACKOFF,
+  delayBeforeFirstAttempt,
+  narrow,
+  widen,
+  windowAt,
+  type AppendBackoffPolicy,
+  type ContentionWindow,
+  type LostRaceKind,
+} from './append-retry.js';
+import { PartitionTurns } from './partition-turns.js';
 import { encodeBatch, withBaseOffset, type LogRecord } from './batch-format.js';
 import {
   IDEMPOTENCY_SK,
@@ -39,8 +51,6 @@ export const MAX_TRANSACTION_INLINE_BYTES = 3.5 * 1024 * 1024;
 export const MAX_TRANSACTION_ITEMS = 100;
 /** Idempotency keys are remembered this long (API.md: 24 hours). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
-/** After this many lost races on one request the caller gets a retriable 429. */
-export const MAX_APPEND_ATTEMPTS = 64;
 /** How long a process trusts the partition tail it learned from its own last append. */
 export const TAIL_CACHE_MS = 5_000;
 
@@ -53,6 +63,8 @@ export interface DynamoLogStoreOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** How an append backs off after lost races (default {@link DEFAULT_APPEND_BACKOFF}). */
+  readonly backoff?: AppendBackoffPolicy;
   readonly tailCacheMs?: number;
   /** How long the partition meta item (start offset, tiering state) may be served from memory. */
   readonly metaCacheMs?: number;
@@ -73,6 +85,29 @@ const A = {
   bytes: 'sz',
   expiresAt: 'expiresAt',
 } as const;
+
+/** A lost race, as the attempt that lost it saw it. */
+interface LostRace {
+  readonly kind: LostRaceKind;
+  /** The end of the winner's batch, when its item came back with the failure. */
+  readonly next?: PartitionTail;
+}
+
+/** One append's progress through its races. */
+interface RaceState {
+  /** The partition keys it writes (or checks). */
+  readonly pks: readonly string[];
+  readonly startedAt: number;
+  /** The contention window when it started. */
+  readonly windowMs: number;
+  attempts: number;
+  losses: number;
+}
+
+/** Cancellation reasons of a transaction that lost a race (or met another in flight); anything else is a fault. */
+const LOST_RACE_REASONS = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflict']);
+/** Cancellation reasons that are DynamoDB throttling the request: a 429 with Retry-After, not a lost race. */
+const THROTTLED_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 interface PreparedBatch {
   readonly partition: number;
@@ -101,10 +136,30 @@ interface PreparedBatch {
  * [0, end) with no gap and no overlap: a reader never sees a hole that is later filled, and a failed append
  * leaves nothing behind. The payload is paid once (a standard write), not twice as in a transaction. A lost
  * race is a return value: the conflicting item comes back with the failure (`ReturnValuesOnConditionCheckFailure`),
- * so the retry needs no extra read.
+ * so the first retry needs no extra read.
  *
  * Requests that span partitions, carry an `Idempotency-Key`, or name partitions in `expectedOffsets`
- * without writing to them, use one `TransactWriteItems` (all or nothing, at twice the write price).
+ * without writing to them, use one `TransactWriteItems` (all or nothing, at twice the write price). Its batch
+ * items carry the same condition; a cancelled transaction returns each winner's item in its cancellation
+ * reasons, and is retried the same way.
+ *
+ * ## Under contention (lib/log/append-retry.ts)
+ * A lost race is not throttling: the append keeps trying until it wins or its time budget (20 s) is spent,
+ * then answers a retriable UNAVAILABLE having appended nothing. Within one process, appends to the same
+ * partitions take turns in arrival order ({@link PartitionTurns}), so a process never races itself. Against
+ * other processes, each partition has a contention window that lost races widen and wins narrow. On a quiet
+ * partition the first loss retries at once after the winner's item. Otherwise (and for a new append while the
+ * window is open) the append sleeps a random part of the window, then takes the true end offsets right before
+ * writing (one Query per partition, in parallel), unless the sleep was shorter than a write's round trip (then
+ * the winner's item is as fresh as a read):
+ *
+ * ```
+ * producer C: tail → E=10 ─ Put sk=10 ✘ (n=5) ─ Put sk=15 ✘ (n=2) ─ sleep rand(window) ─ tail → E=31 ─ Put sk=31 ✔
+ *                           first loss, quiet:   window open now:     others appended meanwhile: read
+ *                           walk past winner     back off             the end, don't walk item by item
+ * ```
+ * A transaction over k partitions loses when any of them moved, so it is the first to need this. A write that
+ * meets a transaction in flight on the same item (`TransactionConflict`) backs off before it retries.
  *
  * The tail cache is only trusted for {@link TAIL_CACHE_MS}: hot items are deleted (by TTL) only after they
  * are tiered and a grace period of at least an hour, so a key observed as the end a few seconds ago cannot
@@ -118,8 +173,14 @@ export class DynamoLogStore {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly backoff: AppendBackoffPolicy;
   private readonly tailCacheMs: number;
+  /** End offsets this process saw, by partition key, and until when to trust each. */
   private readonly tails = new Map<string, PartitionTail & { until: number }>();
+  /** Contention windows of partitions where this process lost races lately (see lib/log/append-retry.ts). */
+  private readonly windows = new Map<string, ContentionWindow>();
+  /** This process's appends to the same partitions go one after another (see lib/log/partition-turns.ts). */
+  private readonly turns = new PartitionTurns();
   private readonly metaCacheMs: number;
   private readonly spillThresholdBytes: number;
   private readonly metas = new Map<string, { meta: PartitionMeta; until: number }>();
@@ -132,6 +193,7 @@ export class DynamoLogStore {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.backoff = options.backoff ?? DEFAULT_APPEND_BACKOFF;
     this.tailCacheMs = options.tailCacheMs ?? TAIL_CACHE_MS;
     this.metaCacheMs = options.metaCacheMs ?? META_CACHE_MS;
     this.spillThresholdBytes = Math.min(MAX_INLINE_BATCH_BYTES, options.spillThresholdBytes ?? MAX_INLINE_BATCH_BYTES);
@@ -140,18 +202,38 @@ export class DynamoLogStore {
   // ---------------------------------------------------------------------------------------------- append
 
   /**
-   * Appends each partition's records as one batch, all or nothing.
-   * @throws OffsetMismatchError when `expectedOffsets` does not match; ThrottledError after too many lost races.
+   * Appends each partition's records as one batch, all or nothing. Lost races are retried (see the class
+   * comment) until the append wins or its time budget is spent.
+   * @throws OffsetMismatchError when `expectedOffsets` does not match; ThrottledError when DynamoDB throttles
+   *   the write; UnavailableError when other producers kept winning for the whole time budget (nothing was
+   *   appended; retriable).
    */
   async append(topicId: string, appends: readonly PartitionAppend[], options: AppendOptions = {}): Promise<AppendResult> {
+    const startedAt = this.now();
     const expected = options.expectedOffsets ?? new Map<number, number>();
     const touched = new Set(appends.map((a) => a.partition));
     const checkOnly = [...expected.keys()].filter((p) => !touched.has(p));
     const prepared = await Promise.all(appends.map((a) => this.prepare(topicId, a, options.expiresAtSec)));
-    if (prepared.length === 1 && checkOnly.length === 0 && !options.idempotency) {
-      return this.appendOne(prepared[0]!, expected.get(prepared[0]!.partition));
+    const single = prepared.length === 1 && checkOnly.length === 0 && !options.idempotency;
+    if (!single && prepared.length + checkOnly.length + (options.idempotency ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
+      // Validated at the boundary already; this guards the invariant for other callers.
+      throw new PayloadTooLargeError(`one request may touch at most ${MAX_TRANSACTION_ITEMS - 1} partitions`);
     }
-    return this.appendTransaction(topicId, prepared, expected, checkOnly, options.idempotency);
+    // Spilled payload goes to S3 before the race: it needs no turn, and a lost race does not rewrite it.
+    if (single) {
+      if (prepared[0]!.encoded.length > this.spillThresholdBytes) await this.spill(prepared[0]!);
+    } else {
+      await this.spillToFitTransaction(prepared);
+    }
+    const pks = [...prepared.map((b) => b.pk), ...checkOnly.map((p) => partitionPk(topicId, p))];
+    const release = await this.turns.take(pks);
+    try {
+      const race = this.startRace(pks, startedAt);
+      if (single) return await this.appendOne(race, prepared[0]!, expected.get(prepared[0]!.partition));
+      return await this.appendTransaction(race, topicId, prepared, expected, checkOnly, options.idempotency);
+    } finally {
+      release();
+    }
   }
 
   private async prepare(topicId: string, append: PartitionAppend, expiresAtSec: number | undefined): Promise<PreparedBatch> {
@@ -168,61 +250,69 @@ export class DynamoLogStore {
     };
   }
 
-  private async appendOne(batch: PreparedBatch, expected: number | undefined): Promise<AppendResult> {
-    if (batch.encoded.length > this.spillThresholdBytes) await this.spill(batch);
-    let tail = await this.tailForAppend(batch.pk, expected);
-    let conflicts = 0;
-    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
+  private async appendOne(race: RaceState, batch: PreparedBatch, expected: number | undefined): Promise<AppendResult> {
+    let tail = (await this.firstTails(race, [batch.pk], [expected]))[0]!;
+    for (;;) {
       if (expected !== undefined && tail.endOffset !== expected) throw await this.mismatch(batch.pk, batch.partition, expected);
       const item = this.batchItem(batch, tail);
-      try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        this.remember(batch.pk, { endOffset: tail.endOffset + batch.count, maxTimestamp: item[A.maxTimestamp] as number });
+      race.attempts++;
+      const sentAt = this.now();
+      const lost = await this.putBatch(item, tail);
+      if (!lost) {
+        this.won(race);
+        this.learn(batch.pk, { endOffset: tail.endOffset + batch.count, maxTimestamp: item[A.maxTimestamp] as number });
         return { kind: 'appended', baseOffsets: new Map([[batch.partition, tail.endOffset]]) };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        // Lost the race for this offset. The winner's item came back with the failure: continue after it,
-        // unless we have been walking a stale tail for a while, then read the real one.
-        conflicts++;
-        const winner = error.Item ? unmarshall(error.Item) : undefined;
-        tail =
-          winner && conflicts <= 2 && typeof winner[A.count] === 'number'
-            ? { endOffset: tail.endOffset + (winner[A.count] as number), maxTimestamp: winner[A.maxTimestamp] as number }
-            : await this.readTail(batch.pk, true);
-        this.tails.delete(batch.pk);
-        if (attempt > 3) await this.sleep(this.backoffMs(attempt));
       }
+      if (lost.next) this.learn(batch.pk, lost.next);
+      // expectedOffsets names the one end offset this append may land at: another batch there is a mismatch.
+      if (expected !== undefined && lost.kind === 'condition') throw await this.mismatch(batch.pk, batch.partition, expected);
+      const refresh = await this.backOff(race, lost.kind, this.now() - sentAt);
+      tail = refresh || !lost.next ? (await this.freshTails([batch.pk]))[0]! : lost.next;
     }
-    throw new ThrottledError('too much contention on this partition; retry the request', 1);
+  }
+
+  /**
+   * One conditional put of a batch item at the tail it was built for. A lost race is the return value: the end
+   * of the winner's batch when the winner's item came back with the failure, or a transaction conflict.
+   */
+  private async putBatch(item: Record<string, unknown>, tail: PartitionTail): Promise<LostRace | undefined> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const next = error.Item ? endAfter(tail, unmarshall(error.Item)) : undefined;
+        return { kind: 'condition', ...(next ? { next } : {}) };
+      }
+      // A plain write that meets a transaction in flight on the same item is refused, not queued.
+      if (error instanceof TransactionConflictException) return { kind: 'conflict' };
+      throw error;
+    }
   }
 
   private async appendTransaction(
+    race: RaceState,
     topicId: string,
     batches: PreparedBatch[],
     expected: ReadonlyMap<number, number>,
     checkOnly: readonly number[],
     idempotency: AppendOptions['idempotency'],
   ): Promise<AppendResult> {
-    if (batches.length + checkOnly.length + (idempotency ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
-      // Validated at the boundary already; this guards the invariant for other callers.
-      throw new PayloadTooLargeError(`one request may touch at most ${MAX_TRANSACTION_ITEMS - 1} partitions`);
-    }
-    await this.spillToFitTransaction(batches);
+    // Item i of the transaction is the batch (or condition check) of partitions[i]; the idempotency record is last.
+    const partitions = [...batches.map((b) => b.partition), ...checkOnly];
+    const pks = race.pks;
     const tails = new Map<number, PartitionTail>();
-    await Promise.all(
-      [...batches.map((b) => b.partition), ...checkOnly].map(async (p) => {
-        tails.set(p, await this.tailForAppend(partitionPk(topicId, p), expected.get(p)));
-      }),
-    );
+    const setTails = (list: readonly PartitionTail[]) => list.forEach((t, i) => tails.set(partitions[i]!, t));
+    setTails(await this.firstTails(race, pks, partitions.map((p) => expected.get(p))));
     const idemPk = idempotency ? idempotencyPk(topicId, idempotency.key) : undefined;
-    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
+    for (;;) {
       for (const [p, want] of expected) {
         if (tails.get(p)!.endOffset !== want) {
           const replay = idemPk ? await this.readIdempotent(idemPk) : undefined;
@@ -236,6 +326,8 @@ export class DynamoLogStore {
           TableName: this.table,
           Item: this.batchItem(b, tails.get(b.partition)!),
           ConditionExpression: 'attribute_not_exists(pk)',
+          // The winner's item comes back in the cancellation reason: its end is the next place to try.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       }));
       for (const p of checkOnly) {
@@ -267,36 +359,46 @@ export class DynamoLogStore {
           },
         });
       }
+      race.attempts++;
+      const sentAt = this.now();
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-        batches.forEach((b) => {
-          const t = tails.get(b.partition)!;
-          this.remember(b.pk, { endOffset: t.endOffset + b.count, maxTimestamp: Math.max(t.maxTimestamp, b.batchMaxTimestamp) });
-        });
-        return { kind: 'appended', baseOffsets, response };
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
+        if (reasons.some((r) => THROTTLED_REASONS.has(r.Code ?? ''))) {
+          throw new ThrottledError('the storage layer is throttling writes to these partitions; retry after a short pause', 1, { cause: error });
+        }
+        if (reasons.some((r) => !LOST_RACE_REASONS.has(r.Code ?? 'None'))) throw error;
         if (idemPk && reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') {
           const replay = await this.readIdempotent(idemPk);
           if (replay !== undefined) return { kind: 'replayed', response: replay };
         }
-        // Re-read the tail of every partition whose condition failed (or all, for a transaction conflict).
-        const conflicted = reasons.some((r) => r.Code === 'TransactionConflict');
-        const refresh = [...batches.map((b) => b.partition), ...checkOnly].filter(
-          (p, i) => conflicted || reasons[i]?.Code === 'ConditionalCheckFailed',
-        );
-        await Promise.all(
-          refresh.map(async (p) => {
-            const pk = partitionPk(topicId, p);
-            this.tails.delete(pk);
-            tails.set(p, await this.readTail(pk, true));
-          }),
-        );
-        if (attempt > 2 || conflicted) await this.sleep(this.backoffMs(attempt));
+        // A partition named in expectedOffsets whose condition failed has moved: a mismatch, not a race to retry.
+        const moved = partitions.find((p, i) => expected.has(p) && reasons[i]?.Code === 'ConditionalCheckFailed');
+        if (moved !== undefined) throw await this.mismatch(partitionPk(topicId, moved), moved, expected.get(moved)!);
+        // Where a batch lost, the winner's item says where the partition now ends (at least).
+        const next = new Map<number, PartitionTail>();
+        partitions.forEach((p, i) => {
+          const winner = reasons[i]?.Code === 'ConditionalCheckFailed' ? reasons[i]?.Item : undefined;
+          const end = winner ? endAfter(tails.get(p)!, unmarshall(winner)) : undefined;
+          if (end) next.set(p, end);
+          if (end) this.learn(pks[i]!, end);
+        });
+        const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
+        const walkable = partitions.every((p, i) => reasons[i]?.Code !== 'ConditionalCheckFailed' || next.has(p));
+        const refresh = await this.backOff(race, conflict ? 'conflict' : 'condition', this.now() - sentAt);
+        if (refresh || !walkable) setTails(await this.freshTails(pks));
+        else for (const [p, end] of next) tails.set(p, end);
+        continue;
       }
+      this.won(race);
+      batches.forEach((b) => {
+        const t = tails.get(b.partition)!;
+        this.learn(b.pk, { endOffset: t.endOffset + b.count, maxTimestamp: Math.max(t.maxTimestamp, b.batchMaxTimestamp) });
+      });
+      return { kind: 'appended', baseOffsets, response };
     }
-    throw new ThrottledError('too much contention on these partitions; retry the request', 1);
   }
 
   private batchItem(batch: PreparedBatch, tail: PartitionTail): Record<string, unknown> {
@@ -337,14 +439,99 @@ export class DynamoLogStore {
     }
   }
 
+  /**
+   * The tails an append starts from. On a contended partition (an open contention window) a new append first
+   * waits `random(0, window)` and then takes fresh tails; otherwise its process's cached tails (or a read).
+   * An append with `expectedOffsets` does not wait: it either matches now or never.
+   */
+  private async firstTails(race: RaceState, pks: readonly string[], expected: ReadonlyArray<number | undefined>): Promise<PartitionTail[]> {
+    const waitMs = expected.some((e) => e !== undefined) ? 0 : delayBeforeFirstAttempt(race.windowMs, this.random);
+    if (waitMs > 0) {
+      await this.sleep(waitMs);
+      return this.freshTails(pks);
+    }
+    return Promise.all(pks.map((pk, i) => this.tailForAppend(pk, expected[i])));
+  }
+
+  /** The partitions' end offsets as of now: strongly consistent reads, in parallel. */
+  private async freshTails(pks: readonly string[]): Promise<PartitionTail[]> {
+    return Promise.all(
+      pks.map(async (pk) => {
+        const tail = await this.readTail(pk, true);
+        this.learn(pk, tail);
+        return tail;
+      }),
+    );
+  }
+
   private async tailForAppend(pk: string, expected: number | undefined): Promise<PartitionTail> {
     const cached = this.tails.get(pk);
     if (cached && cached.until > this.now() && (expected === undefined || cached.endOffset === expected)) return cached;
-    return this.readTail(pk, true);
+    const tail = await this.readTail(pk, true);
+    this.learn(pk, tail);
+    return tail;
   }
 
-  private remember(pk: string, tail: PartitionTail): void {
-    if (this.tailCacheMs > 0) this.tails.set(pk, { ...tail, until: this.now() + this.tailCacheMs });
+  /**
+   * Caches an end offset this process saw: a batch boundary that existed a moment ago. Ends only grow, so the
+   * larger of the cached and the new one is the newer.
+   */
+  private learn(pk: string, tail: PartitionTail): void {
+    if (this.tailCacheMs <= 0) return;
+    const cached = this.tails.get(pk);
+    if (cached && cached.endOffset > tail.endOffset) return;
+    this.tails.set(pk, { endOffset: tail.endOffset, maxTimestamp: tail.maxTimestamp, until: this.now() + this.tailCacheMs });
+  }
+
+  /**
+   * An append's race, once it has its turn.
+   * @throws UnavailableError when the turn came after the time budget was spent.
+   */
+  private startRace(pks: readonly string[], startedAt: number): RaceState {
+    const now = this.now();
+    if (now - startedAt >= this.backoff.budgetMs) {
+      throw new UnavailableError(`appends to these partitions queued in this process for ${now - startedAt} ms; nothing was appended, retry the request`);
+    }
+    return { pks, startedAt, attempts: 0, losses: 0, windowMs: this.windowOf(pks, now) };
+  }
+
+  /** The widest contention window of these partitions. */
+  private windowOf(pks: readonly string[], now: number): number {
+    return Math.max(0, ...pks.map((pk) => windowAt(this.windows.get(pk), now, this.backoff)));
+  }
+
+  /** A won race narrows the contention windows of its partitions. */
+  private won(race: RaceState): void {
+    const now = this.now();
+    for (const pk of race.pks) {
+      const window = this.windows.get(pk);
+      if (!window) continue;
+      const narrowed = narrow(window, now, this.backoff);
+      if (narrowed.windowMs > 0) this.windows.set(pk, narrowed);
+      else this.windows.delete(pk);
+    }
+  }
+
+  /**
+   * After a lost race: widens the partitions' contention windows, waits as {@link afterLostRace} decides, and
+   * says whether to take fresh tails.
+   * @throws UnavailableError once the append's time budget is spent (retriable: nothing was appended).
+   */
+  private async backOff(race: RaceState, kind: LostRaceKind, roundTripMs: number): Promise<boolean> {
+    race.losses++;
+    const now = this.now();
+    const quiet = this.windowOf(race.pks, now) === 0;
+    for (const pk of race.pks) this.windows.set(pk, widen(this.windows.get(pk), now, roundTripMs, this.backoff));
+    const windowMs = this.windowOf(race.pks, now);
+    const elapsedMs = now - race.startedAt;
+    const decision = afterLostRace({ losses: race.losses, elapsedMs, kind, windowMs, quiet, roundTripMs }, this.random, this.backoff);
+    if (!decision.retry) {
+      throw new UnavailableError(
+        `other producers kept winning the race for these partitions (${race.attempts} attempts in ${elapsedMs} ms); nothing was appended, retry the request`,
+      );
+    }
+    if (decision.delayMs > 0) await this.sleep(decision.delayMs);
+    return decision.refresh;
   }
 
   private async mismatch(pk: string, partition: number, expected: number): Promise<OffsetMismatchError> {
@@ -361,10 +548,6 @@ export class DynamoLogStore {
     );
     if (!Item || Number(Item.expiresAt) * 1000 <= this.now()) return undefined;
     return JSON.parse(gunzipSync(Item.r as Uint8Array).toString('utf8'));
-  }
-
-  private backoffMs(attempt: number): number {
-    return Math.floor(this.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
   }
 
   // ----------------------------------------------------------------------------------------------- reads
@@ -475,6 +658,13 @@ function metaFromItem(item: Record<string, unknown> | undefined): PartitionMeta 
     maxTimestamp: Math.max(Number(item?.maxTimestamp ?? -Infinity), Number(item?.floorMaxTimestamp ?? -Infinity)),
     tieredOffset: Number(item?.tieredOffset ?? 0),
   };
+}
+
+/** The end of the winner's batch found at `tail` (returned with a failed condition), if the item is a batch. */
+function endAfter(tail: PartitionTail, winner: Record<string, unknown>): PartitionTail | undefined {
+  const count = winner[A.count];
+  if (typeof count !== 'number') return undefined;
+  return { endOffset: tail.endOffset + count, maxTimestamp: Number(winner[A.maxTimestamp]) };
 }
 
 function toHotBatch(item: Record<string, unknown>): HotBatch {

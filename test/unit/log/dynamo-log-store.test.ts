@@ -1,11 +1,12 @@
-import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OffsetMismatchError, ThrottledError } from '../../../lib/errors.js';
+import { OffsetMismatchError, ThrottledError, UnavailableError } from '../../../lib/errors.js';
 import { decodeBatch, type LogRecord } from '../../../lib/log/batch-format.js';
-import { DynamoLogStore, MAX_APPEND_ATTEMPTS } from '../../../lib/log/dynamo-log-store.js';
+import { DEFAULT_APPEND_BACKOFF } from '../../../lib/log/append-retry.js';
+import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
 import { offsetSk } from '../../../lib/log/keys.js';
 
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
@@ -13,6 +14,33 @@ const ddb = mockClient(doc);
 
 const record = (n: number): LogRecord => ({ key: null, value: new Uint8Array([n]), valueIsJson: false, headers: {}, timestamp: 1000 + n });
 const store = () => new DynamoLogStore({ doc, tableName: 'log', now: () => 5_000, random: () => 0, sleep: async () => {} });
+
+/** A store on a fake clock that only moves when the store sleeps; `sleeps` lists every sleep. */
+function clocked(random = 0.5) {
+  const clock = { nowMs: 1_000_000, sleeps: [] as number[] };
+  const log = new DynamoLogStore({
+    doc,
+    tableName: 'log',
+    now: () => clock.nowMs,
+    random: () => random,
+    sleep: async (ms) => {
+      clock.sleeps.push(ms);
+      clock.nowMs += ms;
+    },
+  });
+  return { log, clock };
+}
+
+/** A cancelled transaction, with one reason per item (the winner's item where a batch lost its race). */
+function cancelled(...reasons: Array<{ Code: string; Item?: Record<string, unknown> }>) {
+  return new TransactionCanceledException({
+    message: 'Transaction cancelled',
+    $metadata: {},
+    CancellationReasons: reasons.map((r) => ({ Code: r.Code, ...(r.Item ? { Item: marshall(r.Item) } : {}) })),
+  });
+}
+
+const conflict = () => new TransactionConflictException({ message: 'Transaction is ongoing for the item', $metadata: {} });
 
 /** The condition failure DynamoDB returns with ReturnValuesOnConditionCheckFailure=ALL_OLD. */
 function lostRace(winner: { sk: string; n: number; mt: number }) {
@@ -59,12 +87,131 @@ describe('DynamoLogStore.append', () => {
     expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
   });
 
-  it('gives up with a retriable THROTTLED after too many lost races', async () => {
+  it('keeps retrying lost races past any attempt count until it wins, within its time budget', async () => {
+    const { log } = clocked(0);
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const put = ddb.on(PutCommand);
+    for (let i = 0; i < 100; i++) put.rejectsOnce(lostRace({ sk: offsetSk(0), n: 1, mt: 1 }));
+    put.resolves({});
+    const result = await log.append('t', [{ partition: 0, records: [record(1)] }]);
+    expect(result.kind).toBe('appended');
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(101);
+  });
+
+  it('gives up with a retriable UNAVAILABLE, having appended nothing, once its time budget is spent', async () => {
+    const { log, clock } = clocked(0.9);
+    const startedAt = clock.nowMs;
     ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(PutCommand).rejects(lostRace({ sk: offsetSk(0), n: 1, mt: 1 }));
-    const attempt = store().append('t', [{ partition: 0, records: [record(1)] }]);
+    const attempt = log.append('t', [{ partition: 0, records: [record(1)] }]);
+    await expect(attempt).rejects.toBeInstanceOf(UnavailableError);
+    await expect(attempt).rejects.toMatchObject({ retriable: true });
+    // It slept until the budget was spent, and not beyond it.
+    expect(clock.nowMs - startedAt).toBe(DEFAULT_APPEND_BACKOFF.budgetMs);
+  });
+
+  it('after backing off, reads the true end offset once instead of walking item by item', async () => {
+    const { log, clock } = clocked(0.5);
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [] })
+      .resolves({ Items: [{ sk: offsetSk(20), n: 4, mt: 3000 }] });
+    ddb
+      .on(PutCommand)
+      .rejectsOnce(lostRace({ sk: offsetSk(0), n: 3, mt: 2000 }))
+      .rejectsOnce(lostRace({ sk: offsetSk(3), n: 2, mt: 2500 }))
+      .resolves({});
+    const result = await log.append('t', [{ partition: 0, records: [record(1)] }]);
+    expect(result).toMatchObject({ baseOffsets: new Map([[0, 24]]) });
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!.sk)).toEqual([offsetSk(0), offsetSk(3), offsetSk(24)]);
+    // The first loss walks past the winner at once; the second opens the window: a sleep, then one read.
+    expect(clock.sleeps).toHaveLength(1);
+    expect(clock.sleeps[0]).toBeGreaterThan(0);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(2);
+  });
+
+  it('backs off and retries a put that DynamoDB refused because a transaction on the item was in flight', async () => {
+    const { log, clock } = clocked(0.5);
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).rejectsOnce(conflict()).resolves({});
+    const result = await log.append('t', [{ partition: 0, records: [record(1)] }]);
+    expect(result).toMatchObject({ kind: 'appended', baseOffsets: new Map([[0, 0]]) });
+    expect(clock.sleeps.filter((ms) => ms > 0)).toHaveLength(1);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
+  });
+
+  it('queues a process\'s concurrent appends to one partition instead of racing them against each other', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).resolves({});
+    const log = store();
+    const [a, b] = await Promise.all([
+      log.append('t', [{ partition: 0, records: [record(1), record(2)] }]),
+      log.append('t', [{ partition: 0, records: [record(3)] }]),
+    ]);
+    expect([a, b]).toMatchObject([{ baseOffsets: new Map([[0, 0]]) }, { baseOffsets: new Map([[0, 2]]) }]);
+    // The second went after the first, from the end the first left: no lost race, no second read.
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!.sk)).toEqual([offsetSk(0), offsetSk(2)]);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
+  });
+
+  it('makes a new append to a partition where races were lost lately wait a random part of the window first', async () => {
+    const { log, clock } = clocked(0.5);
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(PutCommand)
+      .rejectsOnce(lostRace({ sk: offsetSk(0), n: 1, mt: 1 }))
+      .rejectsOnce(lostRace({ sk: offsetSk(1), n: 1, mt: 1 }))
+      .resolves({});
+    await log.append('t', [{ partition: 0, records: [record(1)] }]);
+    const before = clock.sleeps.length;
+    await log.append('t', [{ partition: 0, records: [record(2)] }]);
+    expect(clock.sleeps.length).toBe(before + 1);
+    expect(clock.sleeps.at(-1)).toBeGreaterThan(0);
+  });
+
+  it('continues a cancelled transaction after the winners\' items in its cancellation reasons, without reading', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled({ Code: 'ConditionalCheckFailed', Item: { pk: 'p#t#0', sk: offsetSk(0), n: 4, mt: 10 } }, { Code: 'None' }))
+      .resolves({});
+    const result = await store().append('t', [
+      { partition: 0, records: [record(1)] },
+      { partition: 1, records: [record(2)] },
+    ]);
+    expect(result).toMatchObject({ kind: 'appended', baseOffsets: new Map([[0, 4], [1, 0]]) });
+    const second = ddb.commandCalls(TransactWriteCommand)[1]!.args[0].input.TransactItems!;
+    expect(second.map((i) => i.Put!.Item!.sk)).toEqual([offsetSk(4), offsetSk(0)]);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(2);
+  });
+
+  it('backs off, then reads every tail, before retrying a transaction cancelled by a conflicting one', async () => {
+    const { log, clock } = clocked(0.5);
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [] })
+      .resolvesOnce({ Items: [] })
+      .resolves({ Items: [{ sk: offsetSk(0), n: 2, mt: 10 }] });
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled({ Code: 'TransactionConflict' }, { Code: 'None' })).resolves({});
+    const result = await log.append('t', [
+      { partition: 0, records: [record(1)] },
+      { partition: 1, records: [record(2)] },
+    ]);
+    expect(result).toMatchObject({ baseOffsets: new Map([[0, 2], [1, 2]]) });
+    expect(clock.sleeps.filter((ms) => ms > 0)).toHaveLength(1);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(4);
+  });
+
+  it('answers THROTTLED at once, without retrying, when DynamoDB cancels a transaction for throttling', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(TransactWriteCommand).rejects(cancelled({ Code: 'ThrottlingError' }, { Code: 'None' }));
+    const attempt = store().append('t', [
+      { partition: 0, records: [record(1)] },
+      { partition: 1, records: [record(2)] },
+    ]);
     await expect(attempt).rejects.toBeInstanceOf(ThrottledError);
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(MAX_APPEND_ATTEMPTS);
+    await expect(attempt).rejects.toMatchObject({ details: { retryAfterSeconds: 1 } });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
   });
 
   it('returns the remembered response when the idempotency record already exists', async () => {
