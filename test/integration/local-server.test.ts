@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -12,25 +11,7 @@ import { createModuleHandlerLoader, REPO_ROOT, type HttpApiHandler } from '../..
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../infra/local/local-env.js';
 import { API_GATEWAY_MAX_BODY_BYTES, createLocalServer, type LocalServer } from '../../infra/local/server.js';
 import { startLocalStack } from '../../infra/local/stack.js';
-
-/** Sends `request` as raw bytes (what fetch refuses to send) and parses the one response. */
-function rawRequest(url: string, request: string | Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...rest] = text.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
-    });
-    socket.end(request);
-  });
-}
+import { rawRequest } from '../support/http.js';
 
 /** True while a process with this pid exists (signal 0 only checks). */
 function isAlive(pid: number): boolean {
