@@ -45,7 +45,7 @@ export interface RawAnswer {
 /**
  * Sends `request` as raw bytes on a new connection (what fetch refuses to send: raw non-ASCII paths, dot
  * segments, malformed lines) and parses the one response, read until the server closes. Send
- * `connection: close` in well-formed requests.
+ * `connection: close` in well-formed requests, or the server keeps the connection open.
  */
 export function rawRequest(baseUrl: string, request: string | Buffer): Promise<RawAnswer> {
   const { port, hostname } = new URL(baseUrl);
@@ -61,6 +61,7 @@ export function rawRequest(baseUrl: string, request: string | Buffer): Promise<R
       const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body: text.slice(split + 4) });
     });
-    socket.end(request);
+    // write, not end: Node's HTTP server drops a connection whose client half-closes before the answer is out.
+    socket.write(request);
   });
 }
