@@ -85,9 +85,10 @@ let ctx: Context;
 
 async function snapshot(): Promise<Snapshot> {
   const topics = (await call('GET', '/v1/topics')).body;
-  const described: Snapshot['described'] = {};
+  // No prototype: a generated topic named `toString` must not find Object.prototype's.
+  const described: Snapshot['described'] = Object.create(null);
   for (const t of topics.topics as Array<{ name: string }>) described[t.name] = (await call('GET', `/v1/topics/${t.name}`)).body;
-  const groups: Record<string, unknown> = {};
+  const groups: Record<string, unknown> = Object.create(null);
   for (const g of (await call('GET', '/v1/groups')).body.groups as Array<{ group: string }>) {
     groups[g.group] = (await call('GET', `/v1/groups/${g.group}`)).body;
   }
@@ -1197,23 +1198,22 @@ describe(`the HTTP boundary under generated requests (seed ${SEED})`, () => {
     const letters = (n: number) => 'x'.repeat(n);
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ encoding: fc.constantFrom('json', 'base64'), keyBytes: fc.integer({ min: 0, max: 300_000 }), headerCount: fc.integer({ min: 0, max: MAX_HEADERS_PER_RECORD }), over: fc.boolean() }),
-        async ({ encoding, keyBytes, headerCount, over }) => {
+        fc.record({ encoding: fc.constantFrom('json', 'base64'), keyBytes: fc.integer({ min: 0, max: 300_000 }), headerCount: fc.integer({ min: 0, max: MAX_HEADERS_PER_RECORD }) }),
+        async ({ encoding, keyBytes, headerCount }) => {
           const headers = Object.fromEntries(Array.from({ length: headerCount }, (_, i) => [`h${String(i).padStart(2, '0')}`, 'v']));
           const headerBytes = Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
-          // JSON: the value is a string, stored with its two quotes.
-          const valueBytes = MAX_RECORD_BYTES - keyBytes - headerBytes + (over ? 1 : 0);
-          const record =
-            encoding === 'json'
-              ? { key: letters(keyBytes), value: letters(valueBytes - 2), headers, partition: 0 }
-              : { key: Buffer.from(letters(keyBytes)).toString('base64'), value: Buffer.alloc(valueBytes, 0xab).toString('base64'), headers, partition: 0 };
-          await exercise({
-            ...buildLimitRequest({ encoding, records: [record] }),
-            expect: over ? 413 : 200,
-          });
+          for (const over of [1, 0]) {
+            // JSON: the value is a string, stored with its two quotes.
+            const valueBytes = MAX_RECORD_BYTES - keyBytes - headerBytes + over;
+            const record =
+              encoding === 'json'
+                ? { key: letters(keyBytes), value: letters(valueBytes - 2), headers, partition: 0 }
+                : { key: Buffer.from(letters(keyBytes)).toString('base64'), value: Buffer.alloc(valueBytes, 0xab).toString('base64'), headers, partition: 0 };
+            await exercise({ ...buildLimitRequest({ encoding, records: [record] }), expect: over ? 413 : 200 });
+          }
         },
       ),
-      { seed: SEED, numRuns: 4, endOnFailure: true },
+      { seed: SEED, numRuns: 3, endOnFailure: true },
     );
   }, 120_000);
 
