@@ -150,7 +150,7 @@ export class ConcurrentUpdateError extends ShardlogError {
 
 /**
  * 409: an `Idempotency-Key` still remembered for this topic was first used with a different request body
- * (API.md v1.1, as Stripe answers a reused key). Nothing was appended; the first request's result stands.
+ * (docs/api.md v1.1, as Stripe answers a reused key). Nothing was appended; the first request's result stands.
  */
 export class IdempotencyKeyReusedError extends ShardlogError {
   constructor(message: string, options?: ShardlogErrorOptions) {

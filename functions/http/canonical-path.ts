@@ -10,7 +10,7 @@ import { CANONICAL_INT } from './validate.js';
  *
  * ```
  * path     := ("/" segment)+                       no empty segment: no "//", no trailing "/"
- * segment  := [A-Za-z0-9._-]+ but not "." or ".."  the name alphabet of API.md: nothing ever needs "%"
+ * segment  := [A-Za-z0-9._-]+ but not "." or ".."  the name alphabet of docs/api.md: no "%" needed
  * {partition} := "0" | [1-9][0-9]*                  integers without leading zeros
  * ```
  * and the path must be exactly the route's template with its parameters filled in.

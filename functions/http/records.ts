@@ -160,7 +160,7 @@ export interface FetchQuery {
   readonly encoding: Encoding;
 }
 
-/** The query parameters of a partition fetch (API.md, "Fetch"). */
+/** The query parameters of a partition fetch (docs/api.md, "Fetch"). */
 export const FETCH_QUERY_PARAMS = ['offset', 'from', 'timestamp', 'limit', 'maxBytes', 'waitMs', 'direction', 'encoding'] as const;
 
 /** Parses the query string of a partition fetch (API.md, "Fetch"). */

@@ -3,7 +3,7 @@ import type { ProduceInput } from './log-service.js';
 
 /**
  * The digest an idempotency record keeps of the request that first used its key, so that a retry can be told
- * apart from a different request under the same key (API.md v1.1: 409 `IDEMPOTENCY_KEY_REUSED`, as Stripe
+ * apart from a different request under the same key (docs/api.md v1.1: 409 `IDEMPOTENCY_KEY_REUSED`, as Stripe
  * compares the parameters of a reused key).
  *
  * It is SHA-256 over a canonical form of the PARSED request, not of its text: whitespace, the order of fields,
