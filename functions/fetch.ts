@@ -1,10 +1,10 @@
-import { httpHandler, json } from './http/handler.js';
-import { encodeFetchResponse, parseFetchQuery } from './http/records.js';
+import { httpHandler, json, withQuery } from './http/handler.js';
+import { encodeFetchResponse, FETCH_QUERY_PARAMS, parseFetchQuery } from './http/records.js';
 import { intParam, name } from './http/validate.js';
 import { shardlog } from './runtime.js';
 
 export const handler = httpHandler({
-  'GET /v1/topics/{topic}/partitions/{partition}/records': async (req) => {
+  'GET /v1/topics/{topic}/partitions/{partition}/records': withQuery(FETCH_QUERY_PARAMS, async (req) => {
     const topic = name(req.pathParameters.topic, 'topic');
     // Any non-negative integer parses; whether the partition exists is the topic's to say (404, not 400).
     const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
@@ -12,5 +12,5 @@ export const handler = httpHandler({
     const result = await shardlog().log.read(topic, partition, query);
     // Records are cut by their size in this encoding (lib/log/wire-size.ts), so the response fits Lambda.
     return json(200, encodeFetchResponse(result, query.encoding));
-  },
+  }),
 });

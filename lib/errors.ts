@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'FENCED'
   | 'OFFSET_MISMATCH'
   | 'CONCURRENT_UPDATE'
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'PAYLOAD_TOO_LARGE'
   | 'OFFSET_OUT_OF_RANGE'
   | 'THROTTLED'
@@ -147,6 +148,16 @@ export class ConcurrentUpdateError extends ShardlogError {
   }
 }
 
+/**
+ * 409: an `Idempotency-Key` still remembered for this topic was first used with a different request body
+ * (docs/api.md v1.1, as Stripe answers a reused key). Nothing was appended; the first request's result stands.
+ */
+export class IdempotencyKeyReusedError extends ShardlogError {
+  constructor(message: string, options?: ShardlogErrorOptions) {
+    super('IDEMPOTENCY_KEY_REUSED', message, false, options);
+  }
+}
+
 /** 413: a request, record or batch exceeds a documented limit. */
 export class PayloadTooLargeError extends ShardlogError {
   constructor(message: string, options?: ShardlogErrorOptions) {
@@ -185,6 +196,26 @@ export class InternalError extends ShardlogError {
   constructor(message: string, options?: ShardlogErrorOptions) {
     super('INTERNAL', message, true, options);
   }
+}
+
+/** How many characters of a caller's input an error message repeats at most (see {@link echo}). */
+export const MAX_ECHOED_CHARS = 64;
+
+/**
+ * A caller's input as an error message may quote it: at most {@link MAX_ECHOED_CHARS} characters, then how
+ * much was left out, so that a 100 KB field name cannot come back whole in every error body. Control
+ * characters and lone surrogates are shown as `\uXXXX` escapes, so the message stays readable and its UTF-8
+ * form well formed.
+ *
+ * @example
+ * throw new InvalidRequestError(`unknown field '${echo(key)}'`);
+ */
+export function echo(input: string, maxChars = MAX_ECHOED_CHARS): string {
+  const cut = input.length > maxChars ? input.slice(0, maxChars) : input;
+  const shown = cut.replace(/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) =>
+    `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return input.length > maxChars ? `${shown}…(${input.length - maxChars} more characters)` : shown;
 }
 
 /** The JSON body of every error response (API.md, "Conventions"). */
@@ -230,6 +261,8 @@ export function errorFromBody(body: ErrorBody): ShardlogError {
       return new OffsetMismatchError(message, options);
     case 'CONCURRENT_UPDATE':
       return new ConcurrentUpdateError(message, options);
+    case 'IDEMPOTENCY_KEY_REUSED':
+      return new IdempotencyKeyReusedError(message, options);
     case 'PAYLOAD_TOO_LARGE':
       return new PayloadTooLargeError(message, options);
     case 'OFFSET_OUT_OF_RANGE':

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import {
+  echo,
   errorToBody,
   InvalidRequestError,
   PayloadTooLargeError,
@@ -9,7 +10,9 @@ import {
 } from '../../lib/errors.js';
 import { parseJson } from '../../lib/log/json-text.js';
 import { createLogger, type Logger } from '../../lib/logger.js';
+import { routePathProblem } from './canonical-path.js';
 import { STATUS_OF } from './error-table.js';
+import { dictionary, knownParams } from './validate.js';
 
 /** A request as route handlers see it: already decoded, never a Lambda type. */
 export interface HttpRequest {
@@ -41,6 +44,24 @@ export interface HttpResponse {
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
 
+/** A route that reads query parameters names them; every other parameter is refused with 400. */
+export interface RouteDefinition {
+  /** The query parameters the route reads. */
+  readonly query: readonly string[];
+  readonly handle: RouteHandler;
+}
+
+/**
+ * A route as {@link httpHandler} takes it: a bare handler accepts no query parameter at all, so a route cannot
+ * forget to check its query string (`?x=1` on a route that reads none is a 400, not silently ignored).
+ */
+export type Route = RouteHandler | RouteDefinition;
+
+/** A route that reads the query parameters `query` (and no others). */
+export function withQuery(query: readonly string[], handle: RouteHandler): RouteDefinition {
+  return { query, handle };
+}
+
 /** Lambda's synchronous invocation payload limit; API.md caps request bodies at 6 MB. */
 export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
 
@@ -54,13 +75,18 @@ export const noContent = (): HttpResponse => ({ status: 204 });
 
 /**
  * The one wrapper every Lambda HTTP handler goes through (Hono's adapter + error handler in one place):
- * decodes the API Gateway HTTP API (payload 2.0) event, parses JSON once, dispatches on `routeKey`, logs one
- * line per request, and maps every error through the error table. A 500 never carries internals.
+ * decodes the API Gateway HTTP API (payload 2.0) event, refuses a path that is not in canonical form
+ * (`canonical-path.ts`) and query parameters the route does not declare, parses JSON once, dispatches on
+ * `routeKey`, logs one line per request, and maps every error through the error table. A 500 never carries
+ * internals.
  *
  * @example
- * export const handler = httpHandler({ 'GET /v1/health': async () => json(200, { status: 'ok' }) });
+ * export const handler = httpHandler({
+ *   'GET /v1/health': async () => json(200, { status: 'ok' }),
+ *   'GET /v1/things/{id}': withQuery(['verbose'], async (req) => json(200, { verbose: req.query.verbose })),
+ * });
  */
-export function httpHandler(routes: Readonly<Record<string, RouteHandler>>) {
+export function httpHandler(routes: Readonly<Record<string, Route>>) {
   const log = createLogger();
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = Date.now();
@@ -69,9 +95,11 @@ export function httpHandler(routes: Readonly<Record<string, RouteHandler>>) {
     let response: HttpResponse;
     let result: APIGatewayProxyStructuredResultV2;
     try {
-      const route = routes[event.routeKey];
-      if (!route) throw new RouteNotFoundError(`no route for ${event.routeKey}`);
-      response = await route(decode(event, requestId, requestLog));
+      // Own keys only: a routeKey of `constructor` must not reach Object.prototype.
+      const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+      if (!route) throw new RouteNotFoundError(`no route for ${echo(String(event.routeKey))}`);
+      const { query, handle } = typeof route === 'function' ? { query: [], handle: route } : route;
+      response = await handle(decode(event, query, requestId, requestLog));
       // Inside the try: a body that cannot be serialised is a 500 from the error table, logged as one.
       result = encode(response);
     } catch (raw) {
@@ -97,35 +125,84 @@ export function httpHandler(routes: Readonly<Record<string, RouteHandler>>) {
   };
 }
 
-function decode(event: APIGatewayProxyEventV2, requestId: string, log: Logger): HttpRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  }
-  const query: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (value !== undefined) query[name] = value;
-  }
-  const pathParameters: Record<string, string> = {};
+/**
+ * Turns the event into an {@link HttpRequest}, refusing (400) a non-canonical path and undeclared query
+ * parameters before the body is even parsed. Headers, query and path parameters go into objects without a
+ * prototype, so a parameter named `__proto__` is seen (and refused) instead of vanishing.
+ */
+function decode(event: APIGatewayProxyEventV2, allowedQuery: readonly string[], requestId: string, log: Logger): HttpRequest {
+  const pathParameters = dictionary<string>();
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
     if (value !== undefined) pathParameters[name] = value;
   }
-  return { routeKey: event.routeKey, pathParameters, query, headers, body: parseBody(event), requestId, log };
+  checkCanonicalPath(event, pathParameters);
+  const query = dictionary<string>();
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) query[name] = value;
+  }
+  knownParams(query, allowedQuery);
+  const headers = dictionary<string>();
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  return { routeKey: event.routeKey, pathParameters, query, headers, body: parseBody(event, headers), requestId, log };
 }
 
-function parseBody(event: APIGatewayProxyEventV2): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BODY_BYTES) {
-    throw new PayloadTooLargeError(`request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes`, {
-      details: { limitBytes: MAX_REQUEST_BODY_BYTES },
-    });
+/** `rawPath` must be the route's template with its parameters filled in, nothing else (`canonical-path.ts`). */
+function checkCanonicalPath(event: APIGatewayProxyEventV2, pathParameters: Readonly<Record<string, string>>): void {
+  const rawPath = String(event.rawPath ?? '');
+  const template = event.routeKey.slice(event.routeKey.indexOf(' ') + 1);
+  // On a named stage API Gateway keeps the stage in rawPath (`/prod/v1/...`); `$default` has none.
+  const stage = event.requestContext?.stage;
+  const prefix = stage && stage !== '$default' && rawPath.startsWith(`/${stage}/`) ? `/${stage}` : '';
+  const problem = routePathProblem(rawPath, template, pathParameters, prefix);
+  if (problem !== undefined) {
+    throw new InvalidRequestError(`the path '${echo(rawPath)}' is not in canonical form: ${problem}`);
   }
+}
+
+/** UTF-8 byte-order mark: RFC 8259 §8.1 lets a parser ignore one instead of failing. */
+const BOM = '\ufeff';
+const UTF8_FATAL = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The JSON body, whatever the content type says (the API speaks JSON only, and `curl -d` sends form encoding
+ * by default); a `charset` other than UTF-8 is refused, as is a body that is not valid UTF-8 (never decoded
+ * with replacement characters). One leading byte-order mark is ignored.
+ */
+function parseBody(event: APIGatewayProxyEventV2, headers: Readonly<Record<string, string>>): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  let text: string;
+  if (event.isBase64Encoded) {
+    const bytes = Buffer.from(event.body, 'base64');
+    checkBodySize(bytes.length);
+    try {
+      text = UTF8_FATAL.decode(bytes);
+    } catch (cause) {
+      throw new InvalidRequestError('request body is not valid UTF-8', { cause });
+    }
+  } else {
+    text = event.body;
+    checkBodySize(Buffer.byteLength(text, 'utf8'));
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new InvalidRequestError(`request bodies are UTF-8 JSON; charset '${echo(charset)}' is not supported`);
+  }
+  if (text.startsWith(BOM)) text = text.slice(BOM.length);
   try {
     // JSON.parse, keeping the digits of numbers a double cannot hold (record values store them as written).
     return parseJson(text);
   } catch (cause) {
     throw new InvalidRequestError('request body is not valid JSON', { cause });
+  }
+}
+
+function checkBodySize(bytes: number): void {
+  if (bytes > MAX_REQUEST_BODY_BYTES) {
+    throw new PayloadTooLargeError(`request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes`, {
+      details: { limitBytes: MAX_REQUEST_BODY_BYTES },
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
+import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
 import type { GroupBatch } from '../../lib/groups/group-service.js';
 import type { StoredRecord } from '../../lib/log/batch-format.js';
 import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
@@ -6,11 +6,19 @@ import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../
 import { isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
 import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
 import { JsonText } from './handler.js';
-import { int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
+import { dictionary, int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
 
 /** API.md produce limits. */
 export const MAX_RECORDS_PER_REQUEST = 10_000;
 export const MAX_RECORD_BYTES = 1024 * 1024;
+/**
+ * Headers per record. Kafka sets no count of its own (only the record size); SQS allows 10 message attributes,
+ * Pub/Sub 100. 64 leaves room for tracing and routing headers while keeping one record's header map small
+ * enough to scan; a record over it is refused with 413 like any other limit.
+ */
+export const MAX_HEADERS_PER_RECORD = 64;
+/** Bytes (UTF-8) of one header name: 256, as Kinesis partition keys and SQS attribute names. */
+export const MAX_HEADER_NAME_BYTES = 256;
 /** API.md fetch limits. */
 export const DEFAULT_FETCH_LIMIT = 1000;
 export const MAX_FETCH_LIMIT = 10_000;
@@ -29,6 +37,12 @@ const utf8 = new TextEncoder();
 
 /** Turns a produce request (body + headers) into a typed {@link ProduceInput}, or throws a 400/413. */
 export function parseProduceRequest(body: unknown, headers: Readonly<Record<string, string>>): ProduceInput {
+  const idempotencyKey = headers['idempotency-key'];
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new InvalidRequestError(
+      `Idempotency-Key must be 1 to 128 visible ASCII characters (got ${idempotencyKey.length} characters)`,
+    );
+  }
   const request = requiredObjectBody(body, ['records', 'encoding', 'expectedOffsets']);
   const encoding = oneOf<Encoding>(request.encoding, 'encoding', ['json', 'base64'], 'json');
   if (!Array.isArray(request.records) || request.records.length === 0) {
@@ -40,10 +54,6 @@ export function parseProduceRequest(body: unknown, headers: Readonly<Record<stri
     });
   }
   const records = request.records.map((raw, i) => parseRecord(raw, i, encoding));
-  const idempotencyKey = headers['idempotency-key'];
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new InvalidRequestError('Idempotency-Key must be 1 to 128 visible ASCII characters');
-  }
   return {
     records,
     ...(request.expectedOffsets !== undefined ? { expectedOffsets: parseExpectedOffsets(request.expectedOffsets) } : {}),
@@ -51,14 +61,20 @@ export function parseProduceRequest(body: unknown, headers: Readonly<Record<stri
   };
 }
 
-function parseRecord(raw: unknown, i: number, encoding: Encoding): ProduceRecord {
+/**
+ * One record of a produce request. Sizes count bytes as stored: key and value bytes plus every header name and
+ * value in UTF-8. Keys and headers are text stored as UTF-8, so a lone UTF-16 surrogate (which has no UTF-8
+ * form) is refused rather than silently replaced by U+FFFD; JSON values keep them, escaped as JSON allows.
+ */
+export function parseRecord(raw: unknown, i: number, encoding: Encoding): ProduceRecord {
   const where = `records[${i}]`;
   const record = strictObject(raw, ['key', 'value', 'headers', 'partition', 'timestamp'], where);
-  if (!('value' in record)) throw new InvalidRequestError(`${where}.value is required`);
+  if (!Object.hasOwn(record, 'value')) throw new InvalidRequestError(`${where}.value is required`);
   let key: Uint8Array | null = null;
   if (record.key !== undefined && record.key !== null) {
     if (typeof record.key !== 'string') throw new InvalidRequestError(`${where}.key must be a string or null`);
-    key = encoding === 'base64' ? decodeBase64(record.key, `${where}.key`) : utf8.encode(record.key);
+    if (encoding === 'base64') key = decodeBase64(record.key, `${where}.key`);
+    else key = utf8.encode(wellFormed(record.key, `${where}.key`));
   }
   let value: Uint8Array;
   if (encoding === 'base64') {
@@ -67,16 +83,31 @@ function parseRecord(raw: unknown, i: number, encoding: Encoding): ProduceRecord
   } else {
     value = jsonValueBytes(record.value, `${where}.value`);
   }
-  const headers: Record<string, string> = {};
+  let size = (key?.length ?? 0) + value.length;
+  // Null prototype: a header named `__proto__` is data like any other, not the object's prototype.
+  const headers = dictionary<string>();
   if (record.headers !== undefined) {
     if (!isObject(record.headers)) throw new InvalidRequestError(`${where}.headers must be an object of strings`);
-    for (const [name, v] of Object.entries(record.headers)) {
-      if (typeof v !== 'string') throw new InvalidRequestError(`${where}.headers.${name} must be a string`);
+    const entries = Object.entries(record.headers);
+    if (entries.length > MAX_HEADERS_PER_RECORD) {
+      throw new PayloadTooLargeError(`${where} has ${entries.length} headers; a record may have at most ${MAX_HEADERS_PER_RECORD}`, {
+        details: { limitHeaders: MAX_HEADERS_PER_RECORD, index: i },
+      });
+    }
+    for (const [name, v] of entries) {
       if (name.length === 0) throw new InvalidRequestError(`${where}.headers has an empty name`);
+      const shown = `${where}.headers.${echo(name)}`;
+      if (typeof v !== 'string') throw new InvalidRequestError(`${shown} must be a string`);
+      const nameBytes = Buffer.byteLength(wellFormed(name, `${where} header name '${echo(name)}'`), 'utf8');
+      if (nameBytes > MAX_HEADER_NAME_BYTES) {
+        throw new PayloadTooLargeError(`${where} has a header name of ${nameBytes} bytes; at most ${MAX_HEADER_NAME_BYTES} are allowed`, {
+          details: { limitBytes: MAX_HEADER_NAME_BYTES, index: i },
+        });
+      }
+      size += nameBytes + Buffer.byteLength(wellFormed(v, shown), 'utf8');
       headers[name] = v;
     }
   }
-  const size = (key?.length ?? 0) + value.length + Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
   if (size > MAX_RECORD_BYTES) {
     throw new PayloadTooLargeError(`${where} is ${size} bytes; one record may be at most ${MAX_RECORD_BYTES} bytes`, {
       details: { limitBytes: MAX_RECORD_BYTES, index: i },
@@ -94,11 +125,22 @@ function parseRecord(raw: unknown, i: number, encoding: Encoding): ProduceRecord
   };
 }
 
+/** Lone surrogates: a high one not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** `text`, if it has a UTF-8 form (no lone UTF-16 surrogate); else a 400 naming `field`. */
+function wellFormed(text: string, field: string): string {
+  if (LONE_SURROGATE.test(text)) {
+    throw new InvalidRequestError(`${field} contains a lone UTF-16 surrogate, which has no UTF-8 form`, { details: { field } });
+  }
+  return text;
+}
+
 function parseExpectedOffsets(raw: unknown): Map<number, number> {
   if (!isObject(raw)) throw new InvalidRequestError('expectedOffsets must be an object of "<partition>": <offset>');
   const out = new Map<number, number>();
   for (const [p, offset] of Object.entries(raw)) {
-    const partition = intParam(p, `expectedOffsets key '${p}'`, { min: 0, max: MAX_PARTITIONS - 1 });
+    const partition = intParam(p, `expectedOffsets key '${echo(p)}'`, { min: 0, max: MAX_PARTITIONS - 1 });
     out.set(partition, int(offset, `expectedOffsets.${p}`, { min: 0, max: Number.MAX_SAFE_INTEGER }));
   }
   return out;
@@ -118,9 +160,12 @@ export interface FetchQuery {
   readonly encoding: Encoding;
 }
 
+/** The query parameters of a partition fetch (docs/api.md, "Fetch"). */
+export const FETCH_QUERY_PARAMS = ['offset', 'from', 'timestamp', 'limit', 'maxBytes', 'waitMs', 'direction', 'encoding'] as const;
+
 /** Parses the query string of a partition fetch (API.md, "Fetch"). */
 export function parseFetchQuery(query: Readonly<Record<string, string>>): FetchQuery {
-  knownParams(query, ['offset', 'from', 'timestamp', 'limit', 'maxBytes', 'waitMs', 'direction', 'encoding']);
+  knownParams(query, FETCH_QUERY_PARAMS);
   const starts = ['offset', 'from', 'timestamp'].filter((k) => query[k] !== undefined);
   if (starts.length > 1) throw new InvalidRequestError(`give at most one of offset, from and timestamp (got ${starts.join(', ')})`);
   const direction = oneOf(query.direction, 'direction', ['forward', 'backward'] as const, 'forward');

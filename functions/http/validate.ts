@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '../../lib/errors.js';
+import { echo, InvalidRequestError } from '../../lib/errors.js';
 import { isValidName } from '../../lib/names.js';
 
 /**
@@ -28,7 +28,7 @@ export function strictObject(value: unknown, allowed: readonly string[], what: s
   if (!isObject(value)) throw new InvalidRequestError(`${what} must be a JSON object`);
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      throw new InvalidRequestError(`${what} has an unknown field '${key}' (allowed: ${allowed.join(', ')})`);
+      throw new InvalidRequestError(`${what} has an unknown field '${echo(key)}' (allowed: ${allowed.join(', ') || 'none'})`);
     }
   }
   return value;
@@ -73,14 +73,26 @@ export function number(value: unknown, field: string, range: IntRange, fallback?
   return value;
 }
 
-/** An integer from a query string or path parameter: digits only, no signs, no exponents, no blanks. */
+/**
+ * A non-negative integer written canonically: `0` or a digit 1-9 followed by digits, at most 16 of them. Leading
+ * zeros, signs, exponents, blanks and fractions are refused, so that one number has exactly one spelling: an
+ * IAM policy on `/partitions/1/…` cannot be walked around as `/partitions/01/…` (issue 9).
+ */
+export const CANONICAL_INT = /^(?:0|[1-9][0-9]{0,15})$/;
+
+/**
+ * An integer from a string (query string, path parameter, object key) in canonical form ({@link CANONICAL_INT}).
+ * `undefined` gives `fallback`; an empty string is an error, not "absent" (`?offset=` does not read from 0).
+ */
 export function intParam(raw: string | undefined, field: string, range: IntRange, fallback?: number): number {
-  if (raw === undefined || raw === '') {
+  if (raw === undefined) {
     if (fallback === undefined) throw new InvalidRequestError(`${field} is required`, { details: { field } });
     return fallback;
   }
-  if (!/^\d{1,16}$/.test(raw)) {
-    throw new InvalidRequestError(`${field} must be a non-negative integer, got '${raw}'`, { details: { field } });
+  if (!CANONICAL_INT.test(raw)) {
+    throw new InvalidRequestError(`${field} must be a non-negative integer without leading zeros, got '${echo(raw)}'`, {
+      details: { field },
+    });
   }
   return int(Number(raw), field, range);
 }
@@ -96,11 +108,20 @@ export function oneOf<T extends string>(value: unknown, field: string, allowed: 
   return value as T;
 }
 
-/** Rejects query parameters the route does not know (a misspelt `ofset=` must not silently read from 0). */
+/**
+ * Rejects query parameters the route does not know (a misspelt `ofset=` must not silently read from 0). The
+ * shared wrapper calls it for every route with the parameters the route declares (none by default).
+ */
 export function knownParams(query: Readonly<Record<string, string>>, allowed: readonly string[]): void {
   for (const key of Object.keys(query)) {
     if (!allowed.includes(key)) {
-      throw new InvalidRequestError(`unknown query parameter '${key}' (allowed: ${allowed.join(', ')})`);
+      const accepted = allowed.length === 0 ? 'this route takes no query parameters' : `allowed: ${allowed.join(', ')}`;
+      throw new InvalidRequestError(`unknown query parameter '${echo(key)}' (${accepted})`);
     }
   }
+}
+
+/** A fresh object without a prototype, so that a key named `__proto__` is stored as data, never dropped. */
+export function dictionary<V>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
 }

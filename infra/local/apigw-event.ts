@@ -31,7 +31,8 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 export const LOCAL_API_ID = 'local';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a byte-order mark is part of the body, as API Gateway passes it on; the handler decides about it.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Builds the API Gateway HTTP API event (payload format 2.0) that the cloud would hand the route's Lambda for
@@ -87,7 +88,7 @@ export function buildHttpApiEvent(request: LocalRequest, context: EventContext):
   if (cookies.length > 0) event.cookies = cookies;
   const query = parseQuery(rawQueryString);
   if (query !== undefined) event.queryStringParameters = query;
-  if (Object.keys(context.pathParameters).length > 0) event.pathParameters = { ...context.pathParameters };
+  if (Object.keys(context.pathParameters).length > 0) event.pathParameters = Object.assign(dictionary(), context.pathParameters);
   if (request.body.length > 0) {
     const text = decodeUtf8(request.body);
     if (text === undefined) {
@@ -123,8 +124,13 @@ export function splitTarget(target: string): [path: string, rawQuery: string] {
   return q === -1 ? [rest, ''] : [rest.slice(0, q), rest.slice(q + 1)];
 }
 
+/** Objects without a prototype, so that a header or parameter named `__proto__` is kept (and seen) as data. */
+function dictionary(): Record<string, string> {
+  return Object.create(null) as Record<string, string>;
+}
+
 function collectHeaders(rawHeaders: readonly string[]): { headers: Record<string, string>; cookies: string[] } {
-  const headers: Record<string, string> = {};
+  const headers = dictionary();
   const cookies: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] as string).toLowerCase();
@@ -140,7 +146,7 @@ function collectHeaders(rawHeaders: readonly string[]): { headers: Record<string
 
 function parseQuery(rawQueryString: string): Record<string, string> | undefined {
   if (rawQueryString === '') return undefined;
-  const params: Record<string, string> = {};
+  const params = dictionary();
   // URLSearchParams decodes `+` as a space and tolerates malformed escapes, as a browser form would.
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
     params[key] = params[key] === undefined ? value : `${params[key]},${value}`;

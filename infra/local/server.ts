@@ -1,15 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pathProblem, routePathProblem } from '../../functions/http/canonical-path.js';
 import { routeKey, type RouteSpec } from '../../functions/routes.js';
 import {
+  echo,
   errorToBody,
   InternalError,
+  InvalidRequestError,
   MethodNotAllowedError,
   PayloadTooLargeError,
   RouteNotFoundError,
   type ShardlogError,
 } from '../../lib/errors.js';
-import { buildHttpApiEvent, newRequestId } from './apigw-event.js';
+import { buildHttpApiEvent, newRequestId, splitTarget } from './apigw-event.js';
 import { toLocalResponse, type LocalResponse } from './apigw-result.js';
 import type { HandlerLoader } from './handler-loader.js';
 import { createRouteMatcher } from './route-matcher.js';
@@ -18,14 +22,29 @@ import { createRouteMatcher } from './route-matcher.js';
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Lambda's synchronous invocation payload limit, for the event and for the response alike. */
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/**
+ * API Gateway HTTP API's limit on the request line and header values together (10,240 bytes, not adjustable).
+ * The local server does not enforce it: see {@link LOCAL_MAX_HEADER_BYTES}.
+ */
+export const API_GATEWAY_MAX_HEADER_BYTES = 10_240;
+/**
+ * The local server's limit on the request line and headers (Node's default is 16 KiB). Generous on purpose:
+ * an over-long `Idempotency-Key` or path should reach the handlers and get their 400 (as a 10 KB one does in
+ * the cloud), not be cut off by the emulator; beyond this the answer is a JSON 413.
+ */
+export const LOCAL_MAX_HEADER_BYTES = 1024 * 1024;
 /** How long `close()` lets in-flight requests finish before it drops their connections. */
 const CLOSE_GRACE_MS = 5_000;
+/** After answering a request Node could not parse, how long its connection may drain before it is dropped. */
+const CLIENT_ERROR_LINGER_MS = 2_000;
 
 export interface LocalServerOptions {
   readonly routes: readonly RouteSpec[];
   readonly loadHandler: HandlerLoader;
   readonly maxBodyBytes?: number;
   readonly maxLambdaPayloadBytes?: number;
+  /** Request line and headers; default {@link LOCAL_MAX_HEADER_BYTES}. */
+  readonly maxHeaderBytes?: number;
   readonly log?: Pick<Console, 'error'>;
   readonly now?: () => Date;
   /**
@@ -67,7 +86,10 @@ export interface LocalServer {
  *
  * Routing errors use shardlog's error body (API.md), not API Gateway's `{"message":"Not Found"}`, and an
  * unknown method gives 405 where API Gateway gives 404: the local server is for developing against the
- * contract.
+ * contract. EVERY answer is the contract's JSON error, also for requests Node cannot parse (`clientError`:
+ * malformed request lines or headers, raw non-ASCII bytes, headers over {@link LOCAL_MAX_HEADER_BYTES}, a
+ * request that does not arrive in time). A path that is not canonical (`functions/http/canonical-path.ts`) is
+ * refused with 400 before routing, with the same rules the handler wrapper applies to `rawPath`.
  */
 export function createLocalServer(options: LocalServerOptions): LocalServer {
   const match = createRouteMatcher(options.routes);
@@ -81,16 +103,26 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
     res.setHeader('apigw-requestid', requestId);
     const target = req.url ?? '/';
     const method = (req.method ?? 'GET').toUpperCase();
-    const path = target.split(/[?#]/, 1)[0] as string;
+    const [path] = splitTarget(target);
+    const problem = pathProblem(path);
+    if (problem !== undefined) {
+      req.resume(); // discard any body
+      return sendError(res, 400, new InvalidRequestError(`the path '${echo(path)}' is not in canonical form: ${problem}`));
+    }
     const routed = match(method, path);
 
     if (routed.kind !== 'matched') {
       req.resume(); // discard any body
       if (routed.kind === 'method-not-allowed') {
         res.setHeader('allow', routed.allowedMethods.join(', '));
-        return sendError(res, 405, new MethodNotAllowedError(`method ${method} is not allowed on ${path}`));
+        return sendError(res, 405, new MethodNotAllowedError(`method ${echo(method)} is not allowed on ${echo(path)}`));
       }
-      return sendError(res, 404, new RouteNotFoundError(`no route for ${method} ${path}`));
+      return sendError(res, 404, new RouteNotFoundError(`no route for ${echo(method)} ${echo(path)}`));
+    }
+    const routeProblem = routePathProblem(path, routed.route.path, routed.pathParameters);
+    if (routeProblem !== undefined) {
+      req.resume();
+      return sendError(res, 400, new InvalidRequestError(`the path '${echo(path)}' is not in canonical form: ${routeProblem}`));
     }
 
     const body = await readBody(req, maxBodyBytes);
@@ -140,13 +172,15 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
     res.end(response.body);
   };
 
-  const server = createServer((req, res) => {
+  const maxHeaderBytes = options.maxHeaderBytes ?? LOCAL_MAX_HEADER_BYTES;
+  const server = createServer({ maxHeaderSize: maxHeaderBytes }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       log.error('local server: unexpected failure', error);
       if (!res.headersSent) sendInternal(res);
       else res.destroy();
     });
   });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, maxHeaderBytes));
 
   return {
     server,
@@ -220,6 +254,53 @@ function sendTooLarge(req: IncomingMessage, res: ServerResponse, error: Shardlog
   sendError(res, 413, error);
   // Drain (and drop) whatever the client is still sending, so it reads the 413 instead of a reset socket.
   req.resume();
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (Node's own answer is a bare `400 Bad Request` or `431`), with
+ * the contract's JSON error, then closes the connection. The socket is drained for a moment before it is
+ * dropped, so a client still sending (a 2 MB header) reads the answer instead of a connection reset.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, maxHeaderBytes: number): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, shardlogError] = clientErrorAnswer(error, maxHeaderBytes);
+  const body = Buffer.from(JSON.stringify(errorToBody(shardlogError)));
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+    `apigw-requestid: ${newRequestId()}\r\nconnection: close\r\n\r\n`;
+  socket.on('error', () => socket.destroy());
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  socket.resume(); // read and drop whatever is still coming
+  const linger = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+}
+
+function clientErrorAnswer(error: NodeJS.ErrnoException, maxHeaderBytes: number): [number, ShardlogError] {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [
+        413,
+        new PayloadTooLargeError(
+          `the request line and headers exceed the local server's limit of ${maxHeaderBytes} bytes ` +
+            `(API Gateway's is ${API_GATEWAY_MAX_HEADER_BYTES})`,
+          { details: { limitBytes: maxHeaderBytes } },
+        ),
+      ];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return [400, new InvalidRequestError('the request did not arrive completely in time')];
+    case 'HPE_INVALID_URL':
+      return [400, new InvalidRequestError('the request target is not a valid path; percent-encode anything that is not printable ASCII')];
+    default:
+      // HPE_INVALID_*: a malformed request line or header, a bad Content-Length, ...
+      return [400, new InvalidRequestError(`malformed HTTP request (${echo(String(error.code ?? 'parse error'))})`)];
+  }
 }
 
 /** A 500 that never carries internals (API.md: "A 5xx never carries internals"). */

@@ -38,6 +38,7 @@ export {
   FencedError,
   OffsetMismatchError,
   ConcurrentUpdateError,
+  IdempotencyKeyReusedError,
   PayloadTooLargeError,
   OffsetOutOfRangeError,
   ThrottledError,

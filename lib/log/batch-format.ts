@@ -180,7 +180,8 @@ export function decodeBatch(batch: Uint8Array, baseOffset?: number): StoredRecor
     const key = attributes & RECORD_KEY_PRESENT ? reader.bytesWithLength() : null;
     const value = reader.bytesWithLength();
     const headerCount = reader.varint();
-    const headers: Record<string, string> = {};
+    // No prototype: a header named `__proto__` is data and must come back like any other.
+    const headers: Record<string, string> = Object.create(null);
     for (let h = 0; h < headerCount; h++) {
       const name = utf8Decoder.decode(reader.bytesWithLength());
       const value = utf8Decoder.decode(reader.bytesWithLength());

@@ -11,7 +11,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_INLINE_BATCH_BYTES } from '../config.js';
-import { OffsetMismatchError, PayloadTooLargeError, ThrottledError, UnavailableError } from '../errors.js';
+import {
+  IdempotencyKeyReusedError,
+  OffsetMismatchError,
+  PayloadTooLargeError,
+  ThrottledError,
+  UnavailableError,
+} from '../errors.js';
 import { SPILL_PREFIX } from '../storage/prefixes.js';
 import {
   afterLostRace,
@@ -315,7 +321,7 @@ export class DynamoLogStore {
     for (;;) {
       for (const [p, want] of expected) {
         if (tails.get(p)!.endOffset !== want) {
-          const replay = idemPk ? await this.readIdempotent(idemPk) : undefined;
+          const replay = idemPk ? await this.readIdempotent(idemPk, idempotency?.digest) : undefined;
           if (replay !== undefined) return { kind: 'replayed', response: replay };
           throw await this.mismatch(partitionPk(topicId, p), p, want);
         }
@@ -350,6 +356,7 @@ export class DynamoLogStore {
               pk: idemPk,
               sk: IDEMPOTENCY_SK,
               r: gzipSync(JSON.stringify(response)),
+              ...(idempotency.digest !== undefined ? { d: idempotency.digest } : {}),
               createdAt: nowMs,
               expiresAt: Math.ceil((nowMs + IDEMPOTENCY_WINDOW_MS) / 1000),
             },
@@ -371,7 +378,7 @@ export class DynamoLogStore {
         }
         if (reasons.some((r) => !LOST_RACE_REASONS.has(r.Code ?? 'None'))) throw error;
         if (idemPk && reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') {
-          const replay = await this.readIdempotent(idemPk);
+          const replay = await this.readIdempotent(idemPk, idempotency?.digest);
           if (replay !== undefined) return { kind: 'replayed', response: replay };
         }
         // A partition named in expectedOffsets whose condition failed has moved: a mismatch, not a race to retry.
@@ -542,11 +549,22 @@ export class DynamoLogStore {
     );
   }
 
-  private async readIdempotent(pk: string): Promise<unknown | undefined> {
+  /**
+   * The remembered response of a live idempotency record, or `undefined` when there is none.
+   * @throws IdempotencyKeyReusedError when the record was written for a request with another digest (a record
+   *   written before digests were kept has none, and replays as before).
+   */
+  private async readIdempotent(pk: string, digest: string | undefined): Promise<unknown | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk, sk: IDEMPOTENCY_SK }, ConsistentRead: true }),
     );
     if (!Item || Number(Item.expiresAt) * 1000 <= this.now()) return undefined;
+    if (digest !== undefined && typeof Item.d === 'string' && Item.d !== digest) {
+      throw new IdempotencyKeyReusedError(
+        'this Idempotency-Key was already used with a different request body on this topic within 24 hours; ' +
+          'nothing was appended (use a new key for a new request)',
+      );
+    }
     return JSON.parse(gunzipSync(Item.r as Uint8Array).toString('utf8'));
   }
 

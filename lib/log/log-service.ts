@@ -7,6 +7,7 @@ import { partitionPk } from './keys.js';
 import type { HotBatch, PartitionMeta } from './log-store.js';
 import { partitionFor, stickyPartition } from './partitioner.js';
 import { MAX_DIGITS, MAX_RECORD_WIRE_BYTES, MAX_RESPONSE_RECORD_BYTES, wireSize, wireSizeBound, type RecordEncoding } from './wire-size.js';
+import { requestDigest } from './request-digest.js';
 
 /** A record to produce, already decoded from the wire into bytes. */
 export interface ProduceRecord {
@@ -183,7 +184,9 @@ export class LogService {
       {
         ...(expiresAtSec !== undefined ? { expiresAtSec } : {}),
         ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}),
-        ...(input.idempotencyKey ? { idempotency: { key: input.idempotencyKey, response: respond } } : {}),
+        ...(input.idempotencyKey
+          ? { idempotency: { key: input.idempotencyKey, response: respond, digest: requestDigest(input) } }
+          : {}),
       },
     );
     if (result.kind === 'replayed') return result.response as ProduceOutput;

@@ -48,6 +48,11 @@ export interface AppendOptions {
   readonly idempotency?: {
     readonly key: string;
     readonly response: (baseOffsets: ReadonlyMap<number, number>) => unknown;
+    /**
+     * Digest of the request (`request-digest.ts`), kept with the key: a later request under the same key with
+     * another digest is refused with `IdempotencyKeyReusedError` instead of replaying this one's response.
+     */
+    readonly digest?: string;
   };
 }
 

@@ -11,6 +11,7 @@ import { createModuleHandlerLoader, REPO_ROOT, type HttpApiHandler } from '../..
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../infra/local/local-env.js';
 import { API_GATEWAY_MAX_BODY_BYTES, createLocalServer, type LocalServer } from '../../infra/local/server.js';
 import { startLocalStack } from '../../infra/local/stack.js';
+import { rawRequest } from '../support/http.js';
 
 /** True while a process with this pid exists (signal 0 only checks). */
 function isAlive(pid: number): boolean {
@@ -55,7 +56,7 @@ describe('local API Gateway (fake handlers)', () => {
   afterAll(() => server.close());
 
   it('calls the route function with a payload 2.0 event and writes its result back', async () => {
-    const response = await fetch(`${url}/v1/topics/orders%2Ev1?x=1&x=2`, {
+    const response = await fetch(`${url}/v1/topics/orders.v1?x=1&x=2`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', cookie: 'a=1; b=2' },
       body: '{"retentionHours":1}',
@@ -104,6 +105,51 @@ describe('local API Gateway (fake handlers)', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET');
     expect(await response.json()).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED', retriable: false } });
+  });
+
+  it('refuses a path that is not in canonical form with a JSON 400, before calling any handler', async () => {
+    const before = events.length;
+    for (const path of [
+      '/v1/topics/%6Frders',
+      '/v1/topics/orders/',
+      '/v1/topics//orders',
+      '/v1//topics',
+      '/v1/topics/./orders',
+      '/v1/topics/x/../orders',
+      '/v1/topics/orders/partitions/00/records',
+      '/v1/topics/orders/partitions/01/records',
+      '/v1/nope/',
+    ]) {
+      const response = await rawRequest(url, `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      expect(response.status, path).toBe(400);
+      expect(response.headers['content-type'], path).toBe('application/json');
+      expect(JSON.parse(response.body).error, path).toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
+      expect(JSON.parse(response.body).error.message, path).toMatch(/not in canonical form/);
+    }
+    expect(events.length).toBe(before);
+  });
+
+  it('answers requests Node cannot parse with the JSON error of the contract, not a bare 400', async () => {
+    const nonAscii = Buffer.concat([Buffer.from('GET /v1/topics/caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\nhost: x\r\n\r\n')]);
+    for (const request of [nonAscii, Buffer.from('NOT HTTP AT ALL\r\n\r\n'), Buffer.from('GET /v1/health HTTP/1.1\r\nbad header\r\n\r\n')]) {
+      const response = await rawRequest(url, request);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'INVALID_REQUEST', retriable: false } });
+    }
+  });
+
+  it('answers headers over its limit with a JSON 413 that the client can read, not a reset connection', async () => {
+    const response = await rawRequest(url, `GET /v1/health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(2 * 1024 * 1024)}\r\n\r\n`);
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', retriable: false } });
+  });
+
+  it('passes a 100,000-character header and a 20,000-character path to the handlers, whose validation answers', async () => {
+    const key = 'k'.repeat(100_000);
+    const long = await fetch(`${url}/v1/topics/${'t'.repeat(20_000)}`, { headers: { 'idempotency-key': key } });
+    expect(long.status).toBe(200);
+    expect((events.at(-1) as APIGatewayProxyEventV2).headers['idempotency-key']).toBe(key);
   });
 
   it("answers 413 PAYLOAD_TOO_LARGE above API Gateway's 10 MB body limit", async () => {

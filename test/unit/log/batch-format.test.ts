@@ -102,6 +102,14 @@ describe('batch format', () => {
     }
   });
 
+  it('keeps a header named __proto__ through encode and decode', () => {
+    const headers = JSON.parse('{"__proto__":"p","constructor":"c"}') as Record<string, string>;
+    const [decoded] = decodeBatch(encodeBatch(0, [{ key: null, value: utf8('1'), valueIsJson: true, headers, timestamp: 1 }]));
+    expect(Object.keys(decoded!.headers)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(decoded!.headers, '__proto__')?.value).toBe('p');
+    expect(JSON.parse(JSON.stringify({ ...decoded!.headers }))).toEqual(headers);
+  });
+
   it('keeps incompressible bodies uncompressed', () => {
     const random = new Uint8Array(4096).map(() => Math.floor(Math.random() * 256));
     const encoded = encodeBatch(0, [{ key: null, value: random, valueIsJson: false, headers: {}, timestamp: 1 }]);

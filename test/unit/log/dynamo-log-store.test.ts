@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactW
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { OffsetMismatchError, ThrottledError, UnavailableError } from '../../../lib/errors.js';
+import { IdempotencyKeyReusedError, OffsetMismatchError, ThrottledError, UnavailableError } from '../../../lib/errors.js';
 import { decodeBatch, type LogRecord } from '../../../lib/log/batch-format.js';
 import { DEFAULT_APPEND_BACKOFF } from '../../../lib/log/append-retry.js';
 import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
@@ -230,5 +230,44 @@ describe('DynamoLogStore.append', () => {
     });
     expect(result).toEqual({ kind: 'replayed', response: { records: [{ offset: 7 }] } });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(1);
+  });
+
+  it('keeps the request digest with the idempotency record', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(TransactWriteCommand).resolves({});
+    await store().append('t', [{ partition: 0, records: [record(1)] }], {
+      idempotency: { key: 'k', response: () => ({ records: [] }), digest: 'digest-a' },
+    });
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(items.at(-1)!.Put!.Item).toMatchObject({ sk: '-', d: 'digest-a' });
+  });
+
+  it('refuses a reused Idempotency-Key whose request digest differs instead of replaying the first response', async () => {
+    const { gzipSync } = await import('node:zlib');
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+      }),
+    );
+    const remembered = { r: gzipSync(JSON.stringify({ records: [{ offset: 7 }] })), expiresAt: 10_000, d: 'digest-a' };
+    ddb.on(GetCommand).resolves({ Item: remembered });
+    const append = (digest: string) =>
+      store().append('t', [{ partition: 0, records: [record(1)] }], { idempotency: { key: 'k', response: () => ({}), digest } });
+    await expect(append('digest-b')).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    await expect(append('digest-a')).resolves.toEqual({ kind: 'replayed', response: { records: [{ offset: 7 }] } });
+  });
+
+  it('refuses a reused key with another digest also when expectedOffsets no longer holds', async () => {
+    const { gzipSync } = await import('node:zlib');
+    ddb.on(QueryCommand).resolves({ Items: [{ sk: offsetSk(0), n: 1, mt: 1 }] });
+    ddb.on(GetCommand).resolves({ Item: { r: gzipSync('{}'), expiresAt: 10_000, d: 'digest-a' } });
+    const attempt = store().append('t', [{ partition: 0, records: [record(1)] }], {
+      expectedOffsets: new Map([[0, 0]]),
+      idempotency: { key: 'k', response: () => ({}), digest: 'digest-b' },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
   });
 });

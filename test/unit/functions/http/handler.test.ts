@@ -1,14 +1,16 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { httpHandler, json, JsonText, type HttpRequest } from '../../../../functions/http/handler.js';
+import { httpHandler, json, JsonText, withQuery, type HttpRequest } from '../../../../functions/http/handler.js';
 import { FencedError, OffsetOutOfRangeError, ThrottledError, UnavailableError } from '../../../../lib/errors.js';
 
+/** An event as API Gateway builds it: `rawPath` is the route's template with the path parameters filled in. */
 function event(routeKey: string, body?: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
-  const [method, path] = routeKey.split(' ');
+  const [method, template] = routeKey.split(' ');
+  const path = template!.replace(/\{(\w+)\}/g, (_, name: string) => extra.pathParameters?.[name] ?? '');
   return {
     version: '2.0',
     routeKey,
-    rawPath: path!,
+    rawPath: path,
     rawQueryString: '',
     headers: { 'Content-Type': 'application/json' },
     isBase64Encoded: false,
@@ -137,5 +139,122 @@ describe('httpHandler', () => {
     const result = await httpHandler({ 'POST /x': route })(event('POST /x', `"${'a'.repeat(6 * 1024 * 1024)}"`));
     expect(result.statusCode).toBe(413);
     expect(route).not.toHaveBeenCalled();
+  });
+
+  it('refuses a base64-encoded body that is not valid UTF-8 instead of decoding it with replacement characters', async () => {
+    quiet();
+    const route = vi.fn(async () => json(200, {}));
+    const invalid = Buffer.concat([Buffer.from('{"v":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]).toString('base64');
+    const result = await httpHandler({ 'POST /x': route })(event('POST /x', invalid, { isBase64Encoded: true }));
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body!).error.message).toMatch(/not valid UTF-8/);
+    expect(route).not.toHaveBeenCalled();
+  });
+
+  it('parses a base64-encoded UTF-8 body as JSON', async () => {
+    quiet();
+    const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
+    const body = Buffer.from('{"v":"é€😀"}').toString('base64');
+    await httpHandler({ 'POST /x': route })(event('POST /x', body, { isBase64Encoded: true }));
+    expect(route.mock.calls[0]![0].body).toEqual({ v: 'é€😀' });
+  });
+
+  it('ignores one leading byte-order mark and reads JSON whatever the content type says', async () => {
+    quiet();
+    const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
+    const handler = httpHandler({ 'POST /x': route });
+    await handler(event('POST /x', '\ufeff{"a":1}'));
+    await handler(event('POST /x', '{"a":2}', { headers: { 'content-type': 'text/plain' } }));
+    await handler(event('POST /x', '{"a":3}', { headers: {} }));
+    expect(route.mock.calls.map((c) => c[0].body)).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }]);
+    expect((await handler(event('POST /x', '\ufeff\ufeff{"a":1}'))).statusCode).toBe(400);
+  });
+
+  it('refuses a body whose charset is not UTF-8', async () => {
+    quiet();
+    const route = vi.fn(async () => json(200, {}));
+    const result = await httpHandler({ 'POST /x': route })(
+      event('POST /x', '{"a":1}', { headers: { 'content-type': 'application/json; charset=utf-16' } }),
+    );
+    expect(result.statusCode).toBe(400);
+    expect(route).not.toHaveBeenCalled();
+  });
+
+  it('refuses query parameters on a route that declares none, __proto__ included', async () => {
+    quiet();
+    const route = vi.fn(async () => json(200, {}));
+    const handler = httpHandler({ 'GET /x': route });
+    for (const queryStringParameters of [{ x: '1' }, JSON.parse('{"__proto__":"1"}'), { constructor: '1' }]) {
+      const result = await handler(event('GET /x', undefined, { queryStringParameters }));
+      expect(result.statusCode).toBe(400);
+      expect(JSON.parse(result.body!).error.message).toMatch(/unknown query parameter/);
+    }
+    expect(route).not.toHaveBeenCalled();
+  });
+
+  it('passes the declared query parameters of a route and refuses the others', async () => {
+    quiet();
+    const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
+    const handler = httpHandler({ 'GET /x': withQuery(['limit'], route) });
+    expect((await handler(event('GET /x', undefined, { queryStringParameters: { limit: '5' } }))).statusCode).toBe(200);
+    expect(route.mock.calls[0]![0].query).toEqual({ limit: '5' });
+    const unknown = await handler(event('GET /x', undefined, { queryStringParameters: JSON.parse('{"limit":"5","__proto__":"x"}') }));
+    expect(unknown.statusCode).toBe(400);
+    expect(route).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps headers named like Object.prototype members as data', async () => {
+    quiet();
+    const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
+    await httpHandler({ 'GET /x': route })(event('GET /x', undefined, { headers: JSON.parse('{"__proto__":"p","Constructor":"c"}') }));
+    const { headers } = route.mock.calls[0]![0];
+    expect(Object.keys(headers)).toEqual(['__proto__', 'constructor']);
+    expect(headers['__proto__']).toBe('p');
+  });
+
+  it('answers 404 for a routeKey that only Object.prototype knows', async () => {
+    quiet();
+    const result = await httpHandler({ 'GET /x': async () => json(200, {}) })(event('GET /x', undefined, { routeKey: 'constructor' }));
+    expect(result.statusCode).toBe(404);
+  });
+
+  it.each([
+    ['leading zeros in an integer parameter', '/v1/t/orders/p/01', { topic: 'orders', partition: '01' }],
+    ['a trailing slash', '/v1/t/orders/p/1/', { topic: 'orders', partition: '1' }],
+    ['a dot segment', '/v1/t/./orders/p/1', { topic: 'orders', partition: '1' }],
+    ['a dot-dot segment', '/v1/t/x/../orders/p/1', { topic: 'orders', partition: '1' }],
+    ['a doubled slash', '/v1//t/orders/p/1', { topic: 'orders', partition: '1' }],
+    ['a percent-encoded name character', '/v1/t/%6Frders/p/1', { topic: 'orders', partition: '1' }],
+    ['a parameter that is not the one in the path', '/v1/t/orders/p/1', { topic: 'other', partition: '1' }],
+    ['a decoded slash inside a parameter', '/v1/t/a/b/p/1', { topic: 'a/b', partition: '1' }],
+  ])('refuses a path with %s before calling the route', async (_name, rawPath, pathParameters) => {
+    quiet();
+    const route = vi.fn(async () => json(200, {}));
+    const handler = httpHandler({ 'GET /v1/t/{topic}/p/{partition}': route });
+    const result = await handler(event('GET /v1/t/{topic}/p/{partition}', undefined, { rawPath, pathParameters }));
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body!).error.message).toMatch(/not in canonical form/);
+    expect(route).not.toHaveBeenCalled();
+  });
+
+  it('accepts a canonical path, also behind a named stage', async () => {
+    quiet();
+    const route = vi.fn(async () => json(200, {}));
+    const handler = httpHandler({ 'GET /v1/t/{topic}/p/{partition}': route });
+    const pathParameters = { topic: 'orders.v1', partition: '10' };
+    expect((await handler(event('GET /v1/t/{topic}/p/{partition}', undefined, { pathParameters }))).statusCode).toBe(200);
+    const staged = event('GET /v1/t/{topic}/p/{partition}', undefined, { pathParameters, rawPath: '/prod/v1/t/orders.v1/p/10' });
+    staged.requestContext.stage = 'prod';
+    expect((await handler(staged)).statusCode).toBe(200);
+  });
+
+  it('quotes at most a bounded part of the path in its error', async () => {
+    quiet();
+    const rawPath = `/v1/t/${'x'.repeat(100_000)}/`;
+    const result = await httpHandler({ 'GET /v1/t/{topic}': async () => json(200, {}) })(
+      event('GET /v1/t/{topic}', undefined, { rawPath, pathParameters: { topic: 'x'.repeat(100_000) } }),
+    );
+    expect(result.statusCode).toBe(400);
+    expect(result.body!.length).toBeLessThan(1000);
   });
 });

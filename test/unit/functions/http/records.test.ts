@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { encodeWireRecord, parseFetchQuery, parseProduceRequest } from '../../../../functions/http/records.js';
+import {
+  encodeWireRecord,
+  MAX_HEADER_NAME_BYTES,
+  MAX_HEADERS_PER_RECORD,
+  MAX_RECORD_BYTES,
+  parseFetchQuery,
+  parseProduceRequest,
+} from '../../../../functions/http/records.js';
 import { InvalidRequestError, PayloadTooLargeError } from '../../../../lib/errors.js';
 
 const text = new TextDecoder();
@@ -51,6 +58,70 @@ describe('parseProduceRequest', () => {
     expect(() => parseProduceRequest({ records: [{ value: 1 }] }, { 'idempotency-key': 'k'.repeat(129) })).toThrow(InvalidRequestError);
   });
 
+  it('refuses an expectedOffsets key with leading zeros instead of reading it as another partition', () => {
+    for (const key of ['01', '00', '+1', ' 1', '1.0']) {
+      expect(() => parseProduceRequest({ records: [{ value: 1 }], expectedOffsets: { [key]: 3 } }, {}), key).toThrow(InvalidRequestError);
+    }
+  });
+
+  it('counts header bytes as stored (UTF-8), not in UTF-16 units', () => {
+    // 349,526 '€' are 349,526 UTF-16 units (under 1 MiB) but 1,048,578 bytes of UTF-8 (over it).
+    const value = '€'.repeat(Math.ceil(MAX_RECORD_BYTES / 3) + 1);
+    expect(value.length).toBeLessThan(MAX_RECORD_BYTES);
+    expect(() => parseProduceRequest({ records: [{ value: null, headers: { h: value } }] }, {})).toThrow(PayloadTooLargeError);
+  });
+
+  it('accepts a record of exactly 1 MiB counting key, value and headers in UTF-8', () => {
+    const headers = { 'é': '€' }; // 2 + 3 bytes
+    const value = Buffer.alloc(MAX_RECORD_BYTES - 5 - 3).toString('base64'); // minus headers and a 3-byte key
+    const ok = parseProduceRequest({ encoding: 'base64', records: [{ key: 'AAAA', value, headers }] }, {});
+    expect(ok.records[0]!.value.length).toBe(MAX_RECORD_BYTES - 8);
+    const over = Buffer.alloc(MAX_RECORD_BYTES - 7).toString('base64');
+    expect(() => parseProduceRequest({ encoding: 'base64', records: [{ key: 'AAAA', value: over, headers }] }, {})).toThrow(PayloadTooLargeError);
+  });
+
+  it('limits the number of headers and the length of a header name', () => {
+    const many = Object.fromEntries(Array.from({ length: MAX_HEADERS_PER_RECORD + 1 }, (_, i) => [`h${i}`, '']));
+    expect(() => parseProduceRequest({ records: [{ value: 1, headers: many }] }, {})).toThrow(PayloadTooLargeError);
+    delete many[`h${MAX_HEADERS_PER_RECORD}`];
+    expect(parseProduceRequest({ records: [{ value: 1, headers: many }] }, {}).records[0]!.headers).toEqual(many);
+    const longName = { ['n'.repeat(MAX_HEADER_NAME_BYTES + 1)]: 'v' };
+    expect(() => parseProduceRequest({ records: [{ value: 1, headers: longName }] }, {})).toThrow(PayloadTooLargeError);
+  });
+
+  it('keeps a header named __proto__ as data', () => {
+    const body = JSON.parse('{"records":[{"value":1,"headers":{"__proto__":"kept","a":"b"}}]}');
+    const headers = parseProduceRequest(body, {}).records[0]!.headers;
+    expect(Object.keys(headers)).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('kept');
+  });
+
+  it('refuses lone UTF-16 surrogates in keys and headers, which have no UTF-8 form, and keeps them in JSON values', () => {
+    for (const record of [{ key: 'a\ud800', value: 1 }, { value: 1, headers: { h: '\udc00' } }, { value: 1, headers: { ['\ud83d']: 'v' } }]) {
+      expect(() => parseProduceRequest({ records: [record] }, {}), JSON.stringify(record)).toThrow(/lone UTF-16 surrogate/);
+    }
+    const kept = parseProduceRequest({ records: [{ key: '😀', value: { ['\ud800']: 'x\udfff' }, headers: { '😀': '😀' } }] }, {});
+    expect(JSON.parse(text.decode(kept.records[0]!.value))).toEqual({ ['\ud800']: 'x\udfff' });
+  });
+
+  it('quotes at most a bounded part of an unknown field name in its error', () => {
+    const name = 'f'.repeat(100_000);
+    let message = '';
+    try {
+      parseProduceRequest({ records: [{ value: 1, [name]: 1 }] }, {});
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/unknown field 'f+…\(99936 more characters\)'/);
+    expect(message.length).toBeLessThan(300);
+  });
+
+  it('checks the Idempotency-Key before parsing the records', () => {
+    expect(() => parseProduceRequest({ records: 'not even an array' }, { 'idempotency-key': 'k'.repeat(100_000) })).toThrow(
+      /Idempotency-Key must be 1 to 128/,
+    );
+  });
+
   it('refuses more than 10,000 records and records over 1 MB with 413', () => {
     expect(() => parseProduceRequest({ records: Array.from({ length: 10_001 }, () => ({ value: 1 })) }, {})).toThrow(PayloadTooLargeError);
     expect(() => parseProduceRequest({ records: [{ value: 'x'.repeat(1024 * 1024) }] }, {})).toThrow(PayloadTooLargeError);
@@ -84,6 +155,10 @@ describe('parseFetchQuery', () => {
     [{ direction: 'sideways' }, /direction/],
     [{ from: 'middle' }, /from must be one of/],
     [{ ofset: '3' }, /unknown query parameter 'ofset'/],
+    [{ offset: '01' }, /without leading zeros/],
+    [{ offset: '' }, /offset must be a non-negative integer/],
+    [{ limit: '' }, /limit must be a non-negative integer/],
+    [JSON.parse('{"__proto__":"1"}'), /unknown query parameter '__proto__'/],
   ])('rejects %j', (query, message) => {
     expect(() => parseFetchQuery(query as Record<string, string>)).toThrow(message);
   });

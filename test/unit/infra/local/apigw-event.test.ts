@@ -77,6 +77,15 @@ describe('buildHttpApiEvent', () => {
     expect(event.queryStringParameters).toEqual({ offset: '5', tag: 'a b,c', flag: '', q: 'x y' });
   });
 
+  it('keeps query parameters and headers named __proto__ as data', () => {
+    const event = buildHttpApiEvent(request({ target: '/v1/health?__proto__=1&constructor=2', rawHeaders: ['__proto__', 'h'] }), context);
+    expect(Object.keys(event.queryStringParameters!)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(event.queryStringParameters, '__proto__')?.value).toBe('1');
+    expect(Object.getOwnPropertyDescriptor(event.headers, '__proto__')?.value).toBe('h');
+    // What Lambda receives is the JSON of the event: the keys survive it.
+    expect(JSON.parse(JSON.stringify(event)).queryStringParameters).toEqual(JSON.parse('{"__proto__":"1","constructor":"2"}'));
+  });
+
   it('decodes rawPath and http.path as HTTP APIs do', () => {
     const event = buildHttpApiEvent(request({ target: '/v1/topics/my%20topic' }), { ...context, pathParameters: { topic: 'my topic' } });
     expect(event.rawPath).toBe('/v1/topics/my topic');
