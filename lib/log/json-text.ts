@@ -78,7 +78,10 @@ export function parseJson(text: string): unknown {
 const LOSSY_NUMBER_CANDIDATE = /[0-9]{16}|[0-9.]{17}|[eE][+-]?[0-9]{3}/;
 const NUMBER_TOKEN = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
-/** [start, end) of every number token outside strings whose double prints as a different number. */
+/**
+ * [start, end) of every number token outside strings whose double prints as a different number, or as a
+ * non-integer for an integer token.
+ */
 function lossyNumbers(text: string): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   let i = 0;
@@ -99,7 +102,11 @@ function lossyNumbers(text: string): Array<[number, number]> {
       const match = NUMBER_TOKEN.exec(text);
       if (!match) return []; // not JSON: JSON.parse will say so
       const token = match[0];
-      if (!sameNumber(token, JSON.stringify(Number(token)))) out.push([i, i + token.length]);
+      const printed = JSON.stringify(Number(token));
+      // Kept as written: a number a double cannot hold, and an integer a double holds but prints in exponent
+      // form (10^21 and up), so that a consumer reading it as a big integer still can.
+      const integerReprinted = !/[.eE]/.test(token) && /[eE]/.test(printed);
+      if (integerReprinted || !sameNumber(token, printed)) out.push([i, i + token.length]);
       i += token.length;
     } else {
       i++;

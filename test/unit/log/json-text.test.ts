@@ -43,6 +43,13 @@ describe('parseJson', () => {
     );
   });
 
+  it('keeps an integer a double holds exactly but prints in exponent form as the digits written', () => {
+    // -1.1920928955078125e+33 is exactly this integer as a double; a consumer that reads big integers must
+    // still get an integer literal.
+    const text = '{"n":[-1192092895507812500000000000000000,1000000000000000000000]}';
+    expect(stringifyJson(parseJson(text))).toBe(text);
+  });
+
   it('keeps __proto__ as an own key, also on the path that swaps numbers', () => {
     for (const text of ['{"__proto__":{"a":1}}', '{"__proto__":{"a":12345678901234567890}}']) {
       const parsed = parseJson(text) as Record<string, unknown>;
