@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { DATABASE_FILE } from './dynamodb-local.js';
 
-/**
+/*
  * Start-up recovery of the local stack's data directory: what a crash (a SIGKILL, a power cut) of `npm start`
  * can leave torn in the emulators' files, found before they start and moved aside, so that the next start
  * never fails because of the last one.
@@ -34,7 +34,14 @@ import { DATABASE_FILE } from './dynamodb-local.js';
  *   decides, so the size check is skipped.
  * Torn objects with intact metadata are not looked for (that would read every object at every start): their
  * readers check every batch's CRC-32 and report them unreadable.
+ *
+ * Two more steps live where the processes are: an orphaned DynamoDB Local is stopped first
+ * (`stopOrphanedDynamoDbLocal` in dynamodb-local.ts), and a database DynamoDB Local itself reports malformed,
+ * or that fails its first requests with 500, is quarantined by `startLocalStack` (stack.ts), which then starts
+ * DynamoDB Local again on an empty one.
  */
+
+/** What a start-up recovery moved aside (see the rules at the top of this file). */
 export interface Recovery {
   /** What was moved, relative to the data directory, with why. */
   readonly moved: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
