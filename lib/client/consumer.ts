@@ -277,8 +277,10 @@ export class Consumer {
       if (this.stopping) break;
     }
     await this.commit(options.group, commits);
-    // A response without records is never cut for size, so a partition missing from it is one the server
-    // does not count as ours (its topic was deleted, or re-created and not yet re-assigned).
+    // A response without records leaves out a partition we hold when the server does not count it as ours
+    // (its topic was deleted, or re-created and not yet re-assigned), or, for a member holding tens of
+    // thousands of partitions, when their envelopes alone would not fit a response: then this costs one
+    // heartbeat per idle fetch, at most one per `waitMs`.
     if (records === 0 && [...this.assignments.keys()].some((key) => !batches.some((b) => keyOf(b) === key))) stale = true;
     if (stale && !this.stopping) void this.heartbeatNow();
     if (records === 0 && !skipped && !this.stopping) options.onIdle?.();
