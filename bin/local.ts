@@ -9,7 +9,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { JavaNotFoundError } from '../infra/local/dynamodb-local.js';
+import { DataDirInUseError, JavaNotFoundError } from '../infra/local/dynamodb-local.js';
 import { DEFAULT_MAINTENANCE_INTERVAL_MS, startLocalStack, type LocalStack } from '../infra/local/stack.js';
 
 const DEFAULT_PORT = 4000;
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
       maintenanceIntervalMs: options.maintenanceIntervalMs,
     });
   } catch (error) {
-    if (error instanceof JavaNotFoundError) {
+    if (error instanceof JavaNotFoundError || error instanceof DataDirInUseError) {
       console.error(`shardlog: cannot start the local stack.\n${error.message}`);
     } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(`shardlog: port ${options.port} is already in use; choose another with PORT=… or --port …`);

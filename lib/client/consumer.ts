@@ -74,6 +74,9 @@ type Held = { topic: string; partition: number; leaseToken: string };
  *    token (at-least-once: a crash before the commit means the batch is read again);
  * 4. drops a partition whose commit was `FENCED` or which a heartbeat no longer lists, and never commits for it
  *    again unless the group hands it back; rejoins with the same member id after `MEMBER_NOT_FOUND`;
+ *    heartbeats at once when a fetch shows the coordinator sees its partitions otherwise (a lease token it
+ *    does not know, a held partition left out), so a deleted and re-created topic or a reset is picked up
+ *    within one fetch, not one heartbeat interval, and never reads on from a position of an earlier lease;
  * 5. on `stop()`, finishes and commits the current batch and leaves the group, freeing its leases at once.
  *
  * @example
@@ -178,6 +181,9 @@ export class Consumer {
         continue;
       }
       let batches: GroupBatch[];
+      // Which lease each position we send was reached under: the server reads from it under whatever lease
+      // it holds by then, which may be a newer one (a reset, a re-created topic) than the position's.
+      const sentUnder = new Map<string, string>();
       try {
         const response = await this.client.groupFetch(
           options.group,
@@ -186,7 +192,7 @@ export class Consumer {
             ...(this.options.maxRecords !== undefined ? { limit: this.options.maxRecords } : {}),
             ...(this.options.maxBytes !== undefined ? { maxBytes: this.options.maxBytes } : {}),
             waitMs: this.options.waitMs ?? DEFAULT_CONSUMER_WAIT_MS,
-            positions: this.currentPositions(),
+            positions: this.currentPositions(sentUnder),
           },
           this.stopController.signal,
         );
@@ -211,17 +217,34 @@ export class Consumer {
         await this.pause(backoffDelayMs(Math.min(failures, 6)));
         continue;
       }
-      await this.process(options, batches);
+      await this.process(options, batches, sentUnder);
     }
   }
 
-  private async process(options: RunOptions, batches: GroupBatch[]): Promise<void> {
+  private async process(options: RunOptions, batches: GroupBatch[], sentUnder: ReadonlyMap<string, string>): Promise<void> {
     const commits: CommitOffset[] = [];
     let records = 0;
+    // The coordinator's view differs from ours: ask it now rather than at the next heartbeat tick, which a
+    // long session puts far away (a re-created topic's partitions come back only through a heartbeat).
+    let stale = false;
+    // Records left unprocessed (not ours, or read from a stale position): the member is not caught up.
+    let skipped = false;
     for (const batch of batches) {
       const key = keyOf(batch);
       // Lost between the fetch and now: another member owns it; do not process what we can never commit.
-      if (!this.holds(key, batch.leaseToken)) continue;
+      if (!this.holds(key, batch.leaseToken)) {
+        stale = true;
+        skipped ||= batch.records.length > 0;
+        continue;
+      }
+      // Read from a position of an earlier lease on this partition (the lease changed while the fetch was in
+      // flight): those records may skip what the new lease starts from; read again from its committed offset.
+      const sent = sentUnder.get(key);
+      if (sent !== undefined && sent !== batch.leaseToken) {
+        this.positions.delete(key);
+        skipped ||= batch.records.length > 0;
+        continue;
+      }
       if (batch.records.length === 0) {
         this.positions.set(key, batch.nextOffset);
         continue;
@@ -254,7 +277,13 @@ export class Consumer {
       if (this.stopping) break;
     }
     await this.commit(options.group, commits);
-    if (records === 0 && !this.stopping) options.onIdle?.();
+    // A response without records leaves out a partition we hold when the server does not count it as ours
+    // (its topic was deleted, or re-created and not yet re-assigned), or, for a member holding tens of
+    // thousands of partitions, when their envelopes alone would not fit a response: then this costs one
+    // heartbeat per idle fetch, at most one per `waitMs`.
+    if (records === 0 && [...this.assignments.keys()].some((key) => !batches.some((b) => keyOf(b) === key))) stale = true;
+    if (stale && !this.stopping) void this.heartbeatNow();
+    if (records === 0 && !skipped && !this.stopping) options.onIdle?.();
   }
 
   /** Commits what is still ours; drops partitions the coordinator refuses. */
@@ -294,11 +323,14 @@ export class Consumer {
     return this.assignments.get(key)?.leaseToken === leaseToken;
   }
 
-  private currentPositions() {
+  /** The positions to send, recording in `sentUnder` the lease token each one was reached under. */
+  private currentPositions(sentUnder: Map<string, string>) {
     const positions = [];
     for (const [key, held] of this.assignments) {
       const offset = this.positions.get(key);
-      if (offset !== undefined) positions.push({ topic: held.topic, partition: held.partition, offset });
+      if (offset === undefined) continue;
+      positions.push({ topic: held.topic, partition: held.partition, offset });
+      sentUnder.set(key, held.leaseToken);
     }
     return positions;
   }

@@ -190,16 +190,25 @@ export class DynamoLeaseStore implements LeaseStore {
   }
 
   /*
-   * The fenced commit: ONE conditional write, on owner and token. Every change of owner writes a new token
-   * (takeLease) and so does a reset, so a member that lost the lease can never move the offset again:
+   * The fenced commit: ONE conditional write, on owner, token AND topic incarnation. Every change of owner
+   * writes a new token (takeLease) and so does a reset, so a member that lost the lease can never move the
+   * offset again:
    *
    *   A holds T1 ─ A's session expires ─ B takes: token T2 ─ A commits 42 with T1 → condition fails → FENCED
+   *
+   * The incarnation closes the other way a commit could be stored where nobody reads it. A topic deleted and
+   * created again keeps its name, so the lease item (keyed by name) outlives the incarnation it was taken for:
+   *
+   *   A holds T1 on orders (topicId X1) ─ DELETE orders ─ POST orders (topicId X2) ─ A commits 5 with T1
+   *   → without `topicId = :topicId` the write succeeds and is never read (offsets of X1 are void) → "ok" lie
+   *   → with it the condition fails → FENCED; A's next heartbeat takes the lease for X2 with a new token.
    *
    * A member whose session expired but whose lease nobody took yet still commits: it is the last holder, no
    * one else has read under another token, and whoever takes the lease next reads the committed offset in
    * the same write that changes the token (ALL_NEW), after A's commit.
    * `committedToken` records under which token the offset was written, so a retried commit whose first
-   * attempt won (and the lease moved since) is recognized on the re-read instead of being reported fenced.
+   * attempt won (and the lease moved since) is recognized on the re-read instead of being reported fenced;
+   * the re-read checks the incarnation too, so it never calls an offset of another incarnation ours.
    */
   async commitOffset(group: string, request: CommitRequest): Promise<'ok' | 'fenced'> {
     try {
@@ -208,22 +217,34 @@ export class DynamoLeaseStore implements LeaseStore {
           TableName: this.table,
           Key: { pk: groupPk(group), sk: leaseSk(request.partition) },
           UpdateExpression: 'SET #committed = :offset, #committedToken = :token, #updatedAt = :now',
-          ConditionExpression: '#owner = :me AND #token = :token',
+          ConditionExpression: '#owner = :me AND #token = :token AND #topicId = :topicId',
           ExpressionAttributeNames: {
             '#owner': NAMES['#owner'],
             '#token': NAMES['#token'],
+            '#topicId': NAMES['#topicId'],
             '#committed': NAMES['#committed'],
             '#committedToken': NAMES['#committedToken'],
             '#updatedAt': NAMES['#updatedAt'],
           },
-          ExpressionAttributeValues: { ':me': request.memberId, ':token': request.leaseToken, ':offset': request.offset, ':now': request.now },
+          ExpressionAttributeValues: {
+            ':me': request.memberId,
+            ':token': request.leaseToken,
+            ':topicId': request.topicId,
+            ':offset': request.offset,
+            ':now': request.now,
+          },
         }),
       );
       return 'ok';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const item = await this.getItem(group, leaseSk(request.partition));
-      return item && item.committedOffset === request.offset && item.committedToken === request.leaseToken ? 'ok' : 'fenced';
+      const stored =
+        item !== null &&
+        item.topicId === request.topicId &&
+        item.committedOffset === request.offset &&
+        item.committedToken === request.leaseToken;
+      return stored ? 'ok' : 'fenced';
     }
   }
 
@@ -238,7 +259,7 @@ export class DynamoLeaseStore implements LeaseStore {
           'REMOVE #committedToken',
         ExpressionAttributeNames: {
           '#topic': 'topic',
-            '#partition': 'partition',
+          '#partition': 'partition',
           '#topicId': NAMES['#topicId'],
           '#token': NAMES['#token'],
           '#committed': NAMES['#committed'],
@@ -275,7 +296,7 @@ export class DynamoLeaseStore implements LeaseStore {
     return (await queryAllItems(this.doc, this.table, REGISTRY_PK)).map((item) => String(item.group));
   }
 
-  private async getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null> {
+  async getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null> {
     const item = await this.getItem(group, leaseSk(partition));
     return item ? toLease(item) : null;
   }

@@ -206,9 +206,9 @@ export class GroupService {
     const records = await this.store.loadGroup(group);
     const member = this.live(records, now).find((m) => m.memberId === memberId);
     if (!member) throw new MemberNotFoundError(group, memberId);
-    const topics = await this.resolveTopics(new Set(records.leases.map((l) => l.topic)));
-    const held = records.leases
-      .filter((l) => l.owner === memberId && l.ownerSession === member.session && topics.has(l.topic))
+    const topics = await this.resolveTopics(new Set(records.leases.map((l) => l.topic)), records.leases);
+    const held = [...currentLeases(records.leases, topics).values()]
+      .filter((l) => l.owner === memberId && l.ownerSession === member.session)
       .sort(compare);
     if (held.length === 0) {
       if (input.waitMs > 0) await this.log.waitForAny([], input.waitMs); // nothing to read: a polite wait
@@ -234,8 +234,9 @@ export class GroupService {
   }
 
   /**
-   * Commits offsets (the next offset to read, Kafka's convention), each fenced by its lease token. Offsets
-   * must lie within the partition's [startOffset, endOffset].
+   * Commits offsets (the next offset to read, Kafka's convention), each fenced by its lease token and by the
+   * topic's incarnation: a token of a deleted topic is `FENCED`, even once a topic of the same name exists
+   * again. Offsets must lie within the partition's [startOffset, endOffset]. `ok: true` means stored.
    * @returns one result per offset, in request order.
    * @throws FencedError (with `details.results`) when every offset was refused and at least one was fenced;
    *   the first refusal's error when every offset was refused for another reason.
@@ -244,26 +245,8 @@ export class GroupService {
     const results = await mapLimit(offsets, CONCURRENCY, async (o): Promise<CommitResult & { cause?: ShardlogError }> => {
       const base = { topic: o.topic, partition: o.partition, offset: o.offset };
       try {
-        const topic = await this.topics.get(o.topic);
-        await this.log.checkOffset(topic, o.partition, o.offset).catch((error: unknown) => {
-          if (error instanceof OffsetOutOfRangeError) {
-            throw new OffsetOutOfRangeError(o.offset, Number(error.details.startOffset), Number(error.details.endOffset), {
-              details: { topic: o.topic, partition: o.partition },
-            });
-          }
-          throw error;
-        });
-        const outcome = await this.store.commitOffset(group, {
-          partition: { topic: o.topic, partition: o.partition },
-          memberId,
-          leaseToken: o.leaseToken,
-          offset: o.offset,
-          now: this.now(),
-        });
-        if (outcome === 'ok') return { ...base, ok: true };
-        throw new FencedError(`member '${memberId}' does not hold ${o.topic}/${o.partition} with that lease token`, {
-          details: { topic: o.topic, partition: o.partition },
-        });
+        await this.commitOne(group, memberId, o);
+        return { ...base, ok: true };
       } catch (error) {
         if (!(error instanceof ShardlogError) || error.retriable) throw error;
         return { ...base, ok: false, error: errorToBody(error).error, cause: error };
@@ -292,14 +275,17 @@ export class GroupService {
     const records = await this.store.loadGroup(group);
     if (records.members.length === 0 && records.leases.length === 0) throw new GroupNotFoundError(group);
     const live = this.live(records, now);
-    const topics = await this.resolveTopics(new Set([...live.flatMap((m) => m.topics), ...records.leases.map((l) => l.topic)]));
-    const leases = new Map(records.leases.map((l) => [keyOf(l), l]));
+    const topics = await this.resolveTopics(
+      new Set([...live.flatMap((m) => m.topics), ...records.leases.map((l) => l.topic)]),
+      records.leases,
+    );
+    const leases = currentLeases(records.leases, topics);
     const owner = this.ownerOf(live);
     const parts = [...topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).flatMap((t) => range(t.partitions).map((p) => ({ topic: t, partition: p })));
     const partitions = await mapLimit(parts, CONCURRENCY, async ({ topic, partition }) => {
       const lease = leases.get(keyOf({ topic: topic.name, partition }));
       const bounds = await this.log.bounds(topic, partition);
-      const committed = lease ? committedOf(lease, topic) : null;
+      const committed = lease?.committedOffset ?? null;
       return {
         topic: topic.name,
         partition,
@@ -380,9 +366,12 @@ export class GroupService {
   private async coordinate(group: string, member: MemberRecord, now: number): Promise<{ membership: Membership; records: GroupRecords }> {
     const records = await this.store.loadGroup(group);
     const live = [...this.live(records, now).filter((m) => m.memberId !== member.memberId), member];
-    const topics = await this.resolveTopics(new Set(live.flatMap((m) => m.topics)));
+    const topics = await this.resolveTopics(new Set(live.flatMap((m) => m.topics)), records.leases);
     const owner = this.ownerOf(live);
-    const leases = new Map(records.leases.map((l) => [keyOf(l), l]));
+    // Leases of an earlier incarnation are free to take (with a new token, their offset dropped); a take is
+    // still conditional on the item as stored, whatever incarnation it names.
+    const stored = new Map(records.leases.map((l) => [keyOf(l), l]));
+    const leases = currentLeases(records.leases, topics);
     const view: PartitionView[] = [];
     for (const topic of topics.values()) {
       for (const partition of range(topic.partitions)) {
@@ -397,7 +386,7 @@ export class GroupService {
     );
 
     const mine = new Map<string, LeaseRecord>();
-    for (const lease of records.leases) if (topics.has(lease.topic) && owner(lease) === member.memberId) mine.set(keyOf(lease), lease);
+    for (const lease of leases.values()) if (owner(lease) === member.memberId) mine.set(keyOf(lease), lease);
     for (const p of plan.release) {
       const lease = mine.get(keyOf(p));
       mine.delete(keyOf(p));
@@ -409,7 +398,7 @@ export class GroupService {
       this.store.takeLease(group, {
         partition: p,
         topicId: topics.get(p.topic)!.topicId,
-        expected: leases.get(keyOf(p)) ?? null,
+        expected: stored.get(keyOf(p)) ?? null,
         owner: member.memberId,
         ownerSession: member.session,
         newToken: this.newToken(),
@@ -422,7 +411,7 @@ export class GroupService {
       topic: l.topic,
       partition: l.partition,
       leaseToken: l.leaseToken,
-      committedOffset: committedOf(l, topics.get(l.topic)!),
+      committedOffset: l.committedOffset,
     }));
     return {
       membership: {
@@ -445,19 +434,77 @@ export class GroupService {
     return (lease) => (lease.owner !== null && sessions.get(lease.owner) === lease.ownerSession ? lease.owner : null);
   }
 
-  /** Topics by name; topics deleted since a member subscribed are left out, not an error. */
-  private async resolveTopics(names: ReadonlySet<string>): Promise<Map<string, Topic>> {
+  /**
+   * Topics by name; topics deleted since a member subscribed are left out, not an error. A topic (maybe from
+   * the cache) that a stored lease of one of its partitions disagrees with on the incarnation is read again
+   * past the cache: the lease may be the newer one (another container took it for a topic re-created since
+   * this one cached the old), and treating it as stale would take it over and drop its committed offset.
+   */
+  private async resolveTopics(names: ReadonlySet<string>, leases: readonly LeaseRecord[]): Promise<Map<string, Topic>> {
+    const get = async (name: string, fresh: boolean): Promise<Topic | undefined> => {
+      try {
+        return await this.topics.get(name, { fresh });
+      } catch (error) {
+        if (error instanceof TopicNotFoundError) return undefined;
+        throw error;
+      }
+    };
     const found = await Promise.all(
       [...names].sort().map(async (name) => {
-        try {
-          return await this.topics.get(name);
-        } catch (error) {
-          if (error instanceof TopicNotFoundError) return undefined;
-          throw error;
-        }
+        const topic = await get(name, false);
+        const disagrees = (l: LeaseRecord) => l.topic === name && l.partition < topic!.partitions && l.topicId !== topic!.topicId;
+        return topic !== undefined && leases.some(disagrees) ? get(name, true) : topic;
       }),
     );
     return new Map(found.filter((t): t is Topic => t !== undefined).map((t) => [t.name, t]));
+  }
+
+  /**
+   * One committed offset: `FENCED` unless this member holds the lease, with this token, for the topic's
+   * current incarnation. A refusal is checked once more against the topic read past the cache, so that a
+   * container whose cached topic is an incarnation behind the lease never calls a valid token fenced (the
+   * member would drop its partition for good).
+   */
+  private async commitOne(group: string, memberId: string, o: CommitInput): Promise<void> {
+    const partition = { topic: o.topic, partition: o.partition };
+    let tried: string | undefined;
+    for (const fresh of [false, true]) {
+      const topic = await this.commitTarget(group, o, fresh);
+      if (topic.topicId === tried) break;
+      tried = topic.topicId;
+      const outcome = await this.store.commitOffset(group, {
+        partition,
+        topicId: topic.topicId,
+        memberId,
+        leaseToken: o.leaseToken,
+        offset: o.offset,
+        now: this.now(),
+      });
+      if (outcome === 'ok') return;
+    }
+    throw new FencedError(`member '${memberId}' does not hold ${o.topic}/${o.partition} with that lease token`, { details: partition });
+  }
+
+  /**
+   * The topic a commit applies to, with its offset checked against the partition's bounds. A topic or
+   * partition that is gone while the group still has a lease there was deleted under its members: their
+   * leases ended, which is `FENCED` (what a member handles by dropping the partition), not a 404.
+   */
+  private async commitTarget(group: string, o: CommitInput, fresh: boolean): Promise<Topic> {
+    const partition = { topic: o.topic, partition: o.partition };
+    try {
+      const topic = await this.topics.get(o.topic, { fresh });
+      await this.log.checkOffset(topic, o.partition, o.offset);
+      return topic;
+    } catch (error) {
+      if (error instanceof OffsetOutOfRangeError) {
+        throw new OffsetOutOfRangeError(o.offset, Number(error.details.startOffset), Number(error.details.endOffset), { details: partition });
+      }
+      if ((error instanceof TopicNotFoundError || error instanceof PartitionNotFoundError) && (await this.store.getLease(group, partition))) {
+        throw new FencedError(`the lease on ${o.topic}/${o.partition} ended: that topic was deleted`, { details: partition, cause: error });
+      }
+      throw error;
+    }
   }
 
   private policyOffset(bounds: PartitionBounds): number {
@@ -472,7 +519,7 @@ export class GroupService {
     maxBytes: number,
     encoding: RecordEncoding,
   ): Promise<GroupBatch> {
-    const committed = committedOf(lease, topic);
+    const committed = lease.committedOffset;
     const policy: StartPosition = { kind: this.resetPolicy };
     const read = (start: StartPosition) =>
       this.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
@@ -499,9 +546,21 @@ export class GroupService {
   }
 }
 
-/** The committed offset of a lease, unless it belongs to an earlier incarnation of the topic. */
-function committedOf(lease: LeaseRecord, topic: Topic): number | null {
-  return lease.topicId === null || lease.topicId === topic.topicId ? lease.committedOffset : null;
+/**
+ * The leases that belong to the current incarnation of their topic, by partition: THE place where deleting a
+ * topic ends a group's hold on it. A lease taken for an earlier incarnation (the topic was deleted, maybe
+ * re-created under the same name since) is left out, so everywhere else it counts as absent: no owner (a
+ * member takes it with a new token at its next heartbeat, and the take drops its offset), nothing committed
+ * (the reset policy applies), never listed by a fetch or a heartbeat; the lease store refuses its token
+ * (`commitOffset` is conditional on `topicId`). `topics` holds only topics that exist.
+ */
+function currentLeases(leases: readonly LeaseRecord[], topics: ReadonlyMap<string, Topic>): Map<string, LeaseRecord> {
+  const current = new Map<string, LeaseRecord>();
+  for (const lease of leases) {
+    const topic = topics.get(lease.topic);
+    if (topic !== undefined && lease.topicId === topic.topicId && lease.partition < topic.partitions) current.set(keyOf(lease), lease);
+  }
+  return current;
 }
 
 /**

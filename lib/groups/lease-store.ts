@@ -29,8 +29,14 @@ export interface LeaseStore {
   takeLease(group: string, request: TakeLease): Promise<LeaseRecord | null>;
   /** Gives a lease back (owner removed), if `memberId` still holds it with `leaseToken`. @returns false on a lost race. */
   releaseLease(group: string, partition: TopicPartition, memberId: string, leaseToken: string): Promise<boolean>;
-  /** Sets the committed offset, fenced on owner and lease token. */
+  /**
+   * Sets the committed offset, fenced on owner, lease token AND topic incarnation: a lease written for an
+   * earlier incarnation of the topic (deleted, perhaps re-created since) accepts no commit.
+   * @returns `'ok'` only when the offset is stored (by this call or by an earlier attempt of the same commit).
+   */
   commitOffset(group: string, request: CommitRequest): Promise<'ok' | 'fenced'>;
+  /** One lease as stored (strongly consistent), or `null` when the group never had it. */
+  getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null>;
   /** Moves the committed offset and gives the lease a new token (fencing its owner's commits). */
   resetOffset(group: string, request: ResetRequest): Promise<LeaseRecord>;
   /** Records that a group exists, for {@link LeaseStore.listGroups} (idempotent). */
@@ -48,9 +54,13 @@ export interface MemberRecord {
   readonly sessionExpiresAtMs: number;
 }
 
-/** One (group, topic, partition) lease. Held only while its owner's member record is live with `ownerSession`. */
+/**
+ * One (group, topic, partition) lease. Held only while its owner's member record is live with `ownerSession`,
+ * and only for the incarnation of the topic named by `topicId`: once that topic is deleted, the lease (its
+ * owner, token and committed offset) means nothing any more (see `currentLeases` in group-service.ts).
+ */
 export interface LeaseRecord extends TopicPartition {
-  /** The incarnation of the topic the committed offset belongs to (a re-created topic starts over). */
+  /** The incarnation of the topic the lease and its committed offset belong to (a re-created topic starts over). */
   readonly topicId: string | null;
   readonly owner: string | null;
   readonly ownerSession: string | null;
@@ -77,6 +87,8 @@ export interface TakeLease {
 
 export interface CommitRequest {
   readonly partition: TopicPartition;
+  /** The incarnation of the topic the committer read (`Topic.topicId`): the lease must be of the same one. */
+  readonly topicId: string;
   readonly memberId: string;
   readonly leaseToken: string;
   readonly offset: number;

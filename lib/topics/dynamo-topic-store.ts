@@ -78,8 +78,8 @@ export class DynamoTopicStore implements TopicStore {
     return topic;
   }
 
-  async get(name: string): Promise<Topic> {
-    const cached = this.cache.get(name);
+  async get(name: string, options: { readonly fresh?: boolean } = {}): Promise<Topic> {
+    const cached = options.fresh ? undefined : this.cache.get(name);
     if (cached && cached.until > this.now()) return cached.topic;
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk: topicPk(name), sk: TOPIC_SK }, ConsistentRead: true }),

@@ -66,8 +66,12 @@ export function appendExpiry(topic: Pick<Topic, 'retentionHours'>, hotRetentionL
 export interface TopicStore {
   /** @throws TopicExistsError */
   create(input: CreateTopicInput): Promise<Topic>;
-  /** @throws TopicNotFoundError */
-  get(name: string): Promise<Topic>;
+  /**
+   * The topic as stored, possibly from a short-lived cache; `{ fresh: true }` reads past the cache (e.g. when a
+   * lease names an incarnation the cached topic does not know).
+   * @throws TopicNotFoundError
+   */
+  get(name: string, options?: { readonly fresh?: boolean }): Promise<Topic>;
   list(): Promise<TopicSummary[]>;
   /** @throws TopicNotFoundError, InvalidRequestError (partitions may only grow) */
   update(name: string, input: UpdateTopicInput): Promise<Topic>;

@@ -128,6 +128,62 @@ describe('Consumer against the local stack', () => {
     expect(everything.size).toBe(100);
   }, 40_000);
 
+  it('recovers by itself when its topic is deleted and created again: every new record delivered and committed, nothing old', async () => {
+    const topic = await topicWith(2, 40); // the first incarnation: values 0..39
+    const group = unique('g');
+    // Heartbeats every 10 s: the consumer notices the new incarnation at its next fetch, not at that tick.
+    const consumer = client.consumer({ waitMs: 200, sessionTimeoutMs: 30_000 });
+    const NEW = Array.from({ length: 30 }, (_, i) => 1000 + i);
+    const old = new Set<number>();
+    const fresh = new Set<number>();
+    const oldAfterDelete: number[] = [];
+    let phase: 'old' | 'recreating' | 'new' = 'old';
+    let failure: unknown;
+
+    const recreate = async () => {
+      phase = 'recreating';
+      try {
+        await client.deleteTopic(topic);
+        phase = 'new';
+        await client.createTopic({ name: topic, partitions: 3 });
+        const producer = client.producer();
+        await producer.send(topic, NEW.map((value) => ({ key: `k${value}`, value })));
+        await producer.close();
+      } catch (error) {
+        failure = error;
+        void consumer.stop();
+      }
+    };
+    const timer = setTimeout(() => void consumer.stop(), 30_000);
+    await consumer.run({
+      group,
+      topics: [topic],
+      eachBatch: async ({ records }) => {
+        for (const r of records) {
+          const value = r.value as number;
+          if (value < 1000) {
+            old.add(value);
+            if (phase === 'new') oldAfterDelete.push(value);
+          } else fresh.add(value);
+        }
+      },
+      onIdle: () => {
+        if (phase === 'old' && old.size === 40) void recreate();
+        // Caught up on the new incarnation and its last commit acknowledged: done.
+        if (phase === 'new' && fresh.size === NEW.length) void consumer.stop();
+      },
+    });
+    clearTimeout(timer);
+
+    expect(failure).toBeUndefined();
+    expect(oldAfterDelete).toEqual([]);
+    expect([...fresh].sort((a, b) => a - b)).toEqual(NEW);
+    const description = await client.describeGroup(group);
+    expect(description.partitions).toHaveLength(3);
+    expect(description.partitions.reduce((n, p) => n + p.endOffset, 0)).toBe(NEW.length);
+    for (const p of description.partitions) expect(p).toMatchObject({ committedOffset: p.endOffset, lag: 0 });
+  }, 40_000);
+
   it('stops reading a partition after a reset fences its lease, and resumes from the reset offset', async () => {
     const topic = await topicWith(1, 10);
     const group = unique('g');

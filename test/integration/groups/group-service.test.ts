@@ -8,6 +8,8 @@ import { GroupService, type Membership } from '../../../lib/groups/group-service
 import type { ProduceRecord } from '../../../lib/log/log-service.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
+import { DynamoTopicStore } from '../../../lib/topics/dynamo-topic-store.js';
+import type { TopicStore } from '../../../lib/topics/topic.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 
 const utf8 = new TextEncoder();
@@ -22,10 +24,10 @@ let clock = Date.now();
 const now = () => clock;
 
 /** A coordinator as one Lambda container would have it (its own store object, the shared tables, our clock). */
-function coordinator(doc: DynamoDBDocumentClient = storage.doc): GroupService {
+function coordinator(doc: DynamoDBDocumentClient = storage.doc, topics: TopicStore = engine.topics): GroupService {
   return new GroupService({
     store: new DynamoLeaseStore({ doc, tableName: storage.config.leaseTable }),
-    topics: engine.topics,
+    topics,
     log: engine.log,
     now,
   });
@@ -76,6 +78,23 @@ async function passWhileHeartbeating(groups: GroupService, group: string, alive:
     for (const id of alive) latest.set(id, await groups.heartbeat(group, id));
   }
   return latest;
+}
+
+async function produce(topic: string, count: number, partition = 0): Promise<void> {
+  const records: ProduceRecord[] = Array.from({ length: count }, (_, i) => ({
+    key: null,
+    value: utf8.encode(JSON.stringify({ i })),
+    valueIsJson: true,
+    headers: {},
+    partition,
+  }));
+  await engine.log.produce(topic, { records });
+}
+
+/** Deletes `topic` and creates a topic of the same name again (a new incarnation, a new topicId). */
+async function recreate(topic: string, partitions: number): Promise<void> {
+  await engine.topics.delete(topic);
+  await engine.topics.create({ name: topic, partitions, retentionHours: 168 });
 }
 
 async function joinAll(groups: GroupService, group: string, topics: string[], n: number): Promise<string[]> {
@@ -257,7 +276,8 @@ describe('fenced commits', () => {
     const topic = await newTopic(1, 5);
     const group = unique('g');
     const m = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
-    const commit = { partition: { topic, partition: 0 }, memberId: 'm', leaseToken: m.assignments[0]!.leaseToken, offset: 4, now: clock };
+    const { topicId } = await engine.topics.get(topic);
+    const commit = { partition: { topic, partition: 0 }, topicId, memberId: 'm', leaseToken: m.assignments[0]!.leaseToken, offset: 4, now: clock };
     expect(await store.commitOffset(group, commit)).toBe('ok');
     await groups.join(group, { topics: [topic], memberId: 'other', sessionTimeoutMs: SESSION_MS });
     await passWhileHeartbeating(groups, group, ['other'], SESSION_MS + 1); // takes the lease: new token
@@ -281,6 +301,106 @@ describe('fenced commits', () => {
     expect(await store.takeLease(group, take)).toMatchObject({ owner: 'm', leaseToken: 'token-1' });
     expect(await store.takeLease(group, take)).toMatchObject({ owner: 'm', leaseToken: 'token-1' });
     expect(await store.takeLease(group, { ...take, owner: 'n', newToken: 'token-2' })).toBeNull();
+  });
+});
+
+describe('a topic deleted and created again', () => {
+  it('ends the leases while the topic is gone: heartbeats list nothing, a commit with an old token is FENCED', async () => {
+    const groups = coordinator();
+    const topic = await newTopic(2, 5);
+    const group = unique('g');
+    const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    const token = joined.assignments[0]!.leaseToken;
+    await groups.commit(group, 'm', [{ topic, partition: 0, offset: 3, leaseToken: token }]);
+
+    await engine.topics.delete(topic);
+    expect((await groups.heartbeat(group, 'm')).assignments).toEqual([]);
+    expect(await groups.fetch(group, 'm', { limit: 10, maxBytes: 1 << 20, waitMs: 0 })).toEqual([]);
+    const refused = await groups.commit(group, 'm', [{ topic, partition: 0, offset: 4, leaseToken: token }]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FencedError);
+    await expect(groups.describe(group)).resolves.toMatchObject({ partitions: [] });
+  });
+
+  it('treats a re-created topic as new: new lease tokens, nothing committed, the old tokens FENCED, and every ok commit stored', async () => {
+    const groups = coordinator();
+    const topic = await newTopic(1, 5);
+    const group = unique('g');
+    const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    const oldToken = joined.assignments[0]!.leaseToken;
+    await groups.commit(group, 'm', [{ topic, partition: 0, offset: 5, leaseToken: oldToken }]);
+
+    await recreate(topic, 1);
+    await produce(topic, 8);
+    const after = await groups.heartbeat(group, 'm');
+    expect(after.assignments).toHaveLength(1);
+    expect(after.assignments[0]).toMatchObject({ topic, partition: 0, committedOffset: null });
+    expect(after.assignments[0]!.leaseToken).not.toBe(oldToken);
+    expect((await groups.describe(group)).partitions[0]).toMatchObject({ owner: 'm', committedOffset: null, endOffset: 8, lag: 8 });
+
+    // The reset policy (earliest) applies, not the old incarnation's offset 5.
+    const [batch] = await groups.fetch(group, 'm', { limit: 100, maxBytes: 1 << 20, waitMs: 0 });
+    expect(batch!.records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(batch!.leaseToken).toBe(after.assignments[0]!.leaseToken);
+
+    // The old token never commits against the new incarnation, even at an offset inside its range.
+    await expect(groups.commit(group, 'm', [{ topic, partition: 0, offset: 2, leaseToken: oldToken }])).rejects.toBeInstanceOf(FencedError);
+    expect((await groups.describe(group)).partitions[0]!.committedOffset).toBeNull();
+
+    const results = await groups.commit(group, 'm', [{ topic, partition: 0, offset: 8, leaseToken: batch!.leaseToken }]);
+    expect(results).toEqual([{ topic, partition: 0, offset: 8, ok: true }]);
+    expect((await groups.describe(group)).partitions[0]).toMatchObject({ committedOffset: 8, lag: 0 });
+    expect((await groups.heartbeat(group, 'm')).assignments[0]).toMatchObject({ leaseToken: batch!.leaseToken, committedOffset: 8 });
+  });
+
+  it('gives a re-created topic with fewer partitions only its own, and fences a lease of a partition that is gone', async () => {
+    const groups = coordinator();
+    const topic = await newTopic(3, 2);
+    const group = unique('g');
+    const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    const gone = joined.assignments.find((a) => a.partition === 2)!;
+
+    await recreate(topic, 2);
+    expect((await groups.heartbeat(group, 'm')).assignments.map((a) => a.partition)).toEqual([0, 1]);
+    await expect(groups.commit(group, 'm', [{ topic, partition: 2, offset: 0, leaseToken: gone.leaseToken }])).rejects.toBeInstanceOf(FencedError);
+    expect((await groups.describe(group)).partitions.map((p) => p.partition)).toEqual([0, 1]);
+  });
+
+  it('keeps the new incarnation’s lease and commits although other containers still cache the old topic', async () => {
+    // Containers B and C cache topics for a minute (a long SHARDLOG_TOPIC_CACHE_MS); container A reads them fresh.
+    const caching = () => new DynamoTopicStore({ doc: storage.doc, tableName: storage.config.logTable, cacheMs: 60_000, now });
+    const a = coordinator();
+    const b = coordinator(storage.doc, caching());
+    const c = coordinator(storage.doc, caching());
+    const topic = await newTopic(1, 3);
+    const group = unique('g');
+    await a.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    await Promise.all([b.describe(group), c.describe(group)]); // both cache the first incarnation
+
+    await recreate(topic, 1);
+    await produce(topic, 4);
+    const taken = (await a.heartbeat(group, 'm')).assignments[0]!;
+    expect(await a.commit(group, 'm', [{ topic, partition: 0, offset: 2, leaseToken: taken.leaseToken }])).toMatchObject([{ ok: true }]);
+
+    // B's commit fails its condition against the cached incarnation; B reads the topic again instead of
+    // answering FENCED (the member would drop a partition it holds).
+    expect(await b.commit(group, 'm', [{ topic, partition: 0, offset: 3, leaseToken: taken.leaseToken }])).toMatchObject([{ ok: true }]);
+    // C sees a lease of an incarnation it does not know: it reads the topic again instead of calling the lease
+    // stale (which would take it over with a new token and drop the committed offset).
+    expect((await c.heartbeat(group, 'm')).assignments[0]).toMatchObject({ leaseToken: taken.leaseToken, committedOffset: 3 });
+    expect((await a.describe(group)).partitions[0]).toMatchObject({ owner: 'm', committedOffset: 3, endOffset: 4 });
+  });
+
+  it('stores a commit only for the incarnation its lease was taken for', async () => {
+    const store = new DynamoLeaseStore({ doc: storage.doc, tableName: storage.config.leaseTable });
+    const group = unique('g');
+    const partition = { topic: unique('t'), partition: 0 };
+    await store.takeLease(group, { partition, topicId: 'first', expected: null, owner: 'm', ownerSession: 's', newToken: 'T1', now: clock });
+    const commit = { partition, topicId: 'first', memberId: 'm', leaseToken: 'T1', offset: 4, now: clock };
+    expect(await store.commitOffset(group, commit)).toBe('ok');
+    // Same owner, same token, another incarnation: refused, and a retry of the stored commit is not "ok" for it.
+    expect(await store.commitOffset(group, { ...commit, topicId: 'second', offset: 6 })).toBe('fenced');
+    expect(await store.commitOffset(group, { ...commit, topicId: 'second' })).toBe('fenced');
+    expect(await store.getLease(group, partition)).toMatchObject({ topicId: 'first', committedOffset: 4 });
   });
 });
 

@@ -165,6 +165,65 @@ describe('Consumer', () => {
     expect(fake.committed('g', 'orders', 0)).toBe(2);
   });
 
+  it('picks up a deleted and re-created topic at its next fetch, from the start, without waiting for a heartbeat tick', async () => {
+    const { fake, client } = setup(1, 3);
+    fake.heartbeatIntervalMs = 60_000; // no scheduled heartbeat during the test
+    const consumer = client.consumer({ waitMs: 10 });
+    const seen: number[] = [];
+    let recreated = false;
+    const deadline = setTimeout(() => void consumer.stop(), 2_000);
+
+    await consumer.run({
+      group: 'g',
+      topics: ['orders'],
+      eachBatch: async ({ records }) => void seen.push(...records.map((r) => r.value as number)),
+      onIdle: () => {
+        if (!recreated) {
+          recreated = true;
+          fake.recreateTopic('orders', 1);
+          fake.topics.get('orders')!.partitions[0]!.push(
+            { offset: 0, timestamp: 1, key: null, value: 100, headers: {} },
+            { offset: 1, timestamp: 1, key: null, value: 101, headers: {} },
+          );
+        } else if (seen.includes(101)) void consumer.stop();
+      },
+    });
+    clearTimeout(deadline);
+
+    expect(seen).toEqual([0, 1, 2, 100, 101]);
+    expect(fake.committed('g', 'orders', 0)).toBe(2);
+  });
+
+  it('does not read on from a position reached under an earlier lease (a reset while the fetch was in flight)', async () => {
+    const { fake, client } = setup(1, 10);
+    fake.heartbeatIntervalMs = 10;
+    const consumer = client.consumer({ waitMs: 0, maxRecords: 5 });
+    const seen: number[] = [];
+    let reset = false;
+    fake.beforeHandle = async (request) => {
+      const positions = (request.body as { positions?: Array<{ offset: number }> } | undefined)?.positions;
+      if (reset || !request.path.endsWith('/fetch') || positions?.[0]?.offset !== 5) return;
+      reset = true;
+      // An operator resets to earliest; the member's heartbeat learns the new token before this fetch answers,
+      // and the fetch reads from the position the member sent (5) under that new lease.
+      const lease = fake.groups.get('g')!.leases.get('orders/0')!;
+      lease.committed = 0;
+      lease.token = 'after-reset';
+      while (consumer.assigned[0]?.leaseToken !== 'after-reset') await tick(5);
+    };
+
+    await consumer.run({
+      group: 'g',
+      topics: ['orders'],
+      eachBatch: async ({ records }) => void seen.push(...records.map((r) => r.value as number)),
+      onIdle: () => void consumer.stop(),
+    });
+
+    // Read again from the reset offset: nothing between it and the old position was skipped.
+    expect(seen).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(fake.committed('g', 'orders', 0)).toBe(10);
+  });
+
   it('rejoins with the same member id after MEMBER_NOT_FOUND', async () => {
     const { fake, client } = setup(1, 1);
     fake.heartbeatIntervalMs = 10;

@@ -93,6 +93,19 @@ export class FakeShardlog {
     this.topics.set(name, { partitions: Array.from({ length: partitions }, () => []), retentionHours: 168, createdAt: this.now() });
   }
 
+  /**
+   * Deletes a topic and creates one of the same name (README, "A topic deleted and created again"): every
+   * group's leases on it end (fetch leaves them out, their tokens are refused), and the next heartbeat hands
+   * its partitions out again with new tokens and nothing committed.
+   */
+  recreateTopic(name: string, partitions = 1): void {
+    this.topics.delete(name);
+    this.createTopic(name, partitions);
+    for (const g of this.groups.values()) {
+      for (const key of [...g.leases.keys()]) if (splitKey(key)[0] === name) g.leases.delete(key);
+    }
+  }
+
   /** Ends a member's session at once, as if it had stopped heartbeating long ago. */
   expireMember(group: string, memberId: string): void {
     const g = this.groups.get(group);
@@ -243,6 +256,10 @@ export class FakeShardlog {
   private heartbeat(group: string, memberId: string) {
     const m = this.member(group, memberId);
     m.expiresAt = this.now() + m.sessionTimeoutMs;
+    const g = this.group(group);
+    const subscribed = new Set([...g.members.values()].flatMap((x) => x.topics));
+    const unassigned = [...subscribed].some((t) => this.topics.get(t)?.partitions.some((_, p) => !g.leases.has(`${t}/${p}`)));
+    if (unassigned) this.rebalance(g);
     return this.membership(group, memberId);
   }
 
