@@ -1,3 +1,4 @@
+import { DEFAULT_FETCH_LIMIT, DEFAULT_MAX_BYTES, MAX_FETCH_LIMIT, MAX_MAX_BYTES, MAX_WAIT_MS } from '../lib/contract/limits.js';
 import { InvalidRequestError } from '../lib/errors.js';
 import {
   DEFAULT_SESSION_TIMEOUT_MS,
@@ -9,16 +10,7 @@ import {
 } from '../lib/groups/group-service.js';
 import { MAX_PARTITIONS } from '../lib/topics/topic.js';
 import { httpHandler, json, noContent, type HttpRequest } from './http/handler.js';
-import {
-  DEFAULT_FETCH_LIMIT,
-  DEFAULT_MAX_BYTES,
-  MAX_FETCH_LIMIT,
-  MAX_MAX_BYTES,
-  MAX_TIMESTAMP,
-  MAX_WAIT_MS,
-  encodeGroupFetchResponse,
-  type Encoding,
-} from './http/records.js';
+import { MAX_TIMESTAMP, encodeGroupFetchResponse, type Encoding } from './http/records.js';
 import { int, isObject, name, objectBody, oneOf, requiredObjectBody, strictObject } from './http/validate.js';
 import { shardlog } from './runtime.js';
 
