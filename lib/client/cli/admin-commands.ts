@@ -1,11 +1,10 @@
-import type { ShardlogClient } from '../client.js';
 import type { ResetTarget } from '../types.js';
 import { intOption, noMoreArgs, numberOption, required, UsageError, type ParsedArgs } from './args.js';
 import { formatBytes, table } from './format.js';
-import type { CliIo } from './io.js';
+import type { CliClient, CliIo } from './io.js';
 
 /** `topics …`, `groups list|describe|reset` and `maintenance`: one request each, then a table or JSON. */
-export async function runAdminCommand(client: ShardlogClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
+export async function runAdminCommand(client: CliClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
   const { command, args, values } = parsed;
   const json = values.json === true;
   const out = (text: string) => void io.stdout.write(text.endsWith('\n') ? text : text + '\n');

@@ -26,7 +26,7 @@ export type OptionName = keyof typeof OPTIONS;
 const GLOBAL: OptionName[] = ['url', 'json', 'help'];
 
 /** Which options each command takes, besides `--url`, `--json` and `--help`. */
-export const COMMAND_OPTIONS: Record<string, OptionName[]> = {
+const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   'topics create': ['partitions', 'retention-hours'],
   'topics list': [],
   'topics describe': [],
