@@ -4,7 +4,7 @@ import { sleep, systemClock, type Clock } from './clock.js';
 import { GroupMembership, type MembershipCalls } from './group-membership.js';
 import { keyOf, type Held } from './held-partitions.js';
 import { backoffDelayMs } from './retry.js';
-import type { CommitOffset, ConsumedRecord, GroupBatch, GroupFetchRequest, GroupFetchResponse } from './types.js';
+import type { AutoOffsetReset, CommitOffset, ConsumedRecord, GroupBatch, GroupFetchRequest, GroupFetchResponse } from './types.js';
 
 export interface ConsumerOptions {
   /** A stable member id (kept across rejoins). Default: a random UUID per consumer. */
@@ -17,6 +17,12 @@ export interface ConsumerOptions {
   maxBytes?: number;
   /** Long poll: how long a fetch waits for records when all partitions are caught up (default 5,000; max 20,000). */
   waitMs?: number;
+  /**
+   * Where a partition starts that the group has never committed (or whose committed offset retention has
+   * passed): `earliest` or `latest`, as Kafka's `auto.offset.reset`. A committed offset always wins. Default:
+   * the server's policy, `earliest`.
+   */
+  autoOffsetReset?: AutoOffsetReset;
   /** Failures the consumer survives on its own (a heartbeat that failed, a commit that could not be sent). */
   onError?: (error: unknown) => void;
 }
@@ -213,11 +219,12 @@ export class Consumer {
   }
 
   private fetchRequest(sentUnder: Map<string, string>): GroupFetchRequest {
-    const { maxRecords, maxBytes, waitMs } = this.options;
+    const { maxRecords, maxBytes, waitMs, autoOffsetReset } = this.options;
     return {
       ...(maxRecords !== undefined ? { limit: maxRecords } : {}),
       ...(maxBytes !== undefined ? { maxBytes } : {}),
       waitMs: waitMs ?? DEFAULT_CONSUMER_WAIT_MS,
+      ...(autoOffsetReset !== undefined ? { autoOffsetReset } : {}),
       positions: this.member.held.positionsToSend(sentUnder),
     };
   }

@@ -143,12 +143,21 @@ export interface TopicPartitionOffset {
   offset: number;
 }
 
+/** Where a partition with nothing committed starts (Kafka's `auto.offset.reset`). */
+export type AutoOffsetReset = 'earliest' | 'latest';
+
 export interface GroupFetchRequest {
   limit?: number;
   maxBytes?: number;
   waitMs?: number;
   /** Where to read each partition from; the committed offset (or the reset policy) where absent. */
   positions?: TopicPartitionOffset[];
+  /**
+   * The reset policy of this fetch, for partitions the group never committed (or whose committed offset
+   * retention has passed); `earliest` when absent. An addition to docs/api.md: see README, "Behaviour where
+   * the contract is silent".
+   */
+  autoOffsetReset?: AutoOffsetReset;
 }
 
 export interface GroupBatch {

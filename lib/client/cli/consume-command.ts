@@ -1,5 +1,5 @@
 import { MAX_FETCH_LIMIT, MAX_WAIT_MS } from '../../contract/limits.js';
-import type { ConsumedRecord, FetchOptions } from '../types.js';
+import type { AutoOffsetReset, ConsumedRecord, FetchOptions } from '../types.js';
 import { intOption, noMoreArgs, required, UsageError, type ParsedArgs } from './args.js';
 import { writeLine, type CliClient, type CliIo } from './io.js';
 
@@ -19,7 +19,8 @@ class ReaderGone extends Error {}
  *
  * Without `--group`, it reads partitions directly (all, or `--partition P`) from `--offset O` or
  * `--from earliest|latest` (default earliest). With `--group`, it is a member of the group, reads its assigned
- * partitions from the committed offsets, and commits each batch after it was written (at-least-once). Without
+ * partitions from the committed offsets, and commits each batch after it was written (at-least-once); there
+ * `--from` is the reset policy of partitions the group never committed (Kafka's `auto.offset.reset`). Without
  * `--follow` it exits once it has caught up with the end of the log; with `--follow` it waits for new records
  * until SIGINT. `--max N` stops after N records (with a group, exactly those N are committed).
  */
@@ -39,12 +40,12 @@ export async function runConsume(client: CliClient, parsed: ParsedArgs, io: CliI
   if (offset !== undefined && partition === undefined) throw new UsageError('--offset needs --partition');
 
   if (typeof values.group === 'string') {
-    if (partition !== undefined || offset !== undefined || from !== undefined) {
+    if (partition !== undefined || offset !== undefined) {
       throw new UsageError(
-        "--partition, --offset and --from do not apply with --group: a group reads from its committed offsets (move them with 'shardlog groups reset')",
+        "--partition and --offset do not apply with --group: a group reads from its committed offsets (move them with 'shardlog groups reset')",
       );
     }
-    return consumeGroup(client, topic, values.group, { max, follow }, io);
+    return consumeGroup(client, topic, values.group, { max, follow, ...(from !== undefined ? { autoOffsetReset: from } : {}) }, io);
   }
   const start: FetchOptions = offset !== undefined ? { offset } : { from: from ?? 'earliest' };
   const partitions =
@@ -119,7 +120,7 @@ async function consumeGroup(
   client: CliClient,
   topic: string,
   group: string,
-  options: { max: number | undefined; follow: boolean },
+  options: { max: number | undefined; follow: boolean; autoOffsetReset?: AutoOffsetReset },
   io: CliIo,
 ): Promise<void> {
   let remaining = options.max ?? Number.POSITIVE_INFINITY;
@@ -127,6 +128,7 @@ async function consumeGroup(
     waitMs: options.follow ? 10_000 : 0,
     maxRecords: FETCH_LIMIT,
     maxBytes: FETCH_MAX_BYTES,
+    ...(options.autoOffsetReset ? { autoOffsetReset: options.autoOffsetReset } : {}),
     // The member survives these on its own (it retries, rejoins); say so, once per failure, and go on.
     onError: (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`),
   });

@@ -4,6 +4,7 @@ import { parseCommandLine, UsageError } from '../../../lib/client/cli/args.js';
 import { table } from '../../../lib/client/cli/format.js';
 import { runCli } from '../../../lib/client/cli/main.js';
 import { keyFrom, recordFromLine } from '../../../lib/client/cli/produce-command.js';
+import type { GroupFetchRequest } from '../../../lib/client/types.js';
 import { settle } from './fakes/fake-clock.js';
 import { InMemoryShardlog } from './fakes/in-memory-shardlog.js';
 
@@ -161,8 +162,24 @@ describe('shardlog CLI', () => {
     expect(fake.groups.groups.get('g')!.members.size).toBe(0);
   });
 
-  it('refuses --from with --group and explains where offsets come from', async () => {
-    const result = await cli(new InMemoryShardlog(), ['consume', 't', '--group', 'g', '--from', 'latest']);
+  it('takes --from with --group as the reset policy of partitions the group never committed', async () => {
+    const fake = new InMemoryShardlog();
+    fake.log.createTopic('t', 1);
+    fake.log.append('t', 0, 'old-1', 'old-2');
+
+    const latest = await cli(fake, ['consume', 't', '--group', 'g', '--from', 'latest']);
+    const earliest = await cli(fake, ['consume', 't', '--group', 'other', '--from', 'earliest']);
+
+    expect(latest).toMatchObject({ code: 0, stdout: '' });
+    expect(lines(earliest.stdout).map((r) => r.value)).toEqual(['old-1', 'old-2']);
+    const policies = (group: string) =>
+      fake.groups.calls.filter((c) => c.call === 'groupFetch' && c.group === group).map((c) => (c.body as GroupFetchRequest).autoOffsetReset);
+    expect(new Set(policies('g'))).toEqual(new Set(['latest']));
+    expect(new Set(policies('other'))).toEqual(new Set(['earliest']));
+  });
+
+  it('refuses --partition and --offset with --group and explains where offsets come from', async () => {
+    const result = await cli(new InMemoryShardlog(), ['consume', 't', '--group', 'g', '--partition', '0', '--offset', '3']);
 
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('groups reset');

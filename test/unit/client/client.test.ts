@@ -28,9 +28,9 @@ describe('ShardlogClient', () => {
     ['leaveGroup', (c) => c.leaveGroup('g', 'm'), 'DELETE /v1/groups/g/members/m', undefined],
     [
       'groupFetch',
-      (c) => c.groupFetch('g', 'm', { limit: 5, waitMs: 0 }),
+      (c) => c.groupFetch('g', 'm', { limit: 5, waitMs: 0, autoOffsetReset: 'latest' }),
       'POST /v1/groups/g/members/m/fetch',
-      { limit: 5, waitMs: 0 },
+      { limit: 5, waitMs: 0, autoOffsetReset: 'latest' },
     ],
     ['commit', (c) => c.commit('g', 'm', offsets), 'POST /v1/groups/g/members/m/commit', { offsets }],
     ['describeGroup', (c) => c.describeGroup('g'), 'GET /v1/groups/g', undefined],

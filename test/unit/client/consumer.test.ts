@@ -296,6 +296,30 @@ describe('Consumer', () => {
     expect(groups.committed('g', 'orders', 0)).toBe(1);
   });
 
+  it('asks the server to start partitions the group never committed at autoOffsetReset, and only then', async () => {
+    const { log, groups, consumerOf } = setup(1, 3);
+    const latest = consumerOf({ waitMs: 0, autoOffsetReset: 'latest' });
+    const seen: number[] = [];
+    let appended = false;
+
+    await latest.run({
+      group: 'g',
+      topics: ['orders'],
+      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
+      onIdle: () => {
+        if (appended) return void latest.stop();
+        appended = true;
+        log.append('orders', 0, 3, 4);
+      },
+    });
+
+    expect(seen).toEqual([3, 4]);
+    expect(groups.callsOf('groupFetch').every((c) => (c.body as GroupFetchRequest).autoOffsetReset === 'latest')).toBe(true);
+    const plain = consumerOf({ waitMs: 0 });
+    await plain.run({ group: 'other', topics: ['orders'], eachBatch: async () => undefined, onIdle: () => void plain.stop() });
+    expect(groups.callsOf('groupFetch').filter((c) => c.group === 'other').every((c) => !('autoOffsetReset' in (c.body as object)))).toBe(true);
+  });
+
   it('stop() during a long poll returns at once and leaves', async () => {
     const { clock, groups, consumerOf } = setup(1, 0);
     const consumer = consumerOf({ waitMs: 5_000 });

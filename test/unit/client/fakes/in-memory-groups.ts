@@ -169,7 +169,8 @@ export class InMemoryGroups implements ConsumerCalls {
       if (lease.owner !== memberId) continue;
       const [topic, partition] = splitKey(key);
       const log = this.log.partition(topic, partition);
-      const from = positions.get(key) ?? lease.committed ?? 0;
+      const reset = request.autoOffsetReset === 'latest' ? log.length : 0;
+      const from = positions.get(key) ?? lease.committed ?? reset;
       const records = log.slice(from, from + (request.limit ?? 1000));
       batches.push({ topic, partition, leaseToken: lease.token, records, nextOffset: from + records.length, endOffset: log.length });
     }
