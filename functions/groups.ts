@@ -1,24 +1,17 @@
+import { DEFAULT_FETCH_LIMIT, DEFAULT_MAX_BYTES, MAX_FETCH_LIMIT, MAX_MAX_BYTES, MAX_WAIT_MS } from '../lib/contract/limits.js';
 import { InvalidRequestError } from '../lib/errors.js';
 import {
   DEFAULT_SESSION_TIMEOUT_MS,
   MAX_SESSION_TIMEOUT_MS,
   MIN_SESSION_TIMEOUT_MS,
   type CommitInput,
+  type ResetPolicy,
   type ResetTarget,
   type TopicPartitionOffset,
 } from '../lib/groups/group-service.js';
 import { MAX_PARTITIONS } from '../lib/topics/topic.js';
 import { httpHandler, json, noContent, type HttpRequest } from './http/handler.js';
-import {
-  DEFAULT_FETCH_LIMIT,
-  DEFAULT_MAX_BYTES,
-  MAX_FETCH_LIMIT,
-  MAX_MAX_BYTES,
-  MAX_TIMESTAMP,
-  MAX_WAIT_MS,
-  encodeGroupFetchResponse,
-  type Encoding,
-} from './http/records.js';
+import { MAX_TIMESTAMP, encodeGroupFetchResponse, type Encoding } from './http/records.js';
 import { int, isObject, name, objectBody, oneOf, requiredObjectBody, strictObject } from './http/validate.js';
 import { shardlog } from './runtime.js';
 
@@ -60,15 +53,19 @@ export const handler = httpHandler({
   },
 
   'POST /v1/groups/{group}/members/{memberId}/fetch': async (req) => {
-    const body = objectBody(req.body, ['limit', 'maxBytes', 'waitMs', 'positions', 'encoding']);
+    const body = objectBody(req.body, ['limit', 'maxBytes', 'waitMs', 'positions', 'encoding', 'autoOffsetReset']);
     const encoding = oneOf<Encoding>(body.encoding, 'encoding', ['json', 'base64'], 'json');
     const positions = body.positions === undefined ? undefined : offsets(body.positions, 'positions', ['topic', 'partition', 'offset']);
+    // An addition to docs/api.md (README, "Behaviour where the contract is silent"): Kafka's auto.offset.reset.
+    const resetPolicy =
+      body.autoOffsetReset === undefined ? undefined : oneOf<ResetPolicy>(body.autoOffsetReset, 'autoOffsetReset', ['earliest', 'latest']);
     const batches = await shardlog().groups.fetch(groupParam(req), memberParam(req), {
       limit: int(body.limit, 'limit', { min: 1, max: MAX_FETCH_LIMIT }, DEFAULT_FETCH_LIMIT),
       maxBytes: int(body.maxBytes, 'maxBytes', { min: 1, max: MAX_MAX_BYTES }, DEFAULT_MAX_BYTES),
       waitMs: int(body.waitMs, 'waitMs', { min: 0, max: MAX_WAIT_MS }, 0),
       encoding,
       ...(positions ? { positions } : {}),
+      ...(resetPolicy ? { resetPolicy } : {}),
     });
     return json(200, encodeGroupFetchResponse(batches, encoding));
   },

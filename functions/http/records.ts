@@ -1,3 +1,12 @@
+import {
+  DEFAULT_FETCH_LIMIT,
+  DEFAULT_MAX_BYTES,
+  MAX_FETCH_LIMIT,
+  MAX_MAX_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_RECORDS_PER_REQUEST,
+  MAX_WAIT_MS,
+} from '../../lib/contract/limits.js';
 import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
 import type { GroupBatch } from '../../lib/groups/group-service.js';
 import type { StoredRecord } from '../../lib/log/batch-format.js';
@@ -8,9 +17,6 @@ import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
 import { JsonText } from './handler.js';
 import { dictionary, int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
 
-/** API.md produce limits. */
-export const MAX_RECORDS_PER_REQUEST = 10_000;
-export const MAX_RECORD_BYTES = 1024 * 1024;
 /**
  * Headers per record. Kafka sets no count of its own (only the record size); SQS allows 10 message attributes,
  * Pub/Sub 100. 64 leaves room for tracing and routing headers while keeping one record's header map small
@@ -19,12 +25,6 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_HEADERS_PER_RECORD = 64;
 /** Bytes (UTF-8) of one header name: 256, as Kinesis partition keys and SQS attribute names. */
 export const MAX_HEADER_NAME_BYTES = 256;
-/** API.md fetch limits. */
-export const DEFAULT_FETCH_LIMIT = 1000;
-export const MAX_FETCH_LIMIT = 10_000;
-export const DEFAULT_MAX_BYTES = 1024 * 1024;
-export const MAX_MAX_BYTES = 6 * 1024 * 1024;
-export const MAX_WAIT_MS = 20_000;
 /** `Idempotency-Key`: 1..128 visible ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

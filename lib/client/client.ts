@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Consumer, type ConsumerOptions } from './consumer.js';
+import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
 import { HttpClient, type HttpClientOptions } from './http-client.js';
-import { Producer, type ProducerOptions } from './producer.js';
+import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 import type {
   CommitOffset,
   CommitResponse,
   CreateTopicRequest,
-  Encoding,
   FetchOptions,
   FetchResponse,
   GroupDescription,
@@ -17,6 +16,7 @@ import type {
   MaintenanceRequest,
   MaintenanceResponse,
   MembershipResponse,
+  ProduceOptions,
   ProduceRecord,
   ProduceResponse,
   ResetOffsetsRequest,
@@ -31,20 +31,8 @@ export const DEFAULT_URL = 'http://127.0.0.1:4000';
 
 export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: string };
 
-export interface ProduceOptions {
-  /**
-   * Makes the request safe to retry: a retry with the same key appends nothing and returns the first
-   * response. Generated when absent, so the client's own retries never duplicate.
-   */
-  idempotencyKey?: string;
-  /** Append only if each named partition's end offset is this (optimistic concurrency). */
-  expectedOffsets?: Record<number, number>;
-  encoding?: Encoding;
-  signal?: AbortSignal;
-}
-
 /**
- * One typed method per route of the shardlog HTTP API (shared/API.md), plus the {@link Producer} and
+ * One typed method per route of the shardlog HTTP API (docs/api.md), plus the {@link Producer} and
  * {@link Consumer} built on them. Errors are the server's own classes from `lib/errors.ts` (`FencedError`,
  * `OffsetOutOfRangeError`, …) with `retriable`; retriable failures are retried before they reach you.
  *
@@ -54,7 +42,7 @@ export interface ProduceOptions {
  * await client.produce('orders', [{ key: 'customer-1', value: { total: 42 } }]);
  * const { records } = await client.fetch('orders', 0, { from: 'earliest' });
  */
-export class ShardlogClient {
+export class ShardlogClient implements ProducerCalls, ConsumerCalls {
   readonly http: HttpClient;
 
   constructor(options: ShardlogClientOptions = {}) {

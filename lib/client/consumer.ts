@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { FencedError, InvalidRequestError, isRetriable, MemberNotFoundError, OffsetOutOfRangeError } from '../errors.js';
-import type { ShardlogClient } from './client.js';
-import { backoffDelayMs, sleep } from './retry.js';
-import type { CommitOffset, ConsumedRecord, GroupBatch, MembershipResponse } from './types.js';
+import { sleep, systemClock, type Clock } from './clock.js';
+import { GroupMembership, type MembershipCalls } from './group-membership.js';
+import { keyOf, type Held } from './held-partitions.js';
+import { backoffDelayMs } from './retry.js';
+import type { AutoOffsetReset, CommitOffset, ConsumedRecord, GroupBatch, GroupFetchRequest, GroupFetchResponse } from './types.js';
 
 export interface ConsumerOptions {
   /** A stable member id (kept across rejoins). Default: a random UUID per consumer. */
@@ -15,6 +17,12 @@ export interface ConsumerOptions {
   maxBytes?: number;
   /** Long poll: how long a fetch waits for records when all partitions are caught up (default 5,000; max 20,000). */
   waitMs?: number;
+  /**
+   * Where a partition starts that the group has never committed (or whose committed offset retention has
+   * passed): `earliest` or `latest`, as Kafka's `auto.offset.reset`. A committed offset always wins. Default:
+   * the server's policy, `earliest`.
+   */
+  autoOffsetReset?: AutoOffsetReset;
   /** Failures the consumer survives on its own (a heartbeat that failed, a commit that could not be sent). */
   onError?: (error: unknown) => void;
 }
@@ -57,11 +65,19 @@ export interface RunOptions {
   onIdle?(): void;
 }
 
-export const DEFAULT_CONSUMER_WAIT_MS = 5_000;
-/** Used until the server has told its heartbeat interval. */
-const FALLBACK_HEARTBEAT_INTERVAL_MS = 3_000;
+/**
+ * The five calls a {@link Consumer} makes: what it needs of the API, not the whole client. `ShardlogClient`
+ * has them; unit tests give an in-memory fake.
+ */
+export interface ConsumerCalls extends MembershipCalls {
+  groupFetch(group: string, memberId: string, request: GroupFetchRequest, signal?: AbortSignal): Promise<GroupFetchResponse>;
+}
 
-type Held = { topic: string; partition: number; leaseToken: string };
+const DEFAULT_CONSUMER_WAIT_MS = 5_000;
+/** The longest a member that holds no partition waits before it looks again (a shorter heartbeat interval wins). */
+const IDLE_PAUSE_MS = 1_000;
+/** Backoff after failed fetches grows up to this many doublings. */
+const MAX_BACKOFF_ATTEMPT = 6;
 
 /**
  * A consumer-group member over HTTP, in the manner of KafkaJS's `consumer.run({ eachBatch })` and the KCL's
@@ -89,40 +105,29 @@ type Held = { topic: string; partition: number; leaseToken: string };
  * });
  */
 export class Consumer {
-  private readonly options: ConsumerOptions;
-  private memberIdValue: string;
-  private heartbeatIntervalMs = FALLBACK_HEARTBEAT_INTERVAL_MS;
-  private assignments = new Map<string, Held>();
-  /** How many partitions the last join/heartbeat listed for us. */
-  private assignedByServer = 0;
-  private readonly positions = new Map<string, number>();
-  /** Lease tokens refused by a commit: not trusted again even if a late heartbeat still lists them. */
-  private readonly fencedTokens = new Set<string>();
+  private readonly initialMemberId: string;
+  private membership: GroupMembership | undefined;
   private state: 'idle' | 'running' | 'stopped' = 'idle';
   private stopping = false;
-  private stopController = new AbortController();
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private heartbeatInFlight: Promise<void> | undefined;
-  private joining: Promise<void> | undefined;
+  private readonly stopController = new AbortController();
   private finished: Promise<void> = Promise.resolve();
-  private run$: RunOptions | undefined;
 
   constructor(
-    private readonly client: ShardlogClient,
-    options: ConsumerOptions = {},
+    private readonly calls: ConsumerCalls,
+    private readonly options: ConsumerOptions = {},
+    private readonly clock: Clock = systemClock,
   ) {
-    this.options = options;
-    this.memberIdValue = options.memberId ?? randomUUID();
+    this.initialMemberId = options.memberId ?? randomUUID();
   }
 
   /** This member's id (stable across rejoins). */
   get memberId(): string {
-    return this.memberIdValue;
+    return this.membership?.memberId ?? this.initialMemberId;
   }
 
   /** The partitions this member holds now, with their lease tokens. */
   get assigned(): ReadonlyArray<Held> {
-    return [...this.assignments.values()];
+    return this.membership?.held.list() ?? [];
   }
 
   /**
@@ -134,24 +139,33 @@ export class Consumer {
     if (this.state !== 'idle') throw new InvalidRequestError('a consumer runs once; create another one');
     if (options.topics.length === 0) throw new InvalidRequestError('run() needs at least one topic');
     this.state = 'running';
-    this.run$ = options;
+    const membership = new GroupMembership(this.calls, {
+      group: options.group,
+      topics: options.topics,
+      memberId: this.initialMemberId,
+      ...(this.options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: this.options.sessionTimeoutMs } : {}),
+      signal: this.stopController.signal,
+      clock: this.clock,
+      report: (error) => this.report(error),
+    });
+    this.membership = membership;
     let markFinished!: () => void;
     this.finished = new Promise((resolve) => (markFinished = resolve));
     let joined = false;
     try {
       try {
-        await this.join();
+        await membership.join();
       } catch (error) {
         if (this.stopping) return; // stop() during the join: nothing to leave
         throw error;
       }
       joined = true;
-      this.scheduleHeartbeat();
+      membership.startHeartbeats();
       await this.loop(options);
     } finally {
-      clearTimeout(this.heartbeatTimer);
+      membership.stopHeartbeats();
       this.state = 'stopped';
-      if (joined) await this.leave();
+      if (joined) await membership.leave();
       markFinished();
     }
   }
@@ -170,54 +184,65 @@ export class Consumer {
     await this.finished;
   }
 
+  /** The membership of the current `run()`. */
+  private get member(): GroupMembership {
+    return this.membership!;
+  }
+
   private async loop(options: RunOptions): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
-      if (this.assignments.size === 0) {
+      if (this.member.held.size === 0) {
         // Idle only if the coordinator gave us nothing, not while a partition we just dropped comes back.
-        if (this.assignedByServer === 0) options.onIdle?.();
+        if (this.member.held.nothingAssigned) options.onIdle?.();
         if (this.stopping) break;
-        await this.pause(Math.min(this.heartbeatIntervalMs, 1_000));
+        await this.pause(Math.min(this.member.heartbeatIntervalMs, IDLE_PAUSE_MS));
         continue;
       }
-      let batches: GroupBatch[];
       // Which lease each position we send was reached under: the server reads from it under whatever lease
       // it holds by then, which may be a newer one (a reset, a re-created topic) than the position's.
       const sentUnder = new Map<string, string>();
+      let batches: GroupBatch[];
       try {
-        const response = await this.client.groupFetch(
-          options.group,
-          this.memberIdValue,
-          {
-            ...(this.options.maxRecords !== undefined ? { limit: this.options.maxRecords } : {}),
-            ...(this.options.maxBytes !== undefined ? { maxBytes: this.options.maxBytes } : {}),
-            waitMs: this.options.waitMs ?? DEFAULT_CONSUMER_WAIT_MS,
-            positions: this.currentPositions(sentUnder),
-          },
-          this.stopController.signal,
-        );
-        batches = response.batches;
+        const request = this.fetchRequest(sentUnder);
+        batches = (await this.calls.groupFetch(options.group, this.member.memberId, request, this.stopController.signal)).batches;
         failures = 0;
       } catch (error) {
         if (this.stopping) break;
         failures += 1;
-        if (error instanceof MemberNotFoundError) {
-          await this.rejoin();
-        } else if (error instanceof FencedError) {
-          // Our view of the leases is stale: ask the coordinator for the current one.
-          await this.heartbeatNow();
-        } else if (error instanceof OffsetOutOfRangeError) {
-          // Retention overtook a tracked position: fall back to the committed offset / reset policy.
-          this.positions.clear();
-        } else if (!isRetriable(error)) {
-          throw error;
-        } else {
-          this.report(error);
-        }
-        await this.pause(backoffDelayMs(Math.min(failures, 6)));
+        await this.recover(error);
+        await this.pause(backoffDelayMs(Math.min(failures, MAX_BACKOFF_ATTEMPT)));
         continue;
       }
       await this.process(options, batches, sentUnder);
+    }
+  }
+
+  private fetchRequest(sentUnder: Map<string, string>): GroupFetchRequest {
+    const { maxRecords, maxBytes, waitMs, autoOffsetReset } = this.options;
+    return {
+      ...(maxRecords !== undefined ? { limit: maxRecords } : {}),
+      ...(maxBytes !== undefined ? { maxBytes } : {}),
+      waitMs: waitMs ?? DEFAULT_CONSUMER_WAIT_MS,
+      ...(autoOffsetReset !== undefined ? { autoOffsetReset } : {}),
+      positions: this.member.held.positionsToSend(sentUnder),
+    };
+  }
+
+  /** What a failed fetch means for the member. @throws the error when it is neither retriable nor handled. */
+  private async recover(error: unknown): Promise<void> {
+    if (error instanceof MemberNotFoundError) {
+      await this.member.rejoin();
+    } else if (error instanceof FencedError) {
+      // Our view of the leases is stale: ask the coordinator for the current one.
+      await this.member.heartbeatNow();
+    } else if (error instanceof OffsetOutOfRangeError) {
+      // Retention overtook a tracked position: fall back to the committed offset / reset policy.
+      this.member.held.forgetPositions();
+    } else if (!isRetriable(error)) {
+      throw error;
+    } else {
+      this.report(error);
     }
   }
 
@@ -232,7 +257,7 @@ export class Consumer {
     for (const batch of batches) {
       const key = keyOf(batch);
       // Lost between the fetch and now: another member owns it; do not process what we can never commit.
-      if (!this.holds(key, batch.leaseToken)) {
+      if (!this.member.held.holds(key, batch.leaseToken)) {
         stale = true;
         skipped ||= batch.records.length > 0;
         continue;
@@ -241,183 +266,63 @@ export class Consumer {
       // flight): those records may skip what the new lease starts from; read again from its committed offset.
       const sent = sentUnder.get(key);
       if (sent !== undefined && sent !== batch.leaseToken) {
-        this.positions.delete(key);
+        this.member.held.forgetPosition(key);
         skipped ||= batch.records.length > 0;
         continue;
       }
       if (batch.records.length === 0) {
-        this.positions.set(key, batch.nextOffset);
+        this.member.held.advance(key, batch.nextOffset);
         continue;
       }
       records += batch.records.length;
-      let resolved: number | undefined;
-      try {
-        await options.eachBatch({
-          topic: batch.topic,
-          partition: batch.partition,
-          records: batch.records,
-          leaseToken: batch.leaseToken,
-          endOffset: batch.endOffset,
-          heartbeat: () => this.heartbeatNow(),
-          resolveOffset: (offset) => {
-            resolved = Math.max(resolved ?? -1, offset);
-          },
-          isRunning: () => !this.stopping,
-          isStale: () => !this.holds(key, batch.leaseToken),
-        });
-      } catch (error) {
-        this.positions.delete(key);
-        await this.commit(options.group, commits);
-        throw error;
-      }
-      const next = resolved !== undefined ? resolved + 1 : batch.records.at(-1)!.offset + 1;
-      if (this.holds(key, batch.leaseToken)) this.positions.set(key, next);
-      commits.push({ topic: batch.topic, partition: batch.partition, offset: next, leaseToken: batch.leaseToken });
+      commits.push(await this.handle(options, batch, commits));
       // stop(): finish the current batch only; the rest is read again by whoever owns it next.
       if (this.stopping) break;
     }
-    await this.commit(options.group, commits);
+    await this.member.commit(commits);
     // A response without records leaves out a partition we hold when the server does not count it as ours
     // (its topic was deleted, or re-created and not yet re-assigned), or, for a member holding tens of
     // thousands of partitions, when their envelopes alone would not fit a response: then this costs one
     // heartbeat per idle fetch, at most one per `waitMs`.
-    if (records === 0 && [...this.assignments.keys()].some((key) => !batches.some((b) => keyOf(b) === key))) stale = true;
-    if (stale && !this.stopping) void this.heartbeatNow();
+    if (records === 0 && this.member.held.missingFrom(batches)) stale = true;
+    if (stale && !this.stopping) void this.member.heartbeatNow();
     if (records === 0 && !skipped && !this.stopping) options.onIdle?.();
   }
 
-  /** Commits what is still ours; drops partitions the coordinator refuses. */
-  private async commit(group: string, offsets: CommitOffset[]): Promise<void> {
-    const ours = offsets.filter((o) => this.holds(keyOf(o), o.leaseToken));
-    if (ours.length === 0) return;
+  /**
+   * Hands one batch to `eachBatch` and returns its commit: up to what `resolveOffset` marked, else all of it.
+   * @throws what the handler threw, after committing `earlier` (nothing of this batch is committed).
+   */
+  private async handle(options: RunOptions, batch: GroupBatch, earlier: CommitOffset[]): Promise<CommitOffset> {
+    const key = keyOf(batch);
+    let resolved: number | undefined;
     try {
-      const { results } = await this.client.commit(group, this.memberIdValue, ours);
-      for (const result of results) {
-        if (!result.ok) {
-          const sent = ours.find((o) => o.topic === result.topic && o.partition === result.partition);
-          this.drop(keyOf(result), sent?.leaseToken);
-        }
-      }
-    } catch (error) {
-      if (error instanceof FencedError) {
-        for (const o of ours) this.drop(keyOf(o), o.leaseToken);
-      } else if (error instanceof MemberNotFoundError) {
-        // Not committed: those records are read again after the rejoin (at-least-once).
-        await this.rejoin();
-      } else {
-        // Positions stay; the next commit of a later offset covers these records.
-        this.report(error);
-      }
-    }
-  }
-
-  private drop(key: string, leaseToken: string | undefined): void {
-    if (leaseToken !== undefined) this.fencedTokens.add(leaseToken);
-    this.assignments.delete(key);
-    this.positions.delete(key);
-    // A reset fences a lease that we may still own under a new token: ask now rather than at the next tick.
-    void this.heartbeatNow();
-  }
-
-  private holds(key: string, leaseToken: string): boolean {
-    return this.assignments.get(key)?.leaseToken === leaseToken;
-  }
-
-  /** The positions to send, recording in `sentUnder` the lease token each one was reached under. */
-  private currentPositions(sentUnder: Map<string, string>) {
-    const positions = [];
-    for (const [key, held] of this.assignments) {
-      const offset = this.positions.get(key);
-      if (offset === undefined) continue;
-      positions.push({ topic: held.topic, partition: held.partition, offset });
-      sentUnder.set(key, held.leaseToken);
-    }
-    return positions;
-  }
-
-  // ---- membership ----
-
-  private async join(): Promise<void> {
-    const run = this.run$!;
-    const response = await this.client.joinGroup(
-      run.group,
-      {
-        topics: run.topics,
-        memberId: this.memberIdValue,
-        ...(this.options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: this.options.sessionTimeoutMs } : {}),
-      },
-      this.stopController.signal,
-    );
-    this.memberIdValue = response.memberId;
-    // Whatever we tracked may have been read and committed by others while we were gone.
-    this.positions.clear();
-    this.apply(response);
-  }
-
-  /** Joins again with the same member id; concurrent callers share one attempt. */
-  private rejoin(): Promise<void> {
-    this.joining ??= this.join()
-      .catch((error: unknown) => {
-        if (!this.stopping) this.report(error);
-      })
-      .finally(() => {
-        this.joining = undefined;
+      await options.eachBatch({
+        topic: batch.topic,
+        partition: batch.partition,
+        records: batch.records,
+        leaseToken: batch.leaseToken,
+        endOffset: batch.endOffset,
+        heartbeat: () => this.member.heartbeatNow(),
+        resolveOffset: (offset) => {
+          resolved = Math.max(resolved ?? -1, offset);
+        },
+        isRunning: () => !this.stopping,
+        isStale: () => !this.member.held.holds(key, batch.leaseToken),
       });
-    return this.joining;
-  }
-
-  private apply(response: MembershipResponse): void {
-    if (response.heartbeatIntervalMs > 0) this.heartbeatIntervalMs = response.heartbeatIntervalMs;
-    this.assignedByServer = response.assignments.length;
-    const next = new Map<string, Held>();
-    for (const a of response.assignments) {
-      if (this.fencedTokens.has(a.leaseToken)) continue;
-      next.set(keyOf(a), { topic: a.topic, partition: a.partition, leaseToken: a.leaseToken });
-    }
-    for (const [key, held] of this.assignments) {
-      // Lost, or fenced by a reset (new token): our position is no longer the group's.
-      if (next.get(key)?.leaseToken !== held.leaseToken) this.positions.delete(key);
-    }
-    this.assignments = next;
-  }
-
-  private scheduleHeartbeat(): void {
-    clearTimeout(this.heartbeatTimer);
-    if (this.state !== 'running') return;
-    this.heartbeatTimer = setTimeout(() => {
-      void this.heartbeatNow().finally(() => this.scheduleHeartbeat());
-    }, this.heartbeatIntervalMs);
-  }
-
-  /** One heartbeat; concurrent callers share it. Never throws: failures are reported and retried next tick. */
-  private heartbeatNow(): Promise<void> {
-    this.heartbeatInFlight ??= (async () => {
-      if (this.joining) return this.joining;
-      const run = this.run$!;
-      try {
-        this.apply(await this.client.heartbeat(run.group, this.memberIdValue));
-      } catch (error) {
-        if (error instanceof MemberNotFoundError) await this.rejoin();
-        else if (!this.stopping) this.report(error);
-      }
-    })().finally(() => {
-      this.heartbeatInFlight = undefined;
-    });
-    return this.heartbeatInFlight;
-  }
-
-  private async leave(): Promise<void> {
-    try {
-      await this.client.leaveGroup(this.run$!.group, this.memberIdValue);
     } catch (error) {
-      // The session expires on its own; only an unexpected failure is worth a report.
-      if (!(error instanceof MemberNotFoundError)) this.report(error);
+      this.member.held.forgetPosition(key);
+      await this.member.commit(earlier);
+      throw error;
     }
+    const next = resolved !== undefined ? resolved + 1 : batch.records.at(-1)!.offset + 1;
+    if (this.member.held.holds(key, batch.leaseToken)) this.member.held.advance(key, next);
+    return { topic: batch.topic, partition: batch.partition, offset: next, leaseToken: batch.leaseToken };
   }
 
   /** Sleeps, but wakes at once on stop(). */
   private async pause(ms: number): Promise<void> {
-    await sleep(ms, this.stopController.signal).catch(() => undefined);
+    await sleep(ms, this.stopController.signal, this.clock).catch(() => undefined);
   }
 
   private report(error: unknown): void {
@@ -430,8 +335,4 @@ class StopSignal extends Error {
   constructor() {
     super('consumer stopped');
   }
-}
-
-function keyOf(tp: { topic: string; partition: number }): string {
-  return `${tp.topic}\u0000${tp.partition}`;
 }

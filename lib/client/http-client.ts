@@ -10,7 +10,8 @@ import {
   UnavailableError,
   type ErrorBody,
 } from '../errors.js';
-import { backoffDelayMs, DEFAULT_MAX_ATTEMPTS, sleep as defaultSleep, type RetryOptions } from './retry.js';
+import { sleep as defaultSleep } from './clock.js';
+import { backoffDelayMs, DEFAULT_MAX_ATTEMPTS, type RetryOptions } from './retry.js';
 import { createSigV4Signer, shouldSignByDefault, type RequestSigner } from './signer.js';
 
 /** The subset of the WHATWG `fetch` the client uses; inject a fake in tests. */
@@ -45,7 +46,7 @@ export interface RequestOptions {
   extraTimeoutMs?: number;
 }
 
-export const DEFAULT_TIMEOUT_MS = 35_000;
+const DEFAULT_TIMEOUT_MS = 35_000;
 
 /**
  * The transport of the client SDK: one JSON request with signing, bounded retries of retriable failures, and

@@ -9,9 +9,10 @@
  * await producer.send('orders', [{ key: 'c-1', value: { total: 42 } }]);
  * await producer.close();
  */
-export { ShardlogClient, DEFAULT_URL, type ShardlogClientOptions, type ProduceOptions } from './client.js';
-export { Producer, type ProducerOptions } from './producer.js';
-export { Consumer, type ConsumerOptions, type EachBatchPayload, type RunOptions } from './consumer.js';
+export { ShardlogClient, DEFAULT_URL, type ShardlogClientOptions } from './client.js';
+export { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
+export { Consumer, type ConsumerCalls, type ConsumerOptions, type EachBatchPayload, type RunOptions } from './consumer.js';
+export type { Clock } from './clock.js';
 export { HttpClient, errorFromResponse, type FetchLike, type HttpClientOptions, type RequestOptions } from './http-client.js';
 export {
   createSigV4Signer,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_RECORD_BYTES, MAX_RECORDS_PER_REQUEST } from '../contract/limits.js';
 import { InvalidRequestError, isRetriable, PayloadTooLargeError } from '../errors.js';
 import { partitionFor } from '../log/partitioner.js';
-import type { ShardlogClient } from './client.js';
-import { backoffDelayMs, sleep } from './retry.js';
-import type { ProduceRecord, RecordMetadata } from './types.js';
+import { sleep, systemClock, type Clock } from './clock.js';
+import { backoffDelayMs } from './retry.js';
+import type { ProduceRecord, ProduceResponse, RecordMetadata } from './types.js';
 
 export interface ProducerOptions {
   /** How long a batch waits for more records before it is sent (Kafka's `linger.ms`; default 5). */
@@ -22,15 +23,24 @@ export interface ProducerOptions {
   metadataMaxAgeMs?: number;
 }
 
-export const DEFAULT_LINGER_MS = 5;
-export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
-export const MAX_RECORDS_PER_REQUEST = 10_000;
-export const DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
-export const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
-export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
-export const DEFAULT_METADATA_MAX_AGE_MS = 60_000;
-/** API.md: one record up to 1 MB. */
-export const MAX_RECORD_BYTES = 1024 * 1024;
+/**
+ * The two calls a {@link Producer} makes: what it needs of the API, not the whole client. `ShardlogClient`
+ * has them; unit tests give an in-memory fake.
+ */
+export interface ProducerCalls {
+  /** `GET /v1/topics/{topic}`: only `partitions` is read, to batch keyed records by partition. */
+  describeTopic(topic: string): Promise<{ partitions: number }>;
+  /** `POST /v1/topics/{topic}/records` with an `Idempotency-Key` that every retry of the request reuses. */
+  produce(topic: string, records: ProduceRecord[], options: { idempotencyKey: string }): Promise<ProduceResponse>;
+}
+
+const DEFAULT_LINGER_MS = 5;
+const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
+/** Under the 6 MB request body of docs/api.md, leaving room for the JSON around the records. */
+const DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
+const DEFAULT_METADATA_MAX_AGE_MS = 60_000;
 
 /** The batch queue of one partition of one topic (or of the topic's keyless records). */
 interface Lane {
@@ -45,7 +55,8 @@ interface Batch {
   readonly entries: Pending[];
   bytes: number;
   closed: boolean;
-  timer?: NodeJS.Timeout;
+  /** Cancels the linger timer. */
+  cancelLinger?: () => void;
 }
 
 interface Pending {
@@ -96,8 +107,9 @@ export class Producer {
   private closed = false;
 
   constructor(
-    private readonly client: ShardlogClient,
+    private readonly calls: ProducerCalls,
     options: ProducerOptions = {},
+    private readonly clock: Clock = systemClock,
   ) {
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
@@ -185,7 +197,7 @@ export class Producer {
     if (!batch || batch.closed || batch.bytes + pending.bytes > this.maxBatchBytes) {
       if (batch) this.closeBatch(batch);
       const fresh: Batch = { entries: [], bytes: 0, closed: false };
-      fresh.timer = setTimeout(() => {
+      fresh.cancelLinger = this.clock.schedule(() => {
         this.closeBatch(fresh);
         this.pump();
       }, this.lingerMs);
@@ -203,7 +215,7 @@ export class Producer {
   private closeBatch(batch: Batch): void {
     if (batch.closed) return;
     batch.closed = true;
-    clearTimeout(batch.timer);
+    batch.cancelLinger?.();
   }
 
   /**
@@ -266,17 +278,17 @@ export class Producer {
   private async deliver(topic: string, entries: Pending[]): Promise<RecordMetadata[]> {
     const idempotencyKey = randomUUID();
     const records = entries.map((entry) => entry.record);
-    const deadline = Date.now() + this.deliveryTimeoutMs;
+    const deadline = this.clock.now() + this.deliveryTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.client.produce(topic, records, { idempotencyKey });
+        const response = await this.calls.produce(topic, records, { idempotencyKey });
         if (response.records.length !== records.length) {
           throw new InvalidRequestError(`the server acknowledged ${response.records.length} of ${records.length} records`);
         }
         return response.records;
       } catch (error) {
-        if (!isRetriable(error) || Date.now() >= deadline) throw error;
-        await sleep(Math.min(backoffDelayMs(attempt), Math.max(0, deadline - Date.now())));
+        if (!isRetriable(error) || this.clock.now() >= deadline) throw error;
+        await sleep(Math.min(backoffDelayMs(attempt), Math.max(0, deadline - this.clock.now())), undefined, this.clock);
       }
     }
   }
@@ -296,9 +308,9 @@ export class Producer {
 
   private partitionCount(topic: string): Promise<number> {
     const cached = this.metadata.get(topic);
-    if (cached && Date.now() - cached.fetchedAt < this.metadataMaxAgeMs) return cached.partitions;
-    const partitions = this.client.describeTopic(topic).then((d) => d.partitions);
-    this.metadata.set(topic, { partitions, fetchedAt: Date.now() });
+    if (cached && this.clock.now() - cached.fetchedAt < this.metadataMaxAgeMs) return cached.partitions;
+    const partitions = this.calls.describeTopic(topic).then((d) => d.partitions);
+    this.metadata.set(topic, { partitions, fetchedAt: this.clock.now() });
     // A failed lookup (e.g. the topic does not exist yet) must not be cached.
     partitions.catch(() => this.metadata.delete(topic));
     return partitions;

@@ -13,8 +13,8 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 6;
-export const DEFAULT_BASE_DELAY_MS = 100;
-export const DEFAULT_MAX_DELAY_MS = 5_000;
+const DEFAULT_BASE_DELAY_MS = 100;
+const DEFAULT_MAX_DELAY_MS = 5_000;
 
 /**
  * The delay before retry number `attempt` (1 = the first retry).
@@ -35,26 +35,4 @@ export function backoffDelayMs(
   const ceiling = Math.min(cap, base * 2 ** attempt);
   const jittered = Math.floor(random() * ceiling);
   return Math.max(jittered, retryAfterMs ?? 0);
-}
-
-/**
- * Resolves after `ms`, or rejects with the signal's reason as soon as `signal` aborts (so `stop()` does not
- * wait out a backoff).
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

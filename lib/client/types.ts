@@ -1,6 +1,8 @@
 /**
- * The wire types of the shardlog HTTP API, version 1, as the client SDK sees them (shared/API.md is the
- * contract; a field here is a field there).
+ * The wire types of the shardlog HTTP API, version 1, as the client SDK sees them: the client's own
+ * declaration of the contract (docs/api.md; a field here is a field there). They are not imported from the
+ * server, whose types describe its decoded inputs (bytes, defaults applied) and would pull server modules into
+ * the client's `dist/`; the contract's numeric limits are shared instead (lib/contract/limits.ts).
  */
 
 /** Any JSON value: what a record's `value` may be with the default `json` encoding. */
@@ -26,6 +28,19 @@ export interface RecordMetadata {
   partition: number;
   offset: number;
   timestamp: number;
+}
+
+/** Options of one produce request beside its records. */
+export interface ProduceOptions {
+  /**
+   * Makes the request safe to retry: a retry with the same key appends nothing and returns the first
+   * response. Generated when absent, so the client's own retries never duplicate.
+   */
+  idempotencyKey?: string;
+  /** Append only if each named partition's end offset is this (optimistic concurrency). */
+  expectedOffsets?: Record<number, number>;
+  encoding?: Encoding;
+  signal?: AbortSignal;
 }
 
 export interface ProduceResponse {
@@ -128,12 +143,21 @@ export interface TopicPartitionOffset {
   offset: number;
 }
 
+/** Where a partition with nothing committed starts (Kafka's `auto.offset.reset`). */
+export type AutoOffsetReset = 'earliest' | 'latest';
+
 export interface GroupFetchRequest {
   limit?: number;
   maxBytes?: number;
   waitMs?: number;
   /** Where to read each partition from; the committed offset (or the reset policy) where absent. */
   positions?: TopicPartitionOffset[];
+  /**
+   * The reset policy of this fetch, for partitions the group never committed (or whose committed offset
+   * retention has passed); `earliest` when absent. An addition to docs/api.md: see README, "Behaviour where
+   * the contract is silent".
+   */
+  autoOffsetReset?: AutoOffsetReset;
 }
 
 export interface GroupBatch {
@@ -202,7 +226,7 @@ export interface ResetOffsetsRequest {
   to: ResetTarget;
 }
 
-/** The new committed offsets after a reset (API.md leaves the exact shape open; see `ShardlogClient.resetOffsets`). */
+/** The new committed offsets after a reset (docs/api.md leaves the exact shape open; see `ShardlogClient.resetOffsets`). */
 export type ResetOffsetsResponse = { offsets?: TopicPartitionOffset[] } & Record<string, unknown>;
 
 export interface MaintenanceRequest {

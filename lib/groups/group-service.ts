@@ -76,6 +76,8 @@ export interface GroupFetchInput {
   readonly encoding?: RecordEncoding;
   readonly waitMs: number;
   readonly positions?: readonly TopicPartitionOffset[];
+  /** Where partitions with nothing committed start in this fetch; the service's policy when absent. */
+  readonly resetPolicy?: ResetPolicy;
 }
 
 export interface GroupBatch extends TopicPartition {
@@ -218,9 +220,10 @@ export class GroupService {
     const positions = new Map((input.positions ?? []).map((p) => [keyOf(p), p.offset]));
     const limitShare = Math.max(1, Math.ceil(input.limit / held.length));
     const bytesShare = Math.max(1, Math.floor(input.maxBytes / held.length));
+    const resetPolicy = input.resetPolicy ?? this.resetPolicy;
     const readAll = () =>
       mapLimit(held, CONCURRENCY, (lease) =>
-        this.readLease(lease, topics.get(lease.topic)!, positions.get(keyOf(lease)), limitShare, bytesShare, encoding),
+        this.readLease(lease, topics.get(lease.topic)!, positions.get(keyOf(lease)), limitShare, bytesShare, encoding, resetPolicy),
       );
     let batches = await readAll();
     if (input.waitMs > 0 && batches.every((b) => b.records.length === 0)) {
@@ -518,9 +521,10 @@ export class GroupService {
     limit: number,
     maxBytes: number,
     encoding: RecordEncoding,
+    resetPolicy: ResetPolicy,
   ): Promise<GroupBatch> {
     const committed = lease.committedOffset;
-    const policy: StartPosition = { kind: this.resetPolicy };
+    const policy: StartPosition = { kind: resetPolicy };
     const read = (start: StartPosition) =>
       this.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
     let result;

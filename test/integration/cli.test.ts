@@ -127,6 +127,18 @@ describe('shardlog CLI against the local stack', () => {
     expect(groups.stdout).toMatch(new RegExp(`^${group}\\s+0$`, 'm'));
   }, 60_000);
 
+  it('starts a group the way --from says where it has committed nothing, as Kafka\'s auto.offset.reset', async () => {
+    const topic = unique('cli-reset');
+    await shardlog(['topics', 'create', topic]);
+    await shardlog(['produce', topic], '1\n2\n');
+
+    const latest = await shardlog(['consume', topic, '--group', unique('cli-g'), '--from', 'latest']);
+    const earliest = await shardlog(['consume', topic, '--group', unique('cli-g'), '--from', 'earliest']);
+
+    expect(latest).toMatchObject({ code: 0, stdout: '' });
+    expect(parse(earliest.stdout).map((r) => r.value as unknown)).toEqual([1, 2]);
+  }, 60_000);
+
   it('runs a maintenance pass', async () => {
     const result = await shardlog(['maintenance']);
 

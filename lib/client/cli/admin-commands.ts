@@ -1,114 +1,126 @@
-import type { ShardlogClient } from '../client.js';
-import type { ResetTarget } from '../types.js';
+import type { GroupDescription, ResetTarget, TopicDescription } from '../types.js';
 import { intOption, noMoreArgs, numberOption, required, UsageError, type ParsedArgs } from './args.js';
 import { formatBytes, table } from './format.js';
-import type { CliIo } from './io.js';
+import type { CliClient, CliIo } from './io.js';
+
+/** What a command prints: the API's response with `--json`, else its text. */
+interface Printed {
+  response: unknown;
+  text(): string;
+}
+
+type AdminCommand = (client: CliClient, parsed: ParsedArgs) => Promise<Printed>;
 
 /** `topics …`, `groups list|describe|reset` and `maintenance`: one request each, then a table or JSON. */
-export async function runAdminCommand(client: ShardlogClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
-  const { command, args, values } = parsed;
-  const json = values.json === true;
-  const out = (text: string) => void io.stdout.write(text.endsWith('\n') ? text : text + '\n');
-  const print = (response: unknown, text: () => string) => out(json ? JSON.stringify(response, null, 2) : text());
+export async function runAdminCommand(client: CliClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
+  const command = ADMIN_COMMANDS[parsed.command];
+  if (!command) throw new UsageError(`unknown command '${parsed.command}'`);
+  const printed = await command(client, parsed);
+  const text = parsed.values.json === true ? JSON.stringify(printed.response, null, 2) : printed.text();
+  io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}
 
-  switch (command) {
-    case 'topics create': {
-      const name = required(args, 0, 'name', command);
-      noMoreArgs(args, 1, command);
-      const partitions = intOption(values, 'partitions', 1);
-      const retentionHours = numberOption(values, 'retention-hours');
-      const topic = await client.createTopic({
-        name,
-        ...(partitions !== undefined ? { partitions } : {}),
-        ...(retentionHours !== undefined ? { retentionHours } : {}),
-      });
-      return print(topic, () => `created topic ${topic.name} with ${topic.partitions} partition(s), retention ${topic.retentionHours} h`);
-    }
-    case 'topics list': {
-      noMoreArgs(args, 0, command);
-      const topics = await client.listTopics();
-      return print({ topics }, () =>
-        topics.length === 0 ? 'no topics' : table(['TOPIC', 'PARTITIONS'], topics.map((t) => [t.name, t.partitions])),
-      );
-    }
-    case 'topics describe': {
-      const name = required(args, 0, 'name', command);
-      noMoreArgs(args, 1, command);
-      const topic = await client.describeTopic(name);
-      return print(topic, () =>
-        [
-          `topic ${topic.name}: ${topic.partitions} partition(s), retention ${topic.retentionHours} h, created ${new Date(topic.createdAt).toISOString()}`,
-          table(
-            ['PARTITION', 'START', 'END', 'RECORDS'],
-            topic.partitionStats.map((p) => [p.partition, p.startOffset, p.endOffset, p.endOffset - p.startOffset]),
-          ),
-        ].join('\n'),
-      );
-    }
-    case 'topics delete': {
-      const name = required(args, 0, 'name', command);
-      noMoreArgs(args, 1, command);
-      await client.deleteTopic(name);
-      return print({ deleted: name }, () => `deleted topic ${name}`);
-    }
-    case 'groups list': {
-      noMoreArgs(args, 0, command);
-      const groups = await client.listGroups();
-      return print({ groups }, () =>
-        groups.length === 0 ? 'no groups' : table(['GROUP', 'MEMBERS'], groups.map((g) => [g.group, g.members])),
-      );
-    }
-    case 'groups describe': {
-      const group = required(args, 0, 'group', command);
-      noMoreArgs(args, 1, command);
-      const description = await client.describeGroup(group);
-      const now = Date.now();
-      return print(description, () =>
-        [
-          `group ${description.group}: ${description.members.length} member(s)`,
-          ...(description.members.length > 0
-            ? [
-                table(
-                  ['MEMBER', 'PARTITIONS', 'EXPIRES IN'],
-                  description.members.map((m) => [m.memberId, m.partitions, `${Math.max(0, Math.round((m.expiresAt - now) / 1000))} s`]),
-                ),
-                '',
-              ]
-            : []),
-          table(
-            ['TOPIC', 'PARTITION', 'OWNER', 'COMMITTED', 'END', 'LAG'],
-            description.partitions.map((p) => [p.topic, p.partition, p.owner, p.committedOffset, p.endOffset, p.lag]),
-          ),
-        ].join('\n'),
-      );
-    }
-    case 'groups reset': {
-      const group = required(args, 0, 'group', command);
-      const topic = required(args, 1, 'topic', command);
-      noMoreArgs(args, 2, command);
-      const to = resetTarget(values.to);
-      const partition = intOption(values, 'partition');
-      const response = await client.resetOffsets(group, { topic, to, ...(partition !== undefined ? { partition } : {}) });
-      const offsets = Array.isArray(response.offsets) ? response.offsets : undefined;
-      return print(response, () =>
-        [
-          `reset group ${group} on ${topic}${partition !== undefined ? ` partition ${partition}` : ''} to ${String(values.to)}`,
-          ...(offsets ? [table(['TOPIC', 'PARTITION', 'OFFSET'], offsets.map((o) => [o.topic, o.partition, o.offset]))] : []),
-        ].join('\n'),
-      );
-    }
-    case 'maintenance': {
-      noMoreArgs(args, 0, command);
-      const topic = values.topic as string | undefined;
-      const result = await client.runMaintenance(topic ? { topic } : {});
-      return print(result, () =>
-        `tiered ${result.tiered.segments} segment(s) (${result.tiered.records} records, ${formatBytes(result.tiered.bytes)}); ` +
-        `expired ${result.expired.records} record(s), ${result.expired.segments} segment(s)`,
-      );
-    }
-    default:
-      throw new UsageError(`unknown command '${command}'`);
-  }
+const ADMIN_COMMANDS: Record<string, AdminCommand> = {
+  'topics create': async (client, { command, args, values }) => {
+    const name = required(args, 0, 'name', command);
+    noMoreArgs(args, 1, command);
+    const partitions = intOption(values, 'partitions', 1);
+    const retentionHours = numberOption(values, 'retention-hours');
+    const topic = await client.createTopic({
+      name,
+      ...(partitions !== undefined ? { partitions } : {}),
+      ...(retentionHours !== undefined ? { retentionHours } : {}),
+    });
+    return { response: topic, text: () => `created topic ${topic.name} with ${topic.partitions} partition(s), retention ${topic.retentionHours} h` };
+  },
+
+  'topics list': async (client, { command, args }) => {
+    noMoreArgs(args, 0, command);
+    const topics = await client.listTopics();
+    return {
+      response: { topics },
+      text: () => (topics.length === 0 ? 'no topics' : table(['TOPIC', 'PARTITIONS'], topics.map((t) => [t.name, t.partitions]))),
+    };
+  },
+
+  'topics describe': async (client, { command, args }) => {
+    const name = required(args, 0, 'name', command);
+    noMoreArgs(args, 1, command);
+    const topic = await client.describeTopic(name);
+    return { response: topic, text: () => describeTopicText(topic) };
+  },
+
+  'topics delete': async (client, { command, args }) => {
+    const name = required(args, 0, 'name', command);
+    noMoreArgs(args, 1, command);
+    await client.deleteTopic(name);
+    return { response: { deleted: name }, text: () => `deleted topic ${name}` };
+  },
+
+  'groups list': async (client, { command, args }) => {
+    noMoreArgs(args, 0, command);
+    const groups = await client.listGroups();
+    return {
+      response: { groups },
+      text: () => (groups.length === 0 ? 'no groups' : table(['GROUP', 'MEMBERS'], groups.map((g) => [g.group, g.members]))),
+    };
+  },
+
+  'groups describe': async (client, { command, args }) => {
+    const group = required(args, 0, 'group', command);
+    noMoreArgs(args, 1, command);
+    const description = await client.describeGroup(group);
+    const now = Date.now();
+    return { response: description, text: () => describeGroupText(description, now) };
+  },
+
+  'groups reset': async (client, { command, args, values }) => {
+    const group = required(args, 0, 'group', command);
+    const topic = required(args, 1, 'topic', command);
+    noMoreArgs(args, 2, command);
+    const to = resetTarget(values.to);
+    const partition = intOption(values, 'partition');
+    const response = await client.resetOffsets(group, { topic, to, ...(partition !== undefined ? { partition } : {}) });
+    const offsets = Array.isArray(response.offsets) ? response.offsets : undefined;
+    const text = () =>
+      [
+        `reset group ${group} on ${topic}${partition !== undefined ? ` partition ${partition}` : ''} to ${String(values.to)}`,
+        ...(offsets ? [table(['TOPIC', 'PARTITION', 'OFFSET'], offsets.map((o) => [o.topic, o.partition, o.offset]))] : []),
+      ].join('\n');
+    return { response, text };
+  },
+
+  maintenance: async (client, { command, args, values }) => {
+    noMoreArgs(args, 0, command);
+    const topic = values.topic as string | undefined;
+    const result = await client.runMaintenance(topic ? { topic } : {});
+    const text = () =>
+      `tiered ${result.tiered.segments} segment(s) (${result.tiered.records} records, ${formatBytes(result.tiered.bytes)}); ` +
+      `expired ${result.expired.records} record(s), ${result.expired.segments} segment(s)`;
+    return { response: result, text };
+  },
+};
+
+function describeTopicText(topic: TopicDescription): string {
+  return [
+    `topic ${topic.name}: ${topic.partitions} partition(s), retention ${topic.retentionHours} h, created ${new Date(topic.createdAt).toISOString()}`,
+    table(
+      ['PARTITION', 'START', 'END', 'RECORDS'],
+      topic.partitionStats.map((p) => [p.partition, p.startOffset, p.endOffset, p.endOffset - p.startOffset]),
+    ),
+  ].join('\n');
+}
+
+function describeGroupText(description: GroupDescription, now: number): string {
+  const members = description.members.map((m) => [m.memberId, m.partitions, `${Math.max(0, Math.round((m.expiresAt - now) / 1000))} s`]);
+  return [
+    `group ${description.group}: ${description.members.length} member(s)`,
+    ...(members.length > 0 ? [table(['MEMBER', 'PARTITIONS', 'EXPIRES IN'], members), ''] : []),
+    table(
+      ['TOPIC', 'PARTITION', 'OWNER', 'COMMITTED', 'END', 'LAG'],
+      description.partitions.map((p) => [p.topic, p.partition, p.owner, p.committedOffset, p.endOffset, p.lag]),
+    ),
+  ].join('\n');
 }
 
 function resetTarget(raw: string | boolean | undefined): ResetTarget {

@@ -26,7 +26,7 @@ export type OptionName = keyof typeof OPTIONS;
 const GLOBAL: OptionName[] = ['url', 'json', 'help'];
 
 /** Which options each command takes, besides `--url`, `--json` and `--help`. */
-export const COMMAND_OPTIONS: Record<string, OptionName[]> = {
+const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   'topics create': ['partitions', 'retention-hours'],
   'topics list': [],
   'topics describe': [],
@@ -126,7 +126,9 @@ Records
   shardlog consume <topic> [--group <g>] [--partition P --offset O | --from earliest|latest]
                            [--max N] [--follow]
       one JSON line per record on stdout: partition, offset, key, value, headers, timestamp;
-      with --group, reads the group's partitions from its committed offsets and commits as it goes
+      with --group, reads the group's partitions from its committed offsets and commits as it goes;
+      --from then says where a partition the group never committed starts (Kafka's auto.offset.reset,
+      default earliest)
 
 Consumer groups
   shardlog groups list

@@ -1,12 +1,12 @@
-import type { ShardlogClient } from '../client.js';
-import type { ConsumedRecord, FetchOptions } from '../types.js';
+import { MAX_FETCH_LIMIT, MAX_WAIT_MS } from '../../contract/limits.js';
+import type { AutoOffsetReset, ConsumedRecord, FetchOptions } from '../types.js';
 import { intOption, noMoreArgs, required, UsageError, type ParsedArgs } from './args.js';
-import { writeLine, type CliIo } from './io.js';
+import { writeLine, type CliClient, type CliIo } from './io.js';
 
-/** Long-poll wait per request with `--follow` (API.md allows up to 20,000 ms). */
-const FOLLOW_WAIT_MS = 20_000;
+/** Long-poll wait per request with `--follow`: the longest the API allows. */
+const FOLLOW_WAIT_MS = MAX_WAIT_MS;
 /** Records per request: the API's maximum, so a terminal dump or a pipe is not request-bound. */
-const FETCH_LIMIT = 10_000;
+const FETCH_LIMIT = MAX_FETCH_LIMIT;
 /** Bytes per request: well under the 6 MB response limit of Lambda. */
 const FETCH_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -19,11 +19,12 @@ class ReaderGone extends Error {}
  *
  * Without `--group`, it reads partitions directly (all, or `--partition P`) from `--offset O` or
  * `--from earliest|latest` (default earliest). With `--group`, it is a member of the group, reads its assigned
- * partitions from the committed offsets, and commits each batch after it was written (at-least-once). Without
+ * partitions from the committed offsets, and commits each batch after it was written (at-least-once); there
+ * `--from` is the reset policy of partitions the group never committed (Kafka's `auto.offset.reset`). Without
  * `--follow` it exits once it has caught up with the end of the log; with `--follow` it waits for new records
  * until SIGINT. `--max N` stops after N records (with a group, exactly those N are committed).
  */
-export async function runConsume(client: ShardlogClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
+export async function runConsume(client: CliClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
   const topic = required(parsed.args, 0, 'topic', 'consume');
   noMoreArgs(parsed.args, 1, 'consume');
   const { values } = parsed;
@@ -39,21 +40,21 @@ export async function runConsume(client: ShardlogClient, parsed: ParsedArgs, io:
   if (offset !== undefined && partition === undefined) throw new UsageError('--offset needs --partition');
 
   if (typeof values.group === 'string') {
-    if (partition !== undefined || offset !== undefined || from !== undefined) {
+    if (partition !== undefined || offset !== undefined) {
       throw new UsageError(
-        "--partition, --offset and --from do not apply with --group: a group reads from its committed offsets (move them with 'shardlog groups reset')",
+        "--partition and --offset do not apply with --group: a group reads from its committed offsets (move them with 'shardlog groups reset')",
       );
     }
-    return consumeGroup(client, topic, values.group, { max, follow }, io);
+    return consumeGroup(client, topic, values.group, { max, follow, ...(from !== undefined ? { autoOffsetReset: from } : {}) }, io);
   }
-  const start: FetchOptions = offset !== undefined ? { offset } : { from: (from as 'earliest' | 'latest' | undefined) ?? 'earliest' };
+  const start: FetchOptions = offset !== undefined ? { offset } : { from: from ?? 'earliest' };
   const partitions =
     partition !== undefined ? [partition] : Array.from({ length: (await client.describeTopic(topic)).partitions }, (_, i) => i);
   return consumePartitions(client, topic, partitions, start, { max, follow }, io);
 }
 
 /** The output line of one record. */
-export function recordLine(partition: number, record: ConsumedRecord): string {
+function recordLine(partition: number, record: ConsumedRecord): string {
   return JSON.stringify({
     partition,
     offset: record.offset,
@@ -65,7 +66,7 @@ export function recordLine(partition: number, record: ConsumedRecord): string {
 }
 
 async function consumePartitions(
-  client: ShardlogClient,
+  client: CliClient,
   topic: string,
   partitions: number[],
   start: FetchOptions,
@@ -116,10 +117,10 @@ async function consumePartitions(
 }
 
 async function consumeGroup(
-  client: ShardlogClient,
+  client: CliClient,
   topic: string,
   group: string,
-  options: { max: number | undefined; follow: boolean },
+  options: { max: number | undefined; follow: boolean; autoOffsetReset?: AutoOffsetReset },
   io: CliIo,
 ): Promise<void> {
   let remaining = options.max ?? Number.POSITIVE_INFINITY;
@@ -127,6 +128,7 @@ async function consumeGroup(
     waitMs: options.follow ? 10_000 : 0,
     maxRecords: FETCH_LIMIT,
     maxBytes: FETCH_MAX_BYTES,
+    ...(options.autoOffsetReset ? { autoOffsetReset: options.autoOffsetReset } : {}),
     // The member survives these on its own (it retries, rejoins); say so, once per failure, and go on.
     onError: (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`),
   });

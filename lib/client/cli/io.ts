@@ -1,8 +1,24 @@
 import type { Writable } from 'node:stream';
-import type { FetchLike } from '../http-client.js';
+import type { ShardlogClient } from '../client.js';
 
 /** Output stream as the CLI sees it: a Writable that may be a terminal. */
-export type CliWritable = Writable & { isTTY?: boolean; columns?: number };
+type CliWritable = Writable & { isTTY?: boolean; columns?: number };
+
+/** The calls the CLI makes: those of a `ShardlogClient`, or of an in-memory fake in tests. */
+export type CliClient = Pick<
+  ShardlogClient,
+  | 'createTopic'
+  | 'listTopics'
+  | 'describeTopic'
+  | 'deleteTopic'
+  | 'fetch'
+  | 'producer'
+  | 'consumer'
+  | 'listGroups'
+  | 'describeGroup'
+  | 'resetOffsets'
+  | 'runMaintenance'
+>;
 
 /** Everything the CLI touches outside itself, injected so tests run it in-process. */
 export interface CliIo {
@@ -14,8 +30,8 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Size of stdin when it is a regular file, so `produce` can show a real progress bar. */
   stdinBytes?: number;
-  /** Transport override for tests. */
-  fetch?: FetchLike;
+  /** The client for the resolved URL; tests give an in-memory fake. Default: a `ShardlogClient` of that URL. */
+  connect?: (url: string) => CliClient;
 }
 
 /**

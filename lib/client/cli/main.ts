@@ -7,9 +7,9 @@ import type { CliIo } from './io.js';
 import { runProduce } from './produce-command.js';
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line was wrong, 130 interrupted before it began. */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 /**
  * The `shardlog` command line, in-process: parses `argv`, runs the command against `--url`, `SHARDLOG_URL`
@@ -27,7 +27,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return parsed.values.help ? EXIT_OK : EXIT_USAGE;
     }
     const url = (parsed.values.url as string | undefined) ?? (io.env.SHARDLOG_URL || DEFAULT_URL);
-    const client = new ShardlogClient({ url, ...(io.fetch ? { fetch: io.fetch } : {}) });
+    const client = io.connect ? io.connect(url) : new ShardlogClient({ url });
     switch (parsed.command) {
       case 'produce':
         await runProduce(client, parsed, io);
@@ -50,7 +50,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** One line: the server's message and code, or the failure's own message; never a stack trace. */
-export function describeError(error: unknown): string {
+function describeError(error: unknown): string {
   if (error instanceof ShardlogError) {
     const hint =
       error.code === 'UNAVAILABLE' && /cannot reach/.test(error.message) ? " (is the server running? start one with 'npm start')" : '';

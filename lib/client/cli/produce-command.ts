@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline';
-import type { ShardlogClient } from '../client.js';
 import type { JsonValue, ProduceRecord } from '../types.js';
 import { noMoreArgs, required, type ParsedArgs } from './args.js';
 import { formatDuration } from './format.js';
-import { formatCount, Progress, type CliIo } from './io.js';
+import { formatCount, Progress, type CliClient, type CliIo } from './io.js';
 
 /** Records acknowledged-or-failed the CLI lets run ahead of stdin; the producer's own buffer bounds bytes. */
 const MAX_OUTSTANDING_RECORDS = 20_000;
@@ -14,7 +13,7 @@ const MAX_OUTSTANDING_RECORDS = 20_000;
  * On SIGINT it stops reading, sends what it has, and still prints the summary.
  * @throws the first error a batch failed with (after the rest was flushed).
  */
-export async function runProduce(client: ShardlogClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
+export async function runProduce(client: CliClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
   const topic = required(parsed.args, 0, 'topic', 'produce');
   noMoreArgs(parsed.args, 1, 'produce');
   const keyField = parsed.values.key as string | undefined;

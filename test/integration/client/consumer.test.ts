@@ -184,6 +184,47 @@ describe('Consumer against the local stack', () => {
     for (const p of description.partitions) expect(p).toMatchObject({ committedOffset: p.endOffset, lag: 0 });
   }, 40_000);
 
+  it('starts partitions the group never committed at the end with autoOffsetReset latest; a committed offset wins', async () => {
+    const topic = await topicWith(2, 20); // values 0..19 were there before any member
+    const group = unique('g');
+    const latest = client.consumer({ waitMs: 0, autoOffsetReset: 'latest' });
+    let produced = false;
+    const seen: number[] = [];
+    const timer = setTimeout(() => void latest.stop(), 20_000);
+    await latest.run({
+      group,
+      topics: [topic],
+      eachBatch: async ({ records }) => void seen.push(...records.map((r) => r.value as number)),
+      onIdle: () => {
+        if (seen.length >= 4) void latest.stop();
+        else if (!produced) {
+          produced = true;
+          void client.produce(topic, [100, 101, 102, 103].map((value) => ({ partition: value % 2, value })));
+        }
+      },
+    });
+    clearTimeout(timer);
+    expect(seen.sort((a, b) => a - b)).toEqual([100, 101, 102, 103]);
+
+    // The group has committed both partitions now: `earliest` applies to none of them.
+    const earliest = client.consumer({ waitMs: 0, autoOffsetReset: 'earliest' });
+    const again: number[] = [];
+    await earliest.run({
+      group,
+      topics: [topic],
+      eachBatch: async ({ records }) => void again.push(...records.map((r) => r.value as number)),
+      onIdle: () => void earliest.stop(),
+    });
+    expect(again).toEqual([]);
+  });
+
+  it('refuses an autoOffsetReset other than earliest or latest', async () => {
+    const topic = await topicWith(1, 1);
+    const consumer = client.consumer({ waitMs: 0, autoOffsetReset: 'middle' as never });
+
+    await expect(consumer.run({ group: unique('g'), topics: [topic], eachBatch: async () => undefined })).rejects.toThrow(/autoOffsetReset/);
+  });
+
   it('stops reading a partition after a reset fences its lease, and resumes from the reset offset', async () => {
     const topic = await topicWith(1, 10);
     const group = unique('g');

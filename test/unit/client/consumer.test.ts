@@ -1,51 +1,57 @@
 import { describe, expect, it } from 'vitest';
-import { ShardlogClient } from '../../../lib/client/client.js';
-import type { EachBatchPayload } from '../../../lib/client/consumer.js';
-import { FakeShardlog } from './fake-server.js';
+import { UnavailableError } from '../../../lib/errors.js';
+import { Consumer, type ConsumerOptions, type EachBatchPayload } from '../../../lib/client/consumer.js';
+import type { GroupFetchRequest } from '../../../lib/client/types.js';
+import { FakeClock, settle } from './fakes/fake-clock.js';
+import { InMemoryGroups } from './fakes/in-memory-groups.js';
+import { InMemoryLog } from './fakes/in-memory-log.js';
 
-const COMMIT = 'POST /v1/groups/{group}/members/{memberId}/commit';
-const HEARTBEAT = 'POST /v1/groups/{group}/members/{memberId}/heartbeat';
-
+/** A topic `orders` of `partitions` holding `records` values 0, 1, … round-robin, and a group coordinator. */
 function setup(partitions = 2, records = 10) {
-  const fake = new FakeShardlog();
-  fake.createTopic('orders', partitions);
-  const log = fake.topics.get('orders')!.partitions;
-  for (let i = 0; i < records; i++) {
-    const p = i % partitions;
-    log[p]!.push({ offset: log[p]!.length, timestamp: 1, key: null, value: i, headers: {} });
-  }
-  const client = new ShardlogClient({ url: 'http://127.0.0.1:4000', fetch: fake.fetch, sleep: async () => undefined });
-  return { fake, client };
+  const clock = new FakeClock();
+  const log = new InMemoryLog(clock);
+  log.createTopic('orders', partitions);
+  for (let i = 0; i < records; i++) log.append('orders', i % partitions, i);
+  const groups = new InMemoryGroups(log);
+  const consumerOf = (options: ConsumerOptions = {}) => new Consumer(groups, options, clock);
+  return { clock, log, groups, consumerOf };
 }
 
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A promise and its resolver, to hold a handler or a request. */
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+const valuesOf = (payload: EachBatchPayload) => payload.records.map((r) => r.value as number);
+const offsetsCommitted = (groups: InMemoryGroups) =>
+  groups.callsOf('commit').flatMap((c) => (c.body as { offsets: Array<{ partition: number; offset: number; leaseToken: string }> }).offsets);
 
 describe('Consumer', () => {
   it('joins, reads every assigned partition, commits after each handled batch and leaves on stop', async () => {
-    const { fake, client } = setup(2, 10);
-    const consumer = client.consumer({ waitMs: 0 });
+    const { groups, consumerOf } = setup(2, 10);
+    const consumer = consumerOf({ waitMs: 0 });
     const seen: number[] = [];
 
     await consumer.run({
       group: 'g',
       topics: ['orders'],
-      eachBatch: async ({ records }) => {
-        seen.push(...records.map((r) => r.value as number));
-      },
+      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
       onIdle: () => void consumer.stop(),
     });
 
     expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(fake.committed('g', 'orders', 0)).toBe(5);
-    expect(fake.committed('g', 'orders', 1)).toBe(5);
-    expect(fake.groups.get('g')!.members.size).toBe(0);
-    const commit = fake.requestsTo(COMMIT)[0]!.body as { offsets: Array<{ leaseToken: string }> };
-    expect(commit.offsets.every((o) => typeof o.leaseToken === 'string')).toBe(true);
+    expect(groups.committed('g', 'orders', 0)).toBe(5);
+    expect(groups.committed('g', 'orders', 1)).toBe(5);
+    expect(groups.groups.get('g')!.members.size).toBe(0);
+    expect(groups.callsOf('leaveGroup')).toHaveLength(1);
+    expect(offsetsCommitted(groups).every((o) => typeof o.leaseToken === 'string' && o.leaseToken !== '')).toBe(true);
   });
 
   it('resumes from the committed offsets and then from its own positions', async () => {
-    const { fake, client } = setup(1, 6);
-    const first = client.consumer({ waitMs: 0, maxRecords: 2 });
+    const { groups, consumerOf } = setup(1, 6);
+    const first = consumerOf({ waitMs: 0, maxRecords: 2 });
     let handled = 0;
     await first.run({
       group: 'g',
@@ -54,42 +60,52 @@ describe('Consumer', () => {
         if (++handled === 2) void first.stop();
       },
     });
-    expect(fake.committed('g', 'orders', 0)).toBe(4);
+    expect(groups.committed('g', 'orders', 0)).toBe(4);
 
-    const second = client.consumer({ waitMs: 0 });
+    const second = consumerOf({ waitMs: 0 });
     const seen: number[] = [];
     await second.run({
       group: 'g',
       topics: ['orders'],
-      eachBatch: async ({ records }) => void seen.push(...records.map((r) => r.value as number)),
+      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
       onIdle: () => void second.stop(),
     });
     expect(seen).toEqual([4, 5]);
+    const fetches = groups.callsOf('groupFetch').map((c) => (c.body as GroupFetchRequest).positions);
+    expect(fetches.at(-1)).toEqual([{ topic: 'orders', partition: 0, offset: 6 }]);
   });
 
-  it('keeps heartbeating while a slow handler works', async () => {
-    const { fake, client } = setup(1, 1);
-    fake.heartbeatIntervalMs = 10;
-    const consumer = client.consumer({ waitMs: 0 });
-    let during = 0;
+  it('heartbeats once per heartbeat interval while a slow handler works', async () => {
+    const { clock, groups, consumerOf } = setup(1, 1);
+    groups.heartbeatIntervalMs = 1_000;
+    const consumer = consumerOf({ waitMs: 0 });
+    const started = gate();
+    const release = gate();
 
-    await consumer.run({
+    const running = consumer.run({
       group: 'g',
       topics: ['orders'],
       eachBatch: async () => {
-        const before = fake.requestsTo(HEARTBEAT).length;
-        await tick(120);
-        during = fake.requestsTo(HEARTBEAT).length - before;
+        started.open();
+        await release.promise;
       },
       onIdle: () => void consumer.stop(),
     });
+    await started.promise;
+    const before = groups.callsOf('heartbeat').length;
+    await clock.advance(5_000);
+    const during = groups.callsOf('heartbeat').length - before;
+    release.open();
+    await running;
 
-    expect(during).toBeGreaterThanOrEqual(4);
+    expect(before).toBe(0);
+    expect(during).toBe(5);
+    expect(groups.committed('g', 'orders', 0)).toBe(1);
   });
 
   it('does not commit a batch whose handler failed, and run() rejects with the error', async () => {
-    const { fake, client } = setup(1, 3);
-    const consumer = client.consumer({ waitMs: 0 });
+    const { groups, consumerOf } = setup(1, 3);
+    const consumer = consumerOf({ waitMs: 0 });
 
     await expect(
       consumer.run({
@@ -101,157 +117,153 @@ describe('Consumer', () => {
       }),
     ).rejects.toThrow('database down');
 
-    expect(fake.requestsTo(COMMIT)).toHaveLength(0);
-    expect(fake.committed('g', 'orders', 0)).toBeNull();
-    expect(fake.groups.get('g')!.members.size).toBe(0);
+    expect(groups.callsOf('commit')).toHaveLength(0);
+    expect(groups.committed('g', 'orders', 0)).toBeNull();
+    expect(groups.groups.get('g')!.members.size).toBe(0);
   });
 
   it('never commits for a partition it lost while the handler ran', async () => {
-    const { fake, client } = setup(2, 4);
-    fake.heartbeatIntervalMs = 10;
-    const consumer = client.consumer({ waitMs: 0, memberId: 'a-member' });
+    const { clock, groups, consumerOf } = setup(2, 4);
+    groups.heartbeatIntervalMs = 1_000;
+    const consumer = consumerOf({ waitMs: 0, memberId: 'a-member' });
     const stale: boolean[] = [];
     let rebalanced = false;
 
     await consumer.run({
       group: 'g',
       topics: ['orders'],
-      eachBatch: async (batch: EachBatchPayload) => {
+      eachBatch: async (batch) => {
         if (!rebalanced) {
           rebalanced = true;
           // Another member joins; round-robin (by id) hands it partition 0, the one being handled.
-          await fake.fetch('http://127.0.0.1:4000/v1/groups/g/members', {
-            method: 'POST',
-            body: JSON.stringify({ topics: ['orders'], memberId: '0-member' }),
-          });
-          await tick(50); // a heartbeat or two tells us
+          await groups.joinGroup('g', { topics: ['orders'], memberId: '0-member' });
+          expect(batch.isStale()).toBe(false); // not known until a heartbeat tells
+          await clock.advance(1_000);
         }
         stale.push(batch.isStale());
       },
       onIdle: () => void consumer.stop(),
     });
 
-    const committed = fake.requestsTo(COMMIT).flatMap((r) => (r.body as { offsets: Array<{ partition: number }> }).offsets);
-    expect(committed.map((o) => o.partition)).not.toContain(0);
-    expect(fake.committed('g', 'orders', 0)).toBeNull();
-    expect(fake.committed('g', 'orders', 1)).toBe(2);
+    expect(offsetsCommitted(groups).map((o) => o.partition)).not.toContain(0);
+    expect(groups.committed('g', 'orders', 0)).toBeNull();
+    expect(groups.committed('g', 'orders', 1)).toBe(2);
     expect(stale).toEqual([true, false]);
   });
 
   it('drops a partition whose commit was FENCED and does not read it again under the old lease', async () => {
-    const { fake, client } = setup(1, 2);
-    const consumer = client.consumer({ waitMs: 0 });
+    const { clock, groups, consumerOf } = setup(1, 2);
+    const consumer = consumerOf({ waitMs: 0 });
     let batches = 0;
 
-    await consumer.run({
-      group: 'g',
-      topics: ['orders'],
-      eachBatch: async () => {
-        batches++;
-        if (batches === 1) {
-          // A reset by an operator fences the lease (new token) behind the member's back.
-          await client.resetOffsets('g', { topic: 'orders', to: 'earliest' });
-        }
-      },
-      onIdle: () => void consumer.stop(),
-    });
+    await clock.drive(
+      consumer.run({
+        group: 'g',
+        topics: ['orders'],
+        eachBatch: async () => {
+          // An operator's reset fences the lease (new token) behind the member's back.
+          if (++batches === 1) await groups.resetOffsets('g', { topic: 'orders', to: 'earliest' });
+        },
+        onIdle: () => void consumer.stop(),
+      }),
+    );
 
-    const commits = fake.requestsTo(COMMIT).map((r) => (r.body as { offsets: Array<{ leaseToken: string }> }).offsets[0]!.leaseToken);
-    expect(commits).toHaveLength(2);
+    const tokens = offsetsCommitted(groups).map((o) => o.leaseToken);
+    expect(tokens).toHaveLength(2);
     // The refused commit changed nothing; the member picked the partition up again under the new token,
     // re-read from the reset offset and committed under that token.
-    expect(commits[0]).not.toBe(commits[1]);
+    expect(tokens[0]).not.toBe(tokens[1]);
     expect(batches).toBe(2);
-    expect(fake.committed('g', 'orders', 0)).toBe(2);
+    expect(groups.committed('g', 'orders', 0)).toBe(2);
   });
 
   it('picks up a deleted and re-created topic at its next fetch, from the start, without waiting for a heartbeat tick', async () => {
-    const { fake, client } = setup(1, 3);
-    fake.heartbeatIntervalMs = 60_000; // no scheduled heartbeat during the test
-    const consumer = client.consumer({ waitMs: 10 });
+    const { clock, log, groups, consumerOf } = setup(1, 3);
+    groups.heartbeatIntervalMs = 60_000;
+    const consumer = consumerOf({ waitMs: 10 });
     const seen: number[] = [];
     let recreated = false;
-    const deadline = setTimeout(() => void consumer.stop(), 2_000);
+    const start = clock.now();
 
-    await consumer.run({
-      group: 'g',
-      topics: ['orders'],
-      eachBatch: async ({ records }) => void seen.push(...records.map((r) => r.value as number)),
-      onIdle: () => {
-        if (!recreated) {
-          recreated = true;
-          fake.recreateTopic('orders', 1);
-          fake.topics.get('orders')!.partitions[0]!.push(
-            { offset: 0, timestamp: 1, key: null, value: 100, headers: {} },
-            { offset: 1, timestamp: 1, key: null, value: 101, headers: {} },
-          );
-        } else if (seen.includes(101)) void consumer.stop();
-      },
-    });
-    clearTimeout(deadline);
+    await clock.drive(
+      consumer.run({
+        group: 'g',
+        topics: ['orders'],
+        eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
+        onIdle: () => {
+          if (!recreated) {
+            recreated = true;
+            groups.recreateTopic('orders', 1);
+            log.append('orders', 0, 100, 101);
+          } else if (seen.includes(101)) void consumer.stop();
+        },
+      }),
+      10,
+    );
 
     expect(seen).toEqual([0, 1, 2, 100, 101]);
-    expect(fake.committed('g', 'orders', 0)).toBe(2);
+    expect(groups.committed('g', 'orders', 0)).toBe(2);
+    expect(clock.now() - start).toBeLessThan(60_000); // no scheduled heartbeat was needed
   });
 
   it('does not read on from a position reached under an earlier lease (a reset while the fetch was in flight)', async () => {
-    const { fake, client } = setup(1, 10);
-    fake.heartbeatIntervalMs = 10;
-    const consumer = client.consumer({ waitMs: 0, maxRecords: 5 });
+    const { clock, groups, consumerOf } = setup(1, 10);
+    groups.heartbeatIntervalMs = 1_000;
+    const consumer = consumerOf({ waitMs: 0, maxRecords: 5 });
     const seen: number[] = [];
     let reset = false;
-    fake.beforeHandle = async (request) => {
-      const positions = (request.body as { positions?: Array<{ offset: number }> } | undefined)?.positions;
-      if (reset || !request.path.endsWith('/fetch') || positions?.[0]?.offset !== 5) return;
+    groups.beforeFetch = async (request) => {
+      if (reset || request.positions?.[0]?.offset !== 5) return;
       reset = true;
       // An operator resets to earliest; the member's heartbeat learns the new token before this fetch answers,
       // and the fetch reads from the position the member sent (5) under that new lease.
-      const lease = fake.groups.get('g')!.leases.get('orders/0')!;
-      lease.committed = 0;
-      lease.token = 'after-reset';
-      while (consumer.assigned[0]?.leaseToken !== 'after-reset') await tick(5);
+      Object.assign(groups.groups.get('g')!.leases.get('orders/0')!, { committed: 0, token: 'after-reset' });
+      await clock.advance(1_000);
+      expect(consumer.assigned[0]?.leaseToken).toBe('after-reset');
     };
 
     await consumer.run({
       group: 'g',
       topics: ['orders'],
-      eachBatch: async ({ records }) => void seen.push(...records.map((r) => r.value as number)),
+      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
       onIdle: () => void consumer.stop(),
     });
 
     // Read again from the reset offset: nothing between it and the old position was skipped.
+    expect(reset).toBe(true);
     expect(seen).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(fake.committed('g', 'orders', 0)).toBe(10);
+    expect(groups.committed('g', 'orders', 0)).toBe(10);
   });
 
   it('rejoins with the same member id after MEMBER_NOT_FOUND', async () => {
-    const { fake, client } = setup(1, 1);
-    fake.heartbeatIntervalMs = 10;
-    const consumer = client.consumer({ waitMs: 0, memberId: 'stable-id' });
+    const { clock, groups, consumerOf } = setup(1, 1);
+    const consumer = consumerOf({ waitMs: 0, memberId: 'stable-id' });
     let expired = false;
 
-    await consumer.run({
-      group: 'g',
-      topics: ['orders'],
-      eachBatch: async () => {
-        if (!expired) {
-          expired = true;
-          fake.expireMember('g', 'stable-id');
-          await tick(60);
-        }
-      },
-      onIdle: () => void consumer.stop(),
-    });
+    await clock.drive(
+      consumer.run({
+        group: 'g',
+        topics: ['orders'],
+        eachBatch: async ({ heartbeat }) => {
+          if (!expired) {
+            expired = true;
+            groups.expireMember('g', 'stable-id');
+            await heartbeat(); // MEMBER_NOT_FOUND: joins again
+          }
+        },
+        onIdle: () => void consumer.stop(),
+      }),
+    );
 
-    const joins = fake.requestsTo('POST /v1/groups/{group}/members');
-    expect(joins.length).toBeGreaterThanOrEqual(2);
+    const joins = groups.callsOf('joinGroup');
+    expect(joins).toHaveLength(2);
     expect(joins.every((j) => (j.body as { memberId: string }).memberId === 'stable-id')).toBe(true);
-    expect(fake.committed('g', 'orders', 0)).toBe(1);
+    expect(groups.committed('g', 'orders', 0)).toBe(1);
   });
 
   it('commits only up to resolveOffset when the handler resolved part of a batch', async () => {
-    const { fake, client } = setup(1, 5);
-    const consumer = client.consumer({ waitMs: 0 });
+    const { groups, consumerOf } = setup(1, 5);
+    const consumer = consumerOf({ waitMs: 0 });
 
     await consumer.run({
       group: 'g',
@@ -262,23 +274,64 @@ describe('Consumer', () => {
       },
     });
 
-    expect(fake.committed('g', 'orders', 0)).toBe(2);
+    expect(groups.committed('g', 'orders', 0)).toBe(2);
   });
 
-  it('stop() during a long poll returns promptly and leaves', async () => {
-    const { fake, client } = setup(1, 0);
-    fake.beforeHandle = async (r) => {
-      if (r.path.endsWith('/fetch')) await tick(5_000);
+  it('reports a retriable fetch failure and fetches again only after a backoff', async () => {
+    const { clock, groups, consumerOf } = setup(1, 1);
+    const errors: unknown[] = [];
+    const consumer = consumerOf({ waitMs: 0, onError: (error) => errors.push(error) });
+    groups.beforeFetch = () => {
+      if (groups.callsOf('groupFetch').length === 1) throw new UnavailableError('down');
     };
-    const consumer = client.consumer({ waitMs: 5_000 });
-    const running = consumer.run({ group: 'g', topics: ['orders'], eachBatch: async () => undefined });
-    await tick(30);
 
-    const started = Date.now();
+    const running = consumer.run({ group: 'g', topics: ['orders'], eachBatch: async () => undefined, onIdle: () => void consumer.stop() });
+    await settle();
+    expect(errors).toEqual([expect.any(UnavailableError)]);
+    expect(groups.callsOf('groupFetch')).toHaveLength(1);
+    await clock.advance(200); // the first backoff is under base · 2 = 200 ms
+    await running;
+
+    expect(groups.callsOf('groupFetch').length).toBeGreaterThan(1);
+    expect(groups.committed('g', 'orders', 0)).toBe(1);
+  });
+
+  it('asks the server to start partitions the group never committed at autoOffsetReset, and only then', async () => {
+    const { log, groups, consumerOf } = setup(1, 3);
+    const latest = consumerOf({ waitMs: 0, autoOffsetReset: 'latest' });
+    const seen: number[] = [];
+    let appended = false;
+
+    await latest.run({
+      group: 'g',
+      topics: ['orders'],
+      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
+      onIdle: () => {
+        if (appended) return void latest.stop();
+        appended = true;
+        log.append('orders', 0, 3, 4);
+      },
+    });
+
+    expect(seen).toEqual([3, 4]);
+    expect(groups.callsOf('groupFetch').every((c) => (c.body as GroupFetchRequest).autoOffsetReset === 'latest')).toBe(true);
+    const plain = consumerOf({ waitMs: 0 });
+    await plain.run({ group: 'other', topics: ['orders'], eachBatch: async () => undefined, onIdle: () => void plain.stop() });
+    expect(groups.callsOf('groupFetch').filter((c) => c.group === 'other').every((c) => !('autoOffsetReset' in (c.body as object)))).toBe(true);
+  });
+
+  it('stop() during a long poll returns at once and leaves', async () => {
+    const { clock, groups, consumerOf } = setup(1, 0);
+    const consumer = consumerOf({ waitMs: 5_000 });
+    const running = consumer.run({ group: 'g', topics: ['orders'], eachBatch: async () => undefined });
+    await settle();
+    expect(groups.callsOf('groupFetch')).toHaveLength(1); // waiting out its 5 s on the clock
+    const before = clock.now();
+
     await consumer.stop();
     await running;
 
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(fake.requestsTo('DELETE /v1/groups/{group}/members/{memberId}')).toHaveLength(1);
+    expect(clock.now()).toBe(before); // no time had to pass
+    expect(groups.callsOf('leaveGroup')).toHaveLength(1);
   });
 });

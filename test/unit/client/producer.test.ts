@@ -1,21 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { PayloadTooLargeError, TopicNotFoundError } from '../../../lib/errors.js';
-import { ShardlogClient } from '../../../lib/client/client.js';
+import { InvalidRequestError, PayloadTooLargeError, TopicNotFoundError, UnavailableError } from '../../../lib/errors.js';
+import { Producer, type ProducerOptions } from '../../../lib/client/producer.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
-import type { ProduceRecord } from '../../../lib/client/types.js';
-import { FakeShardlog, type RecordedRequest } from './fake-server.js';
+import { FakeClock, settle } from './fakes/fake-clock.js';
+import { InMemoryLog } from './fakes/in-memory-log.js';
 
-const PRODUCE = 'POST /v1/topics/{topic}/records';
-
-function setup(partitions = 4) {
-  const fake = new FakeShardlog();
-  fake.createTopic('orders', partitions);
-  const client = new ShardlogClient({ url: 'http://127.0.0.1:4000', fetch: fake.fetch, sleep: async () => undefined });
-  return { fake, client };
-}
-
-function producedRecords(r: RecordedRequest): ProduceRecord[] {
-  return (r.body as { records: ProduceRecord[] }).records;
+/** A producer over an in-memory log, on a fake clock: linger, backoff and deadlines move only with `advance`. */
+function setup(partitions = 4, options: ProducerOptions = {}) {
+  const clock = new FakeClock();
+  const log = new InMemoryLog(clock);
+  log.createTopic('orders', partitions);
+  const producer = new Producer(log, options, clock);
+  const values = (partition: number) => log.partition('orders', partition).map((r) => r.value);
+  return { clock, log, producer, values };
 }
 
 /** A promise and its resolver, to hold a request in flight. */
@@ -27,153 +24,179 @@ function gate() {
 
 describe('Producer', () => {
   it('acknowledges every record with the partition its key hashes to, in order', async () => {
-    const { fake, client } = setup(4);
-    const producer = client.producer({ lingerMs: 1 });
+    const { clock, log, producer, values } = setup(4, { lingerMs: 1 });
     const records = Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: { i } }));
 
-    const acks = await producer.send('orders', records);
+    const sending = producer.send('orders', records);
+    await clock.advance(1);
+    const acks = await sending;
 
     expect(acks).toHaveLength(50);
     acks.forEach((ack, i) => expect(ack.partition).toBe(partitionFor(Buffer.from(`k${i % 7}`), 4)));
     // Keyed records are left to the server to place: the client computes the partition only to batch.
-    expect(fake.requestsTo(PRODUCE).flatMap(producedRecords).every((r) => r.partition === undefined)).toBe(true);
-    for (const log of fake.topics.get('orders')!.partitions) {
-      const is = log.map((r) => (r.value as { i: number }).i);
+    expect(log.produced.flatMap((c) => c.records).every((r) => r.partition === undefined)).toBe(true);
+    for (let p = 0; p < 4; p++) {
+      const is = values(p).map((v) => (v as { i: number }).i);
       expect(is).toEqual([...is].sort((a, b) => a - b));
     }
-    await producer.close();
   });
 
-  it('lingers to batch several send() calls into one request', async () => {
-    const { fake, client } = setup(1);
-    const producer = client.producer({ lingerMs: 30 });
+  it('lingers lingerMs to batch several send() calls into one request', async () => {
+    const { clock, log, producer, values } = setup(1, { lingerMs: 30 });
 
-    await Promise.all([producer.send('orders', [{ value: 1 }]), producer.send('orders', [{ value: 2 }]), producer.send('orders', [{ value: 3 }])]);
+    const sending = Promise.all([producer.send('orders', [{ value: 1 }]), producer.send('orders', [{ value: 2 }]), producer.send('orders', [{ value: 3 }])]);
+    await clock.advance(29);
+    expect(log.produced).toHaveLength(0);
+    await clock.advance(1);
+    await sending;
 
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(1);
-    expect(fake.topics.get('orders')!.partitions[0]!.map((r) => r.value)).toEqual([1, 2, 3]);
+    expect(log.produced).toHaveLength(1);
+    expect(values(0)).toEqual([1, 2, 3]);
   });
 
   it('combines ready batches of several partitions into one request', async () => {
-    const { fake, client } = setup(4);
-    const producer = client.producer({ lingerMs: 5 });
+    const { clock, log, producer } = setup(4, { lingerMs: 5 });
 
-    await producer.send('orders', [
+    const sending = producer.send('orders', [
       { partition: 0, value: 'a' },
       { partition: 1, value: 'b' },
       { partition: 3, value: 'c' },
       { value: 'keyless' },
     ]);
+    await clock.advance(5);
+    await sending;
 
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(1);
-    expect(producedRecords(fake.requestsTo(PRODUCE)[0]!).map((r) => r.partition)).toEqual([0, 1, 3, undefined]);
+    expect(log.produced).toHaveLength(1);
+    expect(log.produced[0]!.records.map((r) => r.partition)).toEqual([0, 1, 3, undefined]);
   });
 
   it('closes a batch at maxBatchBytes and keeps the partition order across batches', async () => {
-    const { fake, client } = setup(1);
-    const producer = client.producer({ lingerMs: 100, maxBatchBytes: 200 });
+    const { clock, log, producer, values } = setup(1, { lingerMs: 100, maxBatchBytes: 200 });
     const records = Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: `record-${String(i).padStart(3, '0')}` }));
 
-    await producer.send('orders', records);
+    const sending = producer.send('orders', records);
+    await clock.advance(100);
+    await sending;
 
-    const requests = fake.requestsTo(PRODUCE);
-    expect(requests.length).toBeGreaterThan(2);
-    for (const r of requests) expect(Buffer.byteLength(JSON.stringify(producedRecords(r)))).toBeLessThanOrEqual(200 + 10);
-    expect(fake.topics.get('orders')!.partitions[0]!.map((r) => r.value)).toEqual(records.map((r) => r.value));
+    expect(log.produced.length).toBeGreaterThan(2);
+    for (const call of log.produced) expect(Buffer.byteLength(JSON.stringify(call.records))).toBeLessThanOrEqual(200 + 10);
+    expect(values(0)).toEqual(records.map((r) => r.value));
   });
 
   it('keeps one request in flight per partition, so a later batch never overtakes an earlier one', async () => {
-    const { fake, client } = setup(1);
+    const { clock, log, producer, values } = setup(1, { lingerMs: 0, maxBatchBytes: 50 });
     const held = gate();
-    let inFlight = 0;
-    let maxInFlight = 0;
-    fake.beforeHandle = async (r) => {
-      if (`${r.method}` !== 'POST') return;
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      if (fake.requests.length === 1) await held.promise;
-      inFlight--;
-    };
-    const producer = client.producer({ lingerMs: 0, maxBatchBytes: 50 });
+    log.beforeProduce = () => (log.produced.length === 1 ? held.promise : undefined);
 
     const first = producer.send('orders', [{ partition: 0, value: 'first-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }]);
-    await new Promise((r) => setTimeout(r, 10));
+    await settle();
     const second = producer.send('orders', [{ partition: 0, value: 'second' }]);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(1);
+    await clock.advance(1_000);
+    expect(log.produced).toHaveLength(1);
     held.open();
+    await clock.advance(0);
     await Promise.all([first, second]);
 
-    expect(maxInFlight).toBe(1);
-    expect(fake.topics.get('orders')!.partitions[0]!.map((r) => r.value)).toEqual([
-      'first-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-      'second',
-    ]);
+    expect(log.produced).toHaveLength(2);
+    expect(values(0)).toEqual(['first-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'second']);
   });
 
-  it('retries a retriable failure with the same Idempotency-Key and appends once', async () => {
-    const { fake } = setup(2);
-    // The first attempt "succeeds" on the server but its response is lost; the retry must not append again.
-    let calls = 0;
-    const realFetch = fake.fetch;
-    const flaky = new ShardlogClient({
-      url: 'http://127.0.0.1:4000',
-      retry: { maxAttempts: 1 },
-      fetch: async (url, init) => {
-        const response = await realFetch(url, init);
-        if (init.method === 'POST' && ++calls === 1) {
-          return new Response(JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'lost', retriable: true } }), { status: 503 });
-        }
-        return response;
-      },
-    });
-    const producer = flaky.producer({ lingerMs: 0 });
+  it('retries a retriable failure after a backoff with the same Idempotency-Key, and appends once', async () => {
+    const { clock, log, producer } = setup(2, { lingerMs: 0 });
+    // The first attempt is appended but its response is lost; the retry must not append again.
+    log.afterProduce = () => {
+      if (log.produced.length === 1) throw new UnavailableError('response lost');
+    };
 
-    const acks = await producer.send('orders', [{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+    const sending = producer.send('orders', [{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+    await clock.advance(0);
+    expect(log.produced).toHaveLength(1);
+    await clock.advance(200); // the first retry waits up to base · 2 = 200 ms
+    const acks = await sending;
 
-    const keys = fake.requestsTo(PRODUCE).map((r) => r.headers['idempotency-key']);
-    expect(keys).toHaveLength(2);
-    expect(keys[0]).toBe(keys[1]);
-    const stored = fake.topics.get('orders')!.partitions.flat();
-    expect(stored.map((r) => r.value).sort()).toEqual([1, 2]);
-    // Each acknowledgement points at the record it acknowledges.
-    const log = fake.topics.get('orders')!.partitions;
-    expect(acks.map((a) => log[a.partition]![a.offset]!.value)).toEqual([1, 2]);
+    expect(log.produced).toHaveLength(2);
+    expect(log.produced[1]!.idempotencyKey).toBe(log.produced[0]!.idempotencyKey);
+    expect(log.produced[0]!.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    // Each acknowledgement points at the record it acknowledges, stored once.
+    expect(acks.map((a) => log.partition('orders', a.partition)[a.offset]!.value)).toEqual([1, 2]);
+    expect([0, 1].flatMap((p) => log.partition('orders', p))).toHaveLength(2);
+  });
+
+  it('retries until deliveryTimeoutMs, then fails the batch with the last error', async () => {
+    const { clock, log, producer } = setup(1, { lingerMs: 0, deliveryTimeoutMs: 1_000 });
+    const attemptsAt: number[] = [];
+    log.beforeProduce = () => {
+      attemptsAt.push(clock.now());
+      throw new UnavailableError('down');
+    };
+    const start = clock.now();
+
+    const sending = producer.send('orders', [{ value: 1 }]);
+    let failed = false;
+    sending.catch(() => (failed = true));
+    await clock.advance(999);
+    expect(failed).toBe(false);
+    await clock.advance(1);
+
+    await expect(sending).rejects.toBeInstanceOf(UnavailableError);
+    expect(attemptsAt.length).toBeGreaterThan(2);
+    expect(attemptsAt.at(-1)).toBe(start + 1_000); // the backoff is cut short to try once more at the deadline
+    await clock.advance(10_000);
+    expect(attemptsAt.at(-1)).toBe(start + 1_000);
   });
 
   it('rejects the send with a non-retriable error without retrying', async () => {
-    const { fake, client } = setup(1);
-    const producer = client.producer({ lingerMs: 0 });
+    const { clock, log, producer } = setup(1, { lingerMs: 0 });
 
-    await expect(producer.send('nope', [{ value: 1 }])).rejects.toBeInstanceOf(TopicNotFoundError);
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(1);
+    const sending = producer.send('nope', [{ value: 1 }]);
+    const failed = expect(sending).rejects.toBeInstanceOf(TopicNotFoundError);
+    await clock.advance(10_000);
+    await failed;
+    expect(log.produced).toHaveLength(1);
   });
 
   it('fails a keyed send to a missing topic when it looks up the partition count', async () => {
-    const { client } = setup(1);
-    const producer = client.producer();
+    const { log, producer } = setup(1);
 
     await expect(producer.send('nope', [{ key: 'k', value: 1 }])).rejects.toBeInstanceOf(TopicNotFoundError);
+    expect(log.produced).toHaveLength(0);
   });
 
-  it('refuses a record over 1 MB before sending anything', async () => {
-    const { fake, client } = setup(1);
-    const producer = client.producer();
+  it('reads a topic\'s partition count again once metadataMaxAgeMs has passed, not before', async () => {
+    const { clock, log, producer } = setup(1, { lingerMs: 0, metadataMaxAgeMs: 60_000 });
+    let lookups = 0;
+    const describe = log.describeTopic.bind(log);
+    log.describeTopic = (topic) => (lookups++, describe(topic));
+    const sendKeyed = async () => {
+      const sending = producer.send('orders', [{ key: 'k', value: 1 }]);
+      await clock.advance(0);
+      await sending;
+    };
+
+    await sendKeyed();
+    await clock.advance(59_999);
+    await sendKeyed();
+    expect(lookups).toBe(1);
+    await clock.advance(1);
+    await sendKeyed();
+    expect(lookups).toBe(2);
+  });
+
+  it('refuses a record over 1 MB, or without a value, before sending anything', async () => {
+    const { log, producer } = setup(1);
 
     await expect(producer.send('orders', [{ value: 'small' }, { value: 'x'.repeat(1024 * 1024 + 1) }])).rejects.toBeInstanceOf(
       PayloadTooLargeError,
     );
+    await expect(producer.send('orders', [{ key: 'k' } as never])).rejects.toBeInstanceOf(InvalidRequestError);
     await producer.flush();
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(0);
+    expect(log.produced).toHaveLength(0);
   });
 
   it('applies backpressure: send() waits while maxBufferedBytes are unacknowledged', async () => {
-    const { fake, client } = setup(1);
+    const { clock, log, producer } = setup(1, { lingerMs: 0, maxBufferedBytes: 1 });
     const held = gate();
-    fake.beforeHandle = async (r) => {
-      if (r.method === 'POST') await held.promise;
-    };
-    const producer = client.producer({ lingerMs: 0, maxBufferedBytes: 1 });
+    log.beforeProduce = () => held.promise;
     // maxBufferedBytes is raised to one record's maximum (1 MiB), so two 600 KB records do not fit together.
     const big = 'x'.repeat(600 * 1024);
 
@@ -183,44 +206,45 @@ describe('Producer', () => {
       secondQueued = true;
       return acks;
     });
-    await new Promise((r) => setTimeout(r, 30));
+    await clock.advance(1_000);
 
     expect(producer.buffered).toBeLessThanOrEqual(1024 * 1024);
     expect(secondQueued).toBe(false);
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(1);
+    expect(log.produced).toHaveLength(1);
     held.open();
+    await clock.advance(0);
     await Promise.all([first, second]);
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(2);
+    expect(log.produced).toHaveLength(2);
     expect(producer.buffered).toBe(0);
   });
 
   it('flush() sends lingering batches at once', async () => {
-    const { fake, client } = setup(1);
-    const producer = client.producer({ lingerMs: 60_000 });
+    const { clock, log, producer } = setup(1, { lingerMs: 60_000 });
 
     const sent = producer.send('orders', [{ value: 1 }]);
     await producer.flush();
 
     await expect(sent).resolves.toHaveLength(1);
-    expect(fake.requestsTo(PRODUCE)).toHaveLength(1);
+    expect(log.produced).toHaveLength(1);
+    expect(clock.pending).toBe(0); // the linger timer was cancelled
   });
 
   it('refuses send() after close()', async () => {
-    const { client } = setup(1);
-    const producer = client.producer();
+    const { producer } = setup(1);
     await producer.close();
 
     await expect(producer.send('orders', [{ value: 1 }])).rejects.toThrow(/closed/);
   });
 
   it('never puts more than 10,000 records in one request', async () => {
-    const { fake, client } = setup(2);
-    const producer = client.producer({ lingerMs: 5 });
+    const { clock, log, producer } = setup(2, { lingerMs: 5 });
     const records = Array.from({ length: 12_000 }, (_, i) => ({ partition: i % 2, value: i }));
 
-    await producer.send('orders', records);
+    const sending = producer.send('orders', records);
+    await clock.advance(5);
+    await sending;
 
-    for (const r of fake.requestsTo(PRODUCE)) expect(producedRecords(r).length).toBeLessThanOrEqual(10_000);
-    expect(fake.topics.get('orders')!.partitions.flat()).toHaveLength(12_000);
+    for (const call of log.produced) expect(call.records.length).toBeLessThanOrEqual(10_000);
+    expect([0, 1].flatMap((p) => log.partition('orders', p))).toHaveLength(12_000);
   });
 });

@@ -3,10 +3,10 @@ import {
   encodeWireRecord,
   MAX_HEADER_NAME_BYTES,
   MAX_HEADERS_PER_RECORD,
-  MAX_RECORD_BYTES,
   parseFetchQuery,
   parseProduceRequest,
 } from '../../../../functions/http/records.js';
+import { MAX_RECORD_BYTES } from '../../../../lib/contract/limits.js';
 import { InvalidRequestError, PayloadTooLargeError } from '../../../../lib/errors.js';
 
 const text = new TextDecoder();

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Every repository file `entry` reaches through its imports (type-only ones too: tsc emits those to dist/). */
+function reachable(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+    for (const { fileName } of importedFiles) {
+      if (fileName.startsWith('.')) visit(resolve(dirname(file), fileName.replace(/\.js$/, '.ts')));
+    }
+  };
+  visit(resolve(ROOT, entry));
+  return [...seen].map((file) => relative(ROOT, file)).sort();
+}
+
+describe('the client SDK build (tsconfig.build.json)', () => {
+  it('carries the client, the contract limits, the error classes and the partitioner, and no server module', () => {
+    const files = reachable('lib/client/index.ts');
+
+    expect(files.filter((f) => !f.startsWith('lib/client/') && !f.startsWith('lib/contract/'))).toEqual(['lib/errors.ts', 'lib/log/partitioner.ts']);
+    expect(files).toContain('lib/contract/limits.ts');
+  });
+});
