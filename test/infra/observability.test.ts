@@ -86,7 +86,7 @@ describe('Observability dashboard', () => {
       `SEARCH('{${METRICS_NAMESPACE},ConsumerGroup,Topic,service} MetricName="OldestUnreadRecordAge" service="${STACK}"', 'Maximum', 60)`,
     ]);
     // Only the header and the alarm overview come before them.
-    expect(widgets.indexOf(firstGraphs[0])).toBe(2);
+    expect(widgets.indexOf(firstGraphs[0]!)).toBe(2);
     expect(widgets.slice(0, 2).map((w) => w.type)).toEqual(['text', 'alarm']);
   });
 
