@@ -25,7 +25,7 @@
 /** Attributes a view may set. Anything else (an `on…` handler, `style`, `src`) is refused. */
 const ATTRIBUTES = new Set([
   'class', 'href', 'title', 'type', 'value', 'min', 'max', 'step', 'name', 'id', 'for', 'placeholder', 'colspan',
-  'selected', 'checked', 'aria-label', 'aria-current', 'role', 'data-kind', 'data-offset',
+  'selected', 'checked', 'aria-label', 'aria-current', 'role', 'data-kind', 'data-offset', 'low', 'high', 'optimum',
 ]);
 
 /**
@@ -219,15 +219,20 @@ export function groupDetailView(doc, group, now) {
     { class: 'group' },
     h(doc, 'h2', {}, group.group),
     Array.isArray(group.subscriptions) ? h(doc, 'p', { class: 'meta' }, `subscribed to ${group.subscriptions.join(', ') || 'nothing'}`) : null,
-    h(doc, 'h3', {}, `Members (${group.members.length})`),
-    group.members.length === 0
-      ? h(doc, 'p', { class: 'empty' }, 'No live member: nobody is consuming, lag grows with every record produced.')
-      : table(
-          doc,
-          ['Member', 'Partitions', 'Session expires in'],
-          group.members.map((m) => [m.memberId, m.partitions, `${Math.max(0, Math.round((m.expiresAt - now) / 1000))} s`]),
-          new Set([1, 2]),
-        ),
+    h(
+      doc,
+      'section',
+      { class: 'card' },
+      h(doc, 'h3', {}, `Members (${group.members.length})`),
+      group.members.length === 0
+        ? h(doc, 'p', { class: 'empty' }, 'No live member: nobody is consuming, and lag grows with every record produced.')
+        : table(
+            doc,
+            ['Member', 'Partitions', 'Session expires in'],
+            group.members.map((m) => [m.memberId, m.partitions, `${Math.max(0, Math.round((m.expiresAt - now) / 1000))} s`]),
+            new Set([1, 2]),
+          ),
+    ),
     [...byTopic.entries()].map(([topic, partitions]) =>
       h(
         doc,
@@ -243,7 +248,8 @@ export function groupDetailView(doc, group, now) {
             p.committedOffset ?? h(doc, 'span', { class: 'muted' }, 'none'),
             p.endOffset,
             p.lag,
-            h(doc, 'meter', { min: 0, max: maxLag, value: p.lag, 'aria-label': `lag ${p.lag}` }),
+            // optimum 0: the browser draws little lag green, a third of the worst amber, two thirds red.
+            h(doc, 'meter', { min: 0, max: maxLag, low: maxLag / 3, high: (2 * maxLag) / 3, optimum: 0, value: p.lag, 'aria-label': `lag ${p.lag}` }),
           ]),
           new Set([0, 2, 3, 4]),
         ),
