@@ -13,6 +13,7 @@ import {
 } from '../../../lib/observability/metrics.js';
 
 const SOURCE = new URL('../../../lib/observability/metrics.ts', import.meta.url);
+const README = new URL('../../../README.md', import.meta.url);
 
 describe('the metric catalogue', () => {
   it('declares every metric issue 13 asks for', () => {
@@ -81,6 +82,21 @@ describe('the metric catalogue', () => {
   it('lists as emitted only catalogued metrics, and none yet', () => {
     for (const name of EMITTED_METRICS) expect(METRIC_NAMES).toContain(name);
     expect(EMITTED_METRICS).toEqual([]);
+  });
+});
+
+describe('README "Operating shardlog"', () => {
+  const readme = readFileSync(README, 'utf8');
+  const section = readme.slice(readme.indexOf('## Operating shardlog'), readme.indexOf('\n## ', readme.indexOf('## Operating shardlog') + 1));
+
+  it('lists every catalogued metric', () => {
+    for (const name of METRIC_NAMES) expect(section, name).toContain(`\`${name}\``);
+  });
+
+  it('lists exactly the emitted metrics between its markers', () => {
+    const list = section.slice(section.indexOf('<!-- emitted-metrics:start -->'), section.indexOf('<!-- emitted-metrics:end -->'));
+    const bullets = [...list.matchAll(/^> - (.+)$/gm)].map((m) => m[1]!.trim());
+    expect(bullets).toEqual(EMITTED_METRICS.length === 0 ? ['none yet'] : EMITTED_METRICS.map((name) => `\`${name}\``));
   });
 });
 
