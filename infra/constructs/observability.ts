@@ -504,7 +504,8 @@ class CatalogueMetrics {
     const schema = [METRICS_NAMESPACE, ...METRICS[name].dimensions, SERVICE_DIMENSION].join(',');
     return new cloudwatch.SearchExpression({
       expression: `SEARCH('{${schema}} MetricName="${name}" ${SERVICE_DIMENSION}="${this.serviceName}"', '${statistic}', 60)`,
-      label: '',
+      // A dynamic label: each line is named by its dimension values (`billing · orders`, `FENCED`).
+      label: METRICS[name].dimensions.map((d) => `\${PROP('Dim.${d}')}`).join(' · '),
       period: ONE_MINUTE,
     });
   }

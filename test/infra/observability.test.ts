@@ -85,6 +85,11 @@ describe('Observability dashboard', () => {
       `SEARCH('{${METRICS_NAMESPACE},ConsumerGroup,Topic,service} MetricName="RecordsBehind" service="${STACK}"', 'Maximum', 60)`,
       `SEARCH('{${METRICS_NAMESPACE},ConsumerGroup,Topic,service} MetricName="OldestUnreadRecordAge" service="${STACK}"', 'Maximum', 60)`,
     ]);
+    // Each line is named by its group and topic (a dynamic label), not by the expression.
+    expect(firstGraphs.map((w) => (w.properties.metrics[0][0] as Json).label)).toEqual([
+      "${PROP('Dim.ConsumerGroup')} · ${PROP('Dim.Topic')}",
+      "${PROP('Dim.ConsumerGroup')} · ${PROP('Dim.Topic')}",
+    ]);
     // Only the header and the alarm overview come before them.
     expect(widgets.indexOf(firstGraphs[0]!)).toBe(2);
     expect(widgets.slice(0, 2).map((w) => w.type)).toEqual(['text', 'alarm']);
