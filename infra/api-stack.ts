@@ -18,6 +18,7 @@ import type { Construct } from 'constructs';
 import { FUNCTIONS, ROUTES, type FunctionName, type FunctionSpec, type RouteGrant } from '../functions/routes.js';
 import { ENV } from '../lib/config.js';
 import { bindBucket, bindTable, type BucketAccess, type TableAccess } from './constructs/bind.js';
+import { Observability, type ObservabilityOptions } from './constructs/observability.js';
 import { ADMIN_RESOURCE, grantResources, type GrantNames } from './grants.js';
 import { SEGMENT_PREFIX, SPILL_PREFIX } from './stateful-stack.js';
 
@@ -153,6 +154,12 @@ export interface ApiStackProps extends StackProps {
    * @default none reserved
    */
   readonly reservedConcurrency?: Partial<Readonly<Record<StackFunctionName, number>>>;
+  /**
+   * The dashboard and alarms (infra/constructs/observability.ts): thresholds, consumer groups with alarms of their
+   * own, and where alarms notify. README "Operating shardlog" describes each alarm.
+   * @default every alarm with its default threshold, no notifications
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 /**
@@ -171,6 +178,8 @@ export class ApiStack extends Stack {
   public readonly stage: apigwv2.HttpStage;
   /** The stage's JSON access log ({@link ACCESS_LOG_FIELDS}). */
   public readonly accessLog: logs.LogGroup;
+  /** The CloudWatch dashboard and alarms of this deployment. */
+  public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -343,6 +352,17 @@ export class ApiStack extends Stack {
         authorizer,
       });
     }
+
+    this.observability = new Observability(this, 'Observability', {
+      ...props.observability,
+      httpApi: this.httpApi,
+      functions: { ...functions, maintenanceSchedule: this.maintenanceSchedule },
+      maintenanceSchedule: this.maintenanceSchedule,
+      logTable: props.logTable,
+      leaseTable: props.leaseTable,
+      segmentBucket: props.segmentBucket,
+      ...(props.tierAfterMs === undefined ? {} : { tierAfterMs: props.tierAfterMs }),
+    });
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the shardlog HTTP API',

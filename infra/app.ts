@@ -7,6 +7,8 @@ import { StatefulStack } from './stateful-stack.js';
  *
  *   npx cdk deploy --all                 → stacks Shardlog-Stateful, Shardlog-Api
  *   npx cdk deploy --all -c stage=dev    → stacks Shardlog-dev-Stateful, Shardlog-dev-Api
+ *   npx cdk deploy --all -c alarmEmail=ops@example.com
+ *                                        → alarms also mail that address (README "Operating shardlog")
  *
  * The stacks are environment-agnostic (no account/region lookups), so `cdk synth` works offline.
  */
@@ -14,6 +16,10 @@ const app = new App();
 const stage: unknown = app.node.tryGetContext('stage');
 if (stage !== undefined && (typeof stage !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,30}$/.test(stage))) {
   throw new Error(`context 'stage' must match /^[A-Za-z][A-Za-z0-9-]{0,30}$/, got ${JSON.stringify(stage)}`);
+}
+const alarmEmail: unknown = app.node.tryGetContext('alarmEmail');
+if (alarmEmail !== undefined && typeof alarmEmail !== 'string') {
+  throw new Error(`context 'alarmEmail' must be an email address, got ${JSON.stringify(alarmEmail)}`);
 }
 const prefix = stage === undefined ? 'Shardlog' : `Shardlog-${stage}`;
 
@@ -25,6 +31,7 @@ new ApiStack(app, `${prefix}-Api`, {
   logTable: stateful.logTable,
   leaseTable: stateful.leaseTable,
   segmentBucket: stateful.segmentBucket,
+  ...(alarmEmail === undefined ? {} : { observability: { alarmEmail } }),
 });
 
 Tags.of(app).add('project', 'shardlog');

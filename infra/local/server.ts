@@ -52,6 +52,11 @@ export interface LocalServerOptions {
    * test harness collects these to fail the run: no accepted request may trip it (see test/support/local-server.ts).
    */
   readonly onPayloadLimitExceeded?: (violation: PayloadLimitViolation) => void;
+  /**
+   * Answers requests that are not the API's before any routing or canonical-path check, or returns `false` to
+   * leave them to the API (`npm start` serves the local console at `/` this way: infra/local/console/serve.ts).
+   */
+  readonly beforeRouting?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 /** A handler result that Lambda would have refused to return. */
@@ -101,6 +106,7 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = newRequestId();
     res.setHeader('apigw-requestid', requestId);
+    if (options.beforeRouting !== undefined && (await options.beforeRouting(req, res))) return;
     const target = req.url ?? '/';
     const method = (req.method ?? 'GET').toUpperCase();
     const [path] = splitTarget(target);

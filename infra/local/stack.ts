@@ -17,6 +17,7 @@ import { applyEnv, FAKE_CREDENTIALS, LOCAL_REGION, LOCAL_RESOURCE_NAMES, localHa
 import { startMaintenanceTimer, type MaintenancePass } from './maintenance-timer.js';
 import { describeRecovery, Quarantine, quarantineDatabase, repairDynamoDbStore, repairS3Store } from './recovery.js';
 import { startS3Local, type S3Local } from './s3-local.js';
+import { createConsoleHandler } from './console/serve.js';
 import { createLocalServer } from './server.js';
 
 /** Default pause between two scheduled maintenance passes (API.md, "Local server"). */
@@ -145,7 +146,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamo = await startDynamoDbLocal({ ...dynamoOptions, port: dynamo.port });
       await bootstrapStorage(dynamo, s3, config);
     }
-    server = createLocalServer({ routes: ROUTES, loadHandler: options.loadHandler ?? createModuleHandlerLoader(), log });
+    server = createLocalServer({
+      routes: ROUTES,
+      loadHandler: options.loadHandler ?? createModuleHandlerLoader(),
+      log,
+      // The read-only web console at `/` (local only: not in the route table, not deployed).
+      beforeRouting: createConsoleHandler(),
+    });
     url = await server.listen(options.port, options.host ?? '127.0.0.1');
   } catch (error) {
     reportRecovery();

@@ -16,6 +16,8 @@ import { REPO_ROOT } from '../../infra/api-stack.js';
 const run = promisify(execFile);
 const outDirs: string[] = [];
 const SYNTH_TIMEOUT_MS = 120_000;
+/** The cloud assembly of the last synthApp() call. */
+let lastOutDir = '';
 
 afterAll(() => {
   for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
@@ -24,6 +26,7 @@ afterAll(() => {
 async function synthApp(context: Record<string, unknown>): Promise<string[]> {
   const outDir = mkdtempSync(join(tmpdir(), 'shardlog-app-test-'));
   outDirs.push(outDir);
+  lastOutDir = outDir;
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { app: string };
   expect(cdkJson.app).toBe('npx tsx infra/app.ts');
   await run(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['infra/app.ts'], {
@@ -66,6 +69,19 @@ describe('infra/app.ts', () => {
     'rejects a stage that is not a valid stack-name fragment',
     async () => {
       await expect(synthApp({ stage: 'no spaces' })).rejects.toThrow(/context 'stage' must match/);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    'mails alarm notifications to the alarmEmail given as context',
+    async () => {
+      await synthApp({ alarmEmail: 'ops@example.com' });
+      const template = JSON.parse(readFileSync(join(lastOutDir, 'Shardlog-Api.template.json'), 'utf8')) as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      const subscriptions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription');
+      expect(subscriptions.map((r) => [r.Properties.Protocol, r.Properties.Endpoint])).toEqual([['email', 'ops@example.com']]);
     },
     SYNTH_TIMEOUT_MS,
   );

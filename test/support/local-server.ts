@@ -2,7 +2,7 @@ import { ROUTES } from '../../functions/routes.js';
 import { ENV } from '../../lib/config.js';
 import { createModuleHandlerLoader, type HandlerLoader } from '../../infra/local/handler-loader.js';
 import { applyEnv, localHandlerEnv } from '../../infra/local/local-env.js';
-import { createLocalServer, type PayloadLimitViolation } from '../../infra/local/server.js';
+import { createLocalServer, type LocalServerOptions, type PayloadLimitViolation } from '../../infra/local/server.js';
 import { createTestStorage, type TestStorage } from './storage.js';
 
 export interface TestLocalServer {
@@ -27,6 +27,8 @@ export interface TestLocalServerOptions {
   readonly storage?: TestStorage;
   /** Replaces the real handler modules. */
   readonly loadHandler?: HandlerLoader;
+  /** Serves requests before routing, as `npm start` serves the console (LocalServerOptions.beforeRouting). */
+  readonly beforeRouting?: LocalServerOptions['beforeRouting'];
 }
 
 /**
@@ -62,6 +64,7 @@ export async function startTestLocalServer(options: TestLocalServerOptions = {})
     routes: ROUTES,
     loadHandler: options.loadHandler ?? createModuleHandlerLoader(),
     onPayloadLimitExceeded: (violation) => payloadLimitViolations.push(violation),
+    ...(options.beforeRouting ? { beforeRouting: options.beforeRouting } : {}),
   });
   let url: string;
   try {

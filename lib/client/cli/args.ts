@@ -19,6 +19,9 @@ const OPTIONS = {
   follow: { type: 'boolean', short: 'f' },
   to: { type: 'string' },
   topic: { type: 'string' },
+  interval: { type: 'string' },
+  iterations: { type: 'string' },
+  watch: { type: 'boolean', short: 'w' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -34,9 +37,10 @@ const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   produce: ['key'],
   consume: ['group', 'partition', 'offset', 'from', 'max', 'follow'],
   'groups list': [],
-  'groups describe': [],
+  'groups describe': ['watch', 'interval', 'iterations'],
   'groups reset': ['to', 'partition'],
   maintenance: ['topic'],
+  top: ['topic', 'group', 'interval', 'iterations'],
 };
 
 export interface ParsedArgs {
@@ -132,11 +136,15 @@ Records
 
 Consumer groups
   shardlog groups list
-  shardlog groups describe <group>
+  shardlog groups describe <group> [--watch [--interval S]]
   shardlog groups reset <group> <topic> --to earliest|latest|<offset> [--partition P]
 
 Operations
   shardlog maintenance [--topic t]     run one tiering and retention pass now
+  shardlog top [--topic t] [--group g] [--interval S] [--iterations N]
+      live view, every S seconds (default 2): records/s in per topic, lag and records/s out per
+      group and topic; redraws in place on a terminal, prints key=value lines otherwise (--json: one
+      JSON line per refresh); Ctrl-C to quit. 'groups describe <g> --watch' is 'top --group g'
 
 Options
   --url <url>   API base URL (default: $SHARDLOG_URL, else http://127.0.0.1:4000); https endpoints

@@ -5,6 +5,7 @@ import { parseCommandLine, USAGE, UsageError } from './args.js';
 import { runConsume } from './consume-command.js';
 import type { CliIo } from './io.js';
 import { runProduce } from './produce-command.js';
+import { runTop, wantsLiveView } from './top-command.js';
 
 /** Exit codes: 0 done, 1 the command failed, 2 the command line was wrong, 130 interrupted before it began. */
 const EXIT_OK = 0;
@@ -28,6 +29,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     const url = (parsed.values.url as string | undefined) ?? (io.env.SHARDLOG_URL || DEFAULT_URL);
     const client = io.connect ? io.connect(url) : new ShardlogClient({ url });
+    if (wantsLiveView(parsed)) {
+      await runTop(client, parsed, io);
+      return EXIT_OK;
+    }
     switch (parsed.command) {
       case 'produce':
         await runProduce(client, parsed, io);
