@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mapLimit } from '../concurrency.js';
 import {
   errorToBody,
   FencedError,
@@ -617,17 +618,3 @@ const BATCH_FRAMING = bodyTextSize('{"topic":,"partition":,"leaseToken":,"record
 const keyOf = (p: TopicPartition): string => `${p.topic}#${p.partition}`;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
-/** `Promise.all(items.map(fn))` with at most `limit` calls in flight. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
