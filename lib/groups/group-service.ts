@@ -183,7 +183,7 @@ export class GroupService {
   async heartbeat(group: string, memberId: string): Promise<Membership> {
     const now = this.now();
     // The member's own session length is applied by the write itself, so the heartbeat needs no read first.
-    const member = await this.store.renewMember(group, memberId, now, Math.ceil((now + MAX_SESSION_TIMEOUT_MS) / 1000));
+    const member = await this.store.renewMember(group, memberId, now);
     if (!member) throw new MemberNotFoundError(group, memberId);
     return (await this.coordinate(group, member, now)).membership;
   }
