@@ -58,7 +58,7 @@ export interface MemberRecord {
 /**
  * One (group, topic, partition) lease. Held only while its owner's member record is live with `ownerSession`,
  * and only for the incarnation of the topic named by `topicId`: once that topic is deleted, the lease (its
- * owner, token and committed offset) means nothing any more (see `currentLeases` in group-view.ts).
+ * owner, token and committed offset) means nothing any more (see `currentLeases` in group-records.ts).
  */
 export interface LeaseRecord extends TopicPartition {
   /** The incarnation of the topic the lease and its committed offset belong to (a re-created topic starts over). */
