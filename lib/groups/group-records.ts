@@ -3,7 +3,7 @@ import type { Topic, TopicStore } from '../topics/topic.js';
 import type { TopicPartition } from './assignment.js';
 import type { LeaseRecord, MemberRecord } from './lease-store.js';
 
-/**
+/*
  * How the coordinator reads a group's records: which topics exist, which leases belong to them, and who holds
  * a lease. Membership, fetch and describe all see a group through these, so they cannot disagree on who owns
  * what.

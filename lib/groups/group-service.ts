@@ -38,7 +38,8 @@ export interface GroupServiceOptions {
  * - group-fetch.ts and group-batch.ts: reading the member's partitions and cutting the response;
  * - commits.ts: fenced commits and how their outcomes answer the request;
  * - group-description.ts: describe and list; offset-reset.ts: seek/reset;
- * - group-records.ts: how all of them read a group (live owners, topics, the current incarnation's leases).
+ * - group-records.ts: how all of them read a group (live owners, topics, the current incarnation's leases);
+ * - session.ts: session limits and the liveness rule; lib/storage/lease-table.ts: the items they are stored as.
  *
  * The lease token changes at every change of owner and at every reset; a commit is a conditional write on
  * owner and token, so a member that lost a lease can never move its offset (invariant 5 in docs/design.md).

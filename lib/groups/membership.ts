@@ -8,14 +8,14 @@ import { currentLeases, ownerOf, partitionKey, partitionsOf, resolveTopics } fro
 import type { GroupRecords, LeaseRecord, MemberRecord } from './lease-store.js';
 import { DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalMs, isLive, liveMembers } from './session.js';
 
-/**
+/*
  * Membership and the coordinator's heartbeat: join, heartbeat and leave, each one iteration of KCL's
  * `runLeaseTaker()` at most, so nothing outlives a request.
  *
  * A member's liveness is its member record (`sessionExpiresAtMs`); a lease is held only while its owner's
  * record is live under the session that took it. A heartbeat therefore renews ONE item, whatever the number
  * of leases (KCL renews every lease every few seconds), then reads the group with one Query and applies
- * {@link planHeartbeat}: conditional writes happen only when the assignment changes.
+ * `planHeartbeat`: conditional writes happen only when the assignment changes.
  */
 
 export interface JoinInput {

@@ -3,25 +3,25 @@ import type { GroupRecords, LeaseRecord, MemberRecord } from '../groups/lease-st
 import { MAX_SESSION_TIMEOUT_MS } from '../groups/session.js';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './tables.js';
 
-/**
+/*
  * The lease table's layout, in one place: every key, attribute name and item codec of the consumer-group
  * coordinator (`DynamoLeaseStore` writes through these; nothing else spells them). The key schema and
  * the TTL attribute of the table itself are in tables.ts.
  *
  * One partition key per group, so ONE Query returns the whole group:
  *
- * | item           | pk              | sk                          | attributes                                         |
- * |----------------|-----------------|-----------------------------|----------------------------------------------------|
- * | member         | `group#<group>` | `member#<memberId>`         | {@link MEMBER}: session, topics, liveness, TTL     |
- * | lease          | `group#<group>` | `lease#<topic>#<partition>` | {@link LEASE}: owner, token, incarnation, offset   |
- * | registry entry | `groups`        | `group#<group>`             | {@link REGISTRY}: the group, when first registered |
+ * | item           | pk              | sk                          | attributes                                     |
+ * |----------------|-----------------|-----------------------------|------------------------------------------------|
+ * | member         | `group#<group>` | `member#<memberId>`         | `MEMBER`: session, topics, liveness, TTL       |
+ * | lease          | `group#<group>` | `lease#<topic>#<partition>` | `LEASE`: owner, token, incarnation, offset     |
+ * | registry entry | `groups`        | `group#<group>`             | `REGISTRY`: the group, when first registered   |
  *
  * Names are `[A-Za-z0-9._-]`, so `#` never occurs inside one. Ownership is not renewed per lease (KCL writes
  * every held lease every few seconds): a lease is held only while its owner's member record is live, so a
- * heartbeat writes one item whatever the number of leases. {@link decodeGroup} skips sort keys of other kinds,
+ * heartbeat writes one item whatever the number of leases. `decodeGroup` skips sort keys of other kinds,
  * so a new kind of item under a group's key can be added beside these.
  *
- * @see docs/design.md for the coordinator these items serve.
+ * docs/design.md describes the coordinator these items serve.
  */
 
 /** A lease table key: `{ pk, sk }`. */
