@@ -5,7 +5,7 @@ import type { RecordEncoding } from '../log/wire-size.js';
 import type { Topic } from '../topics/topic.js';
 import { compare } from './assignment.js';
 import type { TopicPartitionOffset } from './commits.js';
-import { CONCURRENCY, type GroupContext } from './context.js';
+import { CONCURRENCY, type GroupContext, type ResetPolicy } from './context.js';
 import { trim, type GroupBatch } from './group-batch.js';
 import { currentLeases, partitionKey, resolveTopics } from './group-records.js';
 import type { LeaseRecord } from './lease-store.js';
@@ -19,6 +19,8 @@ export interface GroupFetchInput {
   readonly encoding?: RecordEncoding;
   readonly waitMs: number;
   readonly positions?: readonly TopicPartitionOffset[];
+  /** Where partitions with nothing committed start in this fetch; the service's policy when absent. */
+  readonly resetPolicy?: ResetPolicy;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
     limit: Math.max(1, Math.ceil(input.limit / held.length)),
     maxBytes: Math.max(1, Math.floor(input.maxBytes / held.length)),
     encoding,
+    resetPolicy: input.resetPolicy ?? ctx.resetPolicy,
   };
   const readAll = () =>
     mapLimit(held, CONCURRENCY, (lease) => readLease(ctx, lease, topics.get(lease.topic)!, positions.get(partitionKey(lease)), share));
@@ -61,14 +64,15 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
   return trim(batches, input.limit, input.maxBytes, encoding);
 }
 
-/** What one partition's read may take of the response: an even share of `limit` and `maxBytes`. */
+/** How each partition is read: an even share of `limit` and `maxBytes`, and where nothing committed starts. */
 interface ReadShare {
   readonly limit: number;
   readonly maxBytes: number;
   readonly encoding: RecordEncoding;
+  readonly resetPolicy: ResetPolicy;
 }
 
-/** One held partition, from `position` if given, else from its committed offset, else by the reset policy. */
+/** One held partition, from `position` if given, else from its committed offset, else by `share.resetPolicy`. */
 async function readLease(
   ctx: GroupContext,
   lease: LeaseRecord,
@@ -76,9 +80,10 @@ async function readLease(
   position: number | undefined,
   share: ReadShare,
 ): Promise<GroupBatch> {
-  const policy: StartPosition = { kind: ctx.resetPolicy };
+  const policy: StartPosition = { kind: share.resetPolicy };
+  const { limit, maxBytes, encoding } = share;
   const read = (start: StartPosition): Promise<ReadResult> =>
-    ctx.log.readPartition(topic, lease.partition, { start, ...share, waitMs: 0, direction: 'forward' });
+    ctx.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
   let result: ReadResult;
   if (position !== undefined) result = await read({ kind: 'offset', offset: position });
   else if (lease.committedOffset === null) result = await read(policy);

@@ -12,6 +12,7 @@ import { resetOffsets, type ResetInput } from './offset-reset.js';
 // lib/groups is used through this module: the types of GroupService's methods and the session limits the
 // handlers validate against, from the modules that define them.
 export type { CommitInput, CommitResult, TopicPartitionOffset } from './commits.js';
+export type { ResetPolicy } from './context.js';
 export type { GroupBatch } from './group-batch.js';
 export type { GroupDescription } from './group-description.js';
 export type { GroupFetchInput } from './group-fetch.js';

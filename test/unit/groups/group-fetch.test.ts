@@ -29,6 +29,23 @@ describe('group fetch', () => {
     expect(await groups.fetch('g', 'm', fetchAll)).toMatchObject([{ records: [], nextOffset: 5 }]);
   });
 
+  it('starts partitions with nothing committed by the fetch’s own reset policy when it gives one', async () => {
+    const { groups, topics, log } = groupHarness({ resetPolicy: 'earliest' });
+    const t = topics.create('t', 2);
+    log.append(t, 0, 5);
+    log.append(t, 1, 5);
+    const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
+    await groups.commit('g', 'm', [{ topic: 't', partition: 1, offset: 2, leaseToken: assignments[1]!.leaseToken }]);
+    expect(offsets(await groups.fetch('g', 'm', { ...fetchAll, resetPolicy: 'latest' }))).toEqual([
+      [0, []],
+      [1, [2, 3, 4]],
+    ]);
+    expect(offsets(await groups.fetch('g', 'm', fetchAll))).toEqual([
+      [0, [0, 1, 2, 3, 4]],
+      [1, [2, 3, 4]],
+    ]);
+  });
+
   it('applies the reset policy when retention overtook the committed offset, but refuses an explicit position there', async () => {
     const { groups, topics, log } = groupHarness();
     const t = topics.create('t', 1);
