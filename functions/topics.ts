@@ -1,3 +1,4 @@
+import { mapLimit } from '../lib/concurrency.js';
 import type { Topic } from '../lib/topics/topic.js';
 import {
   DEFAULT_PARTITIONS,
@@ -62,15 +63,10 @@ function topicParam(req: HttpRequest): string {
 
 /** The topic description of API.md, with each partition's readable range. */
 async function describe(engine: Shardlog, topic: Topic) {
-  const partitionStats: Array<{ partition: number; startOffset: number; endOffset: number }> = new Array(topic.partitions);
-  let nextPartition = 0;
-  const worker = async () => {
-    while (nextPartition < topic.partitions) {
-      const partition = nextPartition++;
-      partitionStats[partition] = { partition, ...(await engine.log.bounds(topic, partition)) };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY, topic.partitions) }, worker));
+  const partitionStats = await mapLimit(Array.from({ length: topic.partitions }, (_, p) => p), DESCRIBE_CONCURRENCY, async (partition) => ({
+    partition,
+    ...(await engine.log.bounds(topic, partition)),
+  }));
   return {
     name: topic.name,
     partitions: topic.partitions,

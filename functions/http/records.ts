@@ -237,7 +237,7 @@ export function encodeFetchResponse(result: ReadResult, encoding: Encoding): Jso
 
 /**
  * The body of a group fetch (API.md, "Consumer groups"), as JSON text; `groupBatchEnvelopeSize`
- * (lib/groups/group-service.ts) measures each batch's part of it besides the records.
+ * (lib/groups/group-batch.ts) measures each batch's part of it besides the records.
  */
 export function encodeGroupFetchResponse(batches: readonly GroupBatch[], encoding: Encoding): JsonText {
   return new JsonText(`{"batches":[${batches.map((b) => encodeGroupBatch(b, encoding)).join(',')}]}`);

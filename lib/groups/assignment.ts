@@ -135,7 +135,7 @@ export function fairShare(memberId: string, members: readonly MemberView[], part
  * Rendezvous (highest random weight) score of a partition for a member: FNV-1a over the three names. Pure and
  * stable, so a member keeps preferring the same partitions.
  */
-export function score(memberId: string, p: TopicPartition): number {
+function score(memberId: string, p: TopicPartition): number {
   let h = 0x811c9dc5;
   const text = `${memberId}\u0000${p.topic}\u0000${p.partition}`;
   for (let i = 0; i < text.length; i++) {

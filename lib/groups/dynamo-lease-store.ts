@@ -1,6 +1,23 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TopicPartition } from './assignment.js';
+import {
+  decodeGroup,
+  decodeLease,
+  decodeMember,
+  decodeRegistryEntry,
+  encodeMember,
+  expressionNames,
+  groupPk,
+  LEASE,
+  leaseKey,
+  MEMBER,
+  memberKey,
+  REGISTRY,
+  REGISTRY_PK,
+  registryKey,
+  renewedMemberTtlSeconds,
+} from '../storage/lease-table.js';
 import { queryAllItems } from '../storage/partition-key.js';
 import type {
   CommitRequest,
@@ -12,44 +29,15 @@ import type {
   TakeLease,
 } from './lease-store.js';
 
-/**
- * The lease table layout. One partition key per group, so ONE Query returns the whole group:
- *
- *   pk = `group#<group>`   sk = `member#<memberId>`          member's liveness record (TTL `expiresAt`)
- *   pk = `group#<group>`   sk = `lease#<topic>#<partition>`  lease: owner, ownerSession, leaseToken, committedOffset
- *   pk = `groups`          sk = `group#<group>`              the registry read by `GET /v1/groups`
- *
- * Names are `[A-Za-z0-9._-]`, so `#` never occurs inside one. Ownership is not renewed per lease (KCL writes
- * every held lease every few seconds): a lease is held only while its owner's member record is live, so a
- * heartbeat writes one item whatever the number of leases.
- */
-export const groupPk = (group: string): string => `group#${group}`;
-export const REGISTRY_PK = 'groups';
-const MEMBER_PREFIX = 'member#';
-const LEASE_PREFIX = 'lease#';
-const memberSk = (memberId: string): string => `${MEMBER_PREFIX}${memberId}`;
-const leaseSk = (p: TopicPartition): string => `${LEASE_PREFIX}${p.topic}#${p.partition}`;
-
-/** Keeps TTL'd member records (seconds) a little past their session, which reads check in milliseconds. */
-const TTL_GRACE_SECONDS = 60;
-
-// OWNER and SESSION are DynamoDB reserved words: every expression names attributes through placeholders.
-const NAMES = {
-  '#owner': 'owner',
-  '#ownerSession': 'ownerSession',
-  '#token': 'leaseToken',
-  '#committed': 'committedOffset',
-  '#committedToken': 'committedToken',
-  '#topicId': 'topicId',
-  '#updatedAt': 'updatedAt',
-} as const;
-
 export interface DynamoLeaseStoreOptions {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
 }
 
-/** {@link LeaseStore} on DynamoDB (KCL's `DynamoDBLeaseRefresher`). */
+/**
+ * {@link LeaseStore} on DynamoDB (KCL's `DynamoDBLeaseRefresher`). The items, their keys and attribute names
+ * are those of lib/storage/lease-table.ts; expressions name attributes by `#<logical name>` placeholders.
+ */
 export class DynamoLeaseStore implements LeaseStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
@@ -60,7 +48,7 @@ export class DynamoLeaseStore implements LeaseStore {
   }
 
   async putMember(group: string, member: MemberRecord): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: this.memberItem(group, member) }));
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: encodeMember(group, member) }));
   }
 
   /*
@@ -70,19 +58,20 @@ export class DynamoLeaseStore implements LeaseStore {
    *   t0  A heartbeats: expires t0+30s          t0+31s  B sees A dead, takes A's leases (new tokens)
    *   t0+32s  A heartbeats → condition fails → 404 MEMBER_NOT_FOUND → A joins again with a new session
    */
-  async renewMember(group: string, memberId: string, now: number, expiresAt: number): Promise<MemberRecord | null> {
+  async renewMember(group: string, memberId: string, now: number): Promise<MemberRecord | null> {
     try {
       const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: groupPk(group), sk: memberSk(memberId) },
-          UpdateExpression: 'SET sessionExpiresAtMs = sessionTimeoutMs + :now, expiresAt = :ttl',
-          ConditionExpression: 'attribute_exists(sk) AND sessionExpiresAtMs > :now',
-          ExpressionAttributeValues: { ':ttl': expiresAt, ':now': now },
+          Key: memberKey(group, memberId),
+          UpdateExpression: 'SET #sessionExpiresAtMs = #sessionTimeoutMs + :now, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(#sk) AND #sessionExpiresAtMs > :now',
+          ExpressionAttributeNames: expressionNames(MEMBER, 'sk', 'sessionExpiresAtMs', 'sessionTimeoutMs', 'ttl'),
+          ExpressionAttributeValues: { ':ttl': renewedMemberTtlSeconds(now), ':now': now },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return result.Attributes ? toMember(result.Attributes) : null;
+      return result.Attributes ? decodeMember(result.Attributes) : null;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return null;
       throw error;
@@ -91,22 +80,15 @@ export class DynamoLeaseStore implements LeaseStore {
 
   async deleteMember(group: string, memberId: string): Promise<MemberRecord | null> {
     const result = await this.doc.send(
-      new DeleteCommand({ TableName: this.table, Key: { pk: groupPk(group), sk: memberSk(memberId) }, ReturnValues: 'ALL_OLD' }),
+      new DeleteCommand({ TableName: this.table, Key: memberKey(group, memberId), ReturnValues: 'ALL_OLD' }),
     );
-    return result.Attributes ? toMember(result.Attributes) : null;
+    return result.Attributes ? decodeMember(result.Attributes) : null;
   }
 
   async loadGroup(group: string): Promise<GroupRecords> {
-    const members: MemberRecord[] = [];
-    const leases: LeaseRecord[] = [];
     // Strongly consistent: a heartbeat that plans on a stale view pays a failed conditional write (1 WCU)
     // to find out, which costs more than the consistent read (reads are 1/8 the price of writes).
-    for (const item of await queryAllItems(this.doc, this.table, groupPk(group), { consistent: true })) {
-      const sk = String(item.sk);
-      if (sk.startsWith(MEMBER_PREFIX)) members.push(toMember(item));
-      else if (sk.startsWith(LEASE_PREFIX)) leases.push(toLease(item));
-    }
-    return { members, leases };
+    return decodeGroup(await queryAllItems(this.doc, this.table, groupPk(group), { consistent: true }));
   }
 
   /*
@@ -120,29 +102,31 @@ export class DynamoLeaseStore implements LeaseStore {
    * attempt won. So a failed take is re-read: if the lease carries OUR new token, we won (KCL does the same).
    */
   async takeLease(group: string, request: TakeLease): Promise<LeaseRecord | null> {
-    const key = { pk: groupPk(group), sk: leaseSk(request.partition) };
-    const sameTopic = request.expected?.topicId === request.topicId;
+    const { expected } = request;
+    // A lease of an earlier incarnation of the topic: its committed offset means nothing any more.
+    const dropOffset = expected !== null && expected.topicId !== request.topicId;
     try {
       const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: key,
+          Key: leaseKey(group, request.partition),
           UpdateExpression:
             'SET #topic = :topic, #partition = :partition, #topicId = :topicId, #owner = :owner, #ownerSession = :session, ' +
-            '#token = :token, #updatedAt = :now' +
-            // A lease of an earlier incarnation of the topic: its committed offset means nothing any more.
-            (request.expected && !sameTopic ? ' REMOVE #committed, #committedToken' : ''),
-          ConditionExpression: request.expected ? '#token = :expected' : 'attribute_not_exists(sk)',
-          ExpressionAttributeNames: {
-            '#topic': 'topic',
-            '#partition': 'partition',
-            '#topicId': NAMES['#topicId'],
-            '#owner': NAMES['#owner'],
-            '#ownerSession': NAMES['#ownerSession'],
-            '#token': NAMES['#token'],
-            '#updatedAt': NAMES['#updatedAt'],
-            ...(request.expected && !sameTopic ? { '#committed': NAMES['#committed'], '#committedToken': NAMES['#committedToken'] } : {}),
-          },
+            '#leaseToken = :token, #updatedAt = :now' +
+            (dropOffset ? ' REMOVE #committedOffset, #committedToken' : ''),
+          ConditionExpression: expected ? '#leaseToken = :expected' : 'attribute_not_exists(#sk)',
+          ExpressionAttributeNames: expressionNames(
+            LEASE,
+            'topic',
+            'partition',
+            'topicId',
+            'owner',
+            'ownerSession',
+            'leaseToken',
+            'updatedAt',
+            ...(expected ? [] : (['sk'] as const)),
+            ...(dropOffset ? (['committedOffset', 'committedToken'] as const) : []),
+          ),
           ExpressionAttributeValues: {
             ':topic': request.partition.topic,
             ':partition': request.partition.partition,
@@ -151,12 +135,12 @@ export class DynamoLeaseStore implements LeaseStore {
             ':session': request.ownerSession,
             ':token': request.newToken,
             ':now': request.now,
-            ...(request.expected ? { ':expected': request.expected.leaseToken } : {}),
+            ...(expected ? { ':expected': expected.leaseToken } : {}),
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return result.Attributes ? toLease(result.Attributes) : null;
+      return result.Attributes ? decodeLease(result.Attributes) : null;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const current = await this.getLease(group, request.partition);
@@ -173,10 +157,10 @@ export class DynamoLeaseStore implements LeaseStore {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(partition) },
+          Key: leaseKey(group, partition),
           UpdateExpression: 'REMOVE #owner, #ownerSession',
-          ConditionExpression: '#owner = :me AND #token = :token',
-          ExpressionAttributeNames: { '#owner': NAMES['#owner'], '#ownerSession': NAMES['#ownerSession'], '#token': NAMES['#token'] },
+          ConditionExpression: '#owner = :me AND #leaseToken = :token',
+          ExpressionAttributeNames: expressionNames(LEASE, 'owner', 'ownerSession', 'leaseToken'),
           ExpressionAttributeValues: { ':me': memberId, ':token': leaseToken },
         }),
       );
@@ -215,17 +199,10 @@ export class DynamoLeaseStore implements LeaseStore {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: groupPk(group), sk: leaseSk(request.partition) },
-          UpdateExpression: 'SET #committed = :offset, #committedToken = :token, #updatedAt = :now',
-          ConditionExpression: '#owner = :me AND #token = :token AND #topicId = :topicId',
-          ExpressionAttributeNames: {
-            '#owner': NAMES['#owner'],
-            '#token': NAMES['#token'],
-            '#topicId': NAMES['#topicId'],
-            '#committed': NAMES['#committed'],
-            '#committedToken': NAMES['#committedToken'],
-            '#updatedAt': NAMES['#updatedAt'],
-          },
+          Key: leaseKey(group, request.partition),
+          UpdateExpression: 'SET #committedOffset = :offset, #committedToken = :token, #updatedAt = :now',
+          ConditionExpression: '#owner = :me AND #leaseToken = :token AND #topicId = :topicId',
+          ExpressionAttributeNames: expressionNames(LEASE, 'owner', 'leaseToken', 'topicId', 'committedOffset', 'committedToken', 'updatedAt'),
           ExpressionAttributeValues: {
             ':me': request.memberId,
             ':token': request.leaseToken,
@@ -238,13 +215,13 @@ export class DynamoLeaseStore implements LeaseStore {
       return 'ok';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const item = await this.getItem(group, leaseSk(request.partition));
-      const stored =
-        item !== null &&
-        item.topicId === request.topicId &&
-        item.committedOffset === request.offset &&
-        item.committedToken === request.leaseToken;
-      return stored ? 'ok' : 'fenced';
+      const stored = await this.getLease(group, request.partition);
+      const ours =
+        stored !== null &&
+        stored.topicId === request.topicId &&
+        stored.committedOffset === request.offset &&
+        stored.committedToken === request.leaseToken;
+      return ours ? 'ok' : 'fenced';
     }
   }
 
@@ -253,19 +230,20 @@ export class DynamoLeaseStore implements LeaseStore {
     const result = await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: groupPk(group), sk: leaseSk(request.partition) },
+        Key: leaseKey(group, request.partition),
         UpdateExpression:
-          'SET #topic = :topic, #partition = :partition, #topicId = :topicId, #token = :token, #committed = :offset, #updatedAt = :now ' +
-          'REMOVE #committedToken',
-        ExpressionAttributeNames: {
-          '#topic': 'topic',
-          '#partition': 'partition',
-          '#topicId': NAMES['#topicId'],
-          '#token': NAMES['#token'],
-          '#committed': NAMES['#committed'],
-          '#committedToken': NAMES['#committedToken'],
-          '#updatedAt': NAMES['#updatedAt'],
-        },
+          'SET #topic = :topic, #partition = :partition, #topicId = :topicId, #leaseToken = :token, #committedOffset = :offset, ' +
+          '#updatedAt = :now REMOVE #committedToken',
+        ExpressionAttributeNames: expressionNames(
+          LEASE,
+          'topic',
+          'partition',
+          'topicId',
+          'leaseToken',
+          'committedOffset',
+          'committedToken',
+          'updatedAt',
+        ),
         ExpressionAttributeValues: {
           ':topic': request.partition.topic,
           ':partition': request.partition.partition,
@@ -277,72 +255,27 @@ export class DynamoLeaseStore implements LeaseStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return toLease(result.Attributes ?? {});
+    return decodeLease(result.Attributes ?? {});
   }
 
   async registerGroup(group: string, now: number): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: REGISTRY_PK, sk: `group#${group}` },
-        UpdateExpression: 'SET #group = :group, createdAt = if_not_exists(createdAt, :now)',
-        ExpressionAttributeNames: { '#group': 'group' },
+        Key: registryKey(group),
+        UpdateExpression: 'SET #group = :group, #createdAt = if_not_exists(#createdAt, :now)',
+        ExpressionAttributeNames: expressionNames(REGISTRY, 'group', 'createdAt'),
         ExpressionAttributeValues: { ':group': group, ':now': now },
       }),
     );
   }
 
   async listGroups(): Promise<string[]> {
-    return (await queryAllItems(this.doc, this.table, REGISTRY_PK)).map((item) => String(item.group));
+    return (await queryAllItems(this.doc, this.table, REGISTRY_PK)).map(decodeRegistryEntry);
   }
 
   async getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null> {
-    const item = await this.getItem(group, leaseSk(partition));
-    return item ? toLease(item) : null;
+    const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: leaseKey(group, partition), ConsistentRead: true }));
+    return result.Item ? decodeLease(result.Item) : null;
   }
-
-  private async getItem(group: string, sk: string): Promise<Record<string, unknown> | null> {
-    const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: groupPk(group), sk }, ConsistentRead: true }));
-    return result.Item ?? null;
-  }
-
-  private memberItem(group: string, member: MemberRecord): Record<string, unknown> {
-    return {
-      pk: groupPk(group),
-      sk: memberSk(member.memberId),
-      memberId: member.memberId,
-      session: member.session,
-      topics: [...member.topics],
-      sessionTimeoutMs: member.sessionTimeoutMs,
-      sessionExpiresAtMs: member.sessionExpiresAtMs,
-      expiresAt: ttlSeconds(member.sessionExpiresAtMs),
-    };
-  }
-}
-
-/** TTL is in epoch seconds; DynamoDB deletes late (and DynamoDB Local maybe never), so reads compare ms. */
-function ttlSeconds(sessionExpiresAtMs: number): number {
-  return Math.ceil(sessionExpiresAtMs / 1000) + TTL_GRACE_SECONDS;
-}
-
-function toMember(item: Record<string, unknown>): MemberRecord {
-  return {
-    memberId: String(item.memberId),
-    session: String(item.session),
-    topics: Array.isArray(item.topics) ? item.topics.map(String) : [],
-    sessionTimeoutMs: Number(item.sessionTimeoutMs),
-    sessionExpiresAtMs: Number(item.sessionExpiresAtMs),
-  };
-}
-
-function toLease(item: Record<string, unknown>): LeaseRecord {
-  return {
-    topic: String(item.topic),
-    partition: Number(item.partition),
-    topicId: typeof item.topicId === 'string' ? item.topicId : null,
-    owner: typeof item.owner === 'string' ? item.owner : null,
-    ownerSession: typeof item.ownerSession === 'string' ? item.ownerSession : null,
-    leaseToken: String(item.leaseToken),
-    committedOffset: typeof item.committedOffset === 'number' ? item.committedOffset : null,
-  };
 }

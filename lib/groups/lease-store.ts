@@ -12,11 +12,11 @@ export interface LeaseStore {
   /** Creates or replaces a member's record (a join starts a new session). */
   putMember(group: string, member: MemberRecord): Promise<void>;
   /**
-   * Extends a live member's session to `now + sessionTimeoutMs`: THE one write of a heartbeat. `expiresAt`
-   * (epoch seconds) is the record's TTL, some time after any session it may have.
+   * Extends a live member's session to `now + sessionTimeoutMs` (its own, as stored): THE one write of a
+   * heartbeat.
    * @returns the renewed record, or `null` when the member is unknown or its session expired before `now`.
    */
-  renewMember(group: string, memberId: string, now: number, expiresAt: number): Promise<MemberRecord | null>;
+  renewMember(group: string, memberId: string, now: number): Promise<MemberRecord | null>;
   /** Deletes a member's record, which frees its leases at once. @returns the deleted record, if there was one. */
   deleteMember(group: string, memberId: string): Promise<MemberRecord | null>;
   /** All member records (expired ones included: TTL deletes late) and leases of a group, strongly consistent. */
@@ -41,6 +41,7 @@ export interface LeaseStore {
   resetOffset(group: string, request: ResetRequest): Promise<LeaseRecord>;
   /** Records that a group exists, for {@link LeaseStore.listGroups} (idempotent). */
   registerGroup(group: string, now: number): Promise<void>;
+  /** Every registered group, in no particular order. */
   listGroups(): Promise<string[]>;
 }
 
@@ -57,7 +58,7 @@ export interface MemberRecord {
 /**
  * One (group, topic, partition) lease. Held only while its owner's member record is live with `ownerSession`,
  * and only for the incarnation of the topic named by `topicId`: once that topic is deleted, the lease (its
- * owner, token and committed offset) means nothing any more (see `currentLeases` in group-service.ts).
+ * owner, token and committed offset) means nothing any more (see `currentLeases` in group-records.ts).
  */
 export interface LeaseRecord extends TopicPartition {
   /** The incarnation of the topic the lease and its committed offset belong to (a re-created topic starts over). */
@@ -67,6 +68,11 @@ export interface LeaseRecord extends TopicPartition {
   /** Changes at every change of owner and at every reset: the fence of commits. */
   readonly leaseToken: string;
   readonly committedOffset: number | null;
+  /**
+   * The lease token `committedOffset` was committed under (`null` after a reset or a take for a new
+   * incarnation): how a retried commit whose first attempt won is recognized after the lease moved on.
+   */
+  readonly committedToken: string | null;
 }
 
 export interface GroupRecords {

@@ -1,3 +1,4 @@
+import { mapLimit } from '../concurrency.js';
 import { TopicNotFoundError } from '../errors.js';
 import type { DynamoLogStore } from '../log/dynamo-log-store.js';
 import { SPILL_PREFIX } from '../storage/prefixes.js';
@@ -176,7 +177,7 @@ export class MaintenanceService {
     const work = topics.flatMap((topic) => Array.from({ length: topic.partitions }, (_, partition) => ({ topic, partition })));
     const errors: unknown[] = [];
     const dueAt = new Map<Topic, number>();
-    await forEachLimit(work, PARTITION_CONCURRENCY, async ({ topic, partition }) => {
+    await mapLimit(work, PARTITION_CONCURRENCY, async ({ topic, partition }) => {
       let due: number;
       try {
         due = await this.maintainPartition(topic, partition, tierOlderThanMs, report);
@@ -333,7 +334,7 @@ export class MaintenanceService {
   /** (e) + (f) for batches this pass tiered (their keys are known: no read needed). */
   private async release(pk: string, topicId: string, partition: number, batches: readonly HotBatch[]): Promise<void> {
     const expiresAtSec = Math.ceil((this.now() + HOT_COPY_GRACE_MS) / 1000);
-    await forEachLimit(batches, 16, async (b) => {
+    await mapLimit(batches, 16, async (b) => {
       await this.meta.setExpiry(pk, b.baseOffset, expiresAtSec);
       await this.step('tier.ttl-set', topicId, partition);
     });
@@ -359,7 +360,7 @@ export class MaintenanceService {
       lastSk = page.lastSk;
     } while (lastSk);
     const expiresAtSec = Math.ceil((this.now() + HOT_COPY_GRACE_MS) / 1000);
-    await forEachLimit(pending, 16, async (b) => {
+    await mapLimit(pending, 16, async (b) => {
       await this.meta.setExpiry(pk, b.baseOffset, expiresAtSec);
       await this.step('tier.ttl-set', topicId, partition);
     });
@@ -422,7 +423,7 @@ export class MaintenanceService {
     this.store.forgetMeta(pk);
     await this.step('retention.start-advanced', topicId, partition);
     const expiresAtSec = Math.ceil((this.now() + HOT_COPY_GRACE_MS) / 1000);
-    await forEachLimit(untimed, 16, async (b) => {
+    await mapLimit(untimed, 16, async (b) => {
       await this.meta.setExpiry(pk, b.baseOffset, expiresAtSec);
     });
     // The S3 objects of spilled batches below the start: TTL removes their items, not them (DELETE is free).
@@ -509,22 +510,4 @@ export class MaintenanceService {
   private async step(step: MaintenanceStep, topicId: string, partition?: number): Promise<void> {
     if (this.onStep) await this.onStep(step, partition === undefined ? { topicId } : { topicId, partition });
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects with the first error after all settled. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failure) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFetchResponse, encodeGroupBatch, encodeWireRecord } from '../../../../functions/http/records.js';
-import { groupBatchEnvelopeSize, type GroupBatch } from '../../../../lib/groups/group-service.js';
+import { groupBatchEnvelopeSize, type GroupBatch } from '../../../../lib/groups/group-batch.js';
 import type { StoredRecord } from '../../../../lib/log/batch-format.js';
 import { MAX_JSON_DEPTH } from '../../../../lib/log/json-text.js';
 import { wireSize, wireSizeBound, type RecordEncoding } from '../../../../lib/log/wire-size.js';

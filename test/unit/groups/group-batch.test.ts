@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupBatchEnvelopeSize, trim, type GroupBatch } from '../../../lib/groups/group-service.js';
+import { groupBatchEnvelopeSize, trim, type GroupBatch } from '../../../lib/groups/group-batch.js';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
 import { MAX_RESPONSE_RECORD_BYTES, wireSize } from '../../../lib/log/wire-size.js';
 

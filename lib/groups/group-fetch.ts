@@ -1,0 +1,101 @@
+import { mapLimit } from '../concurrency.js';
+import { MemberNotFoundError, OffsetOutOfRangeError } from '../errors.js';
+import type { ReadResult, StartPosition } from '../log/log-service.js';
+import type { RecordEncoding } from '../log/wire-size.js';
+import type { Topic } from '../topics/topic.js';
+import { compare } from './assignment.js';
+import type { TopicPartitionOffset } from './commits.js';
+import { CONCURRENCY, type GroupContext, type ResetPolicy } from './context.js';
+import { trim, type GroupBatch } from './group-batch.js';
+import { currentLeases, partitionKey, resolveTopics } from './group-records.js';
+import type { LeaseRecord } from './lease-store.js';
+import { liveMembers } from './session.js';
+
+export interface GroupFetchInput {
+  readonly limit: number;
+  /** Bounds the records' total wire size in `encoding` (at least one record comes back). */
+  readonly maxBytes: number;
+  /** The encoding the response will use: it decides each record's size (default `json`). */
+  readonly encoding?: RecordEncoding;
+  readonly waitMs: number;
+  readonly positions?: readonly TopicPartitionOffset[];
+  /** Where partitions with nothing committed start in this fetch; the service's policy when absent. */
+  readonly resetPolicy?: ResetPolicy;
+}
+
+/**
+ * Reads the member's partitions: from `positions` where given, else from the committed offset, else by the
+ * reset policy. `limit` and `maxBytes` bound the whole response (a single record may exceed `maxBytes`, as
+ * in the plain fetch); `waitMs` long-polls all the member's partitions at once. Whatever is asked, records
+ * and per-partition envelopes stay within what a Lambda response carries (see {@link trim}).
+ * @throws MemberNotFoundError, OffsetOutOfRangeError (an explicit position outside the readable range)
+ */
+export async function fetch(ctx: GroupContext, group: string, memberId: string, input: GroupFetchInput): Promise<GroupBatch[]> {
+  const now = ctx.now();
+  const records = await ctx.store.loadGroup(group);
+  const member = liveMembers(records.members, now).find((m) => m.memberId === memberId);
+  if (!member) throw new MemberNotFoundError(group, memberId);
+  const topics = await resolveTopics(ctx.topics, new Set(records.leases.map((l) => l.topic)), records.leases);
+  const held = [...currentLeases(records.leases, topics).values()]
+    .filter((l) => l.owner === memberId && l.ownerSession === member.session)
+    .sort(compare);
+  if (held.length === 0) {
+    if (input.waitMs > 0) await ctx.log.waitForAny([], input.waitMs); // nothing to read: a polite wait
+    return [];
+  }
+  const encoding = input.encoding ?? 'json';
+  const positions = new Map((input.positions ?? []).map((p) => [partitionKey(p), p.offset]));
+  const share: ReadShare = {
+    limit: Math.max(1, Math.ceil(input.limit / held.length)),
+    maxBytes: Math.max(1, Math.floor(input.maxBytes / held.length)),
+    encoding,
+    resetPolicy: input.resetPolicy ?? ctx.resetPolicy,
+  };
+  const readAll = () =>
+    mapLimit(held, CONCURRENCY, (lease) => readLease(ctx, lease, topics.get(lease.topic)!, positions.get(partitionKey(lease)), share));
+  let batches = await readAll();
+  if (input.waitMs > 0 && batches.every((b) => b.records.length === 0)) {
+    const waitOn = batches.map((b) => ({ topic: topics.get(b.topic)!, partition: b.partition, offset: b.nextOffset }));
+    if (await ctx.log.waitForAny(waitOn, input.waitMs)) {
+      for (const b of batches) positions.set(partitionKey(b), b.nextOffset);
+      batches = await readAll();
+    }
+  }
+  return trim(batches, input.limit, input.maxBytes, encoding);
+}
+
+/** How each partition is read: an even share of `limit` and `maxBytes`, and where nothing committed starts. */
+interface ReadShare {
+  readonly limit: number;
+  readonly maxBytes: number;
+  readonly encoding: RecordEncoding;
+  readonly resetPolicy: ResetPolicy;
+}
+
+/** One held partition, from `position` if given, else from its committed offset, else by `share.resetPolicy`. */
+async function readLease(
+  ctx: GroupContext,
+  lease: LeaseRecord,
+  topic: Topic,
+  position: number | undefined,
+  share: ReadShare,
+): Promise<GroupBatch> {
+  const policy: StartPosition = { kind: share.resetPolicy };
+  const { limit, maxBytes, encoding } = share;
+  const read = (start: StartPosition): Promise<ReadResult> =>
+    ctx.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
+  let result: ReadResult;
+  if (position !== undefined) result = await read({ kind: 'offset', offset: position });
+  else if (lease.committedOffset === null) result = await read(policy);
+  else {
+    try {
+      result = await read({ kind: 'offset', offset: lease.committedOffset });
+    } catch (error) {
+      // Retention overtook the committed offset: the reset policy applies, as Kafka's auto.offset.reset.
+      if (!(error instanceof OffsetOutOfRangeError)) throw error;
+      result = await read(policy);
+    }
+  }
+  const { records, nextOffset, endOffset } = result;
+  return { topic: lease.topic, partition: lease.partition, leaseToken: lease.leaseToken, records, nextOffset, endOffset };
+}

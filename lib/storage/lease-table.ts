@@ -1,0 +1,167 @@
+import type { TopicPartition } from '../groups/assignment.js';
+import type { GroupRecords, LeaseRecord, MemberRecord } from '../groups/lease-store.js';
+import { MAX_SESSION_TIMEOUT_MS } from '../groups/session.js';
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './tables.js';
+
+/*
+ * The lease table's layout, in one place: every key, attribute name and item codec of the consumer-group
+ * coordinator (`DynamoLeaseStore` writes through these; nothing else spells them). The key schema and
+ * the TTL attribute of the table itself are in tables.ts.
+ *
+ * One partition key per group, so ONE Query returns the whole group:
+ *
+ * | item           | pk              | sk                          | attributes                                     |
+ * |----------------|-----------------|-----------------------------|------------------------------------------------|
+ * | member         | `group#<group>` | `member#<memberId>`         | `MEMBER`: session, topics, liveness, TTL       |
+ * | lease          | `group#<group>` | `lease#<topic>#<partition>` | `LEASE`: owner, token, incarnation, offset     |
+ * | registry entry | `groups`        | `group#<group>`             | `REGISTRY`: the group, when first registered   |
+ *
+ * Names are `[A-Za-z0-9._-]`, so `#` never occurs inside one. Ownership is not renewed per lease (KCL writes
+ * every held lease every few seconds): a lease is held only while its owner's member record is live, so a
+ * heartbeat writes one item whatever the number of leases. `decodeGroup` skips sort keys of other kinds,
+ * so a new kind of item under a group's key can be added beside these.
+ *
+ * docs/design.md describes the coordinator these items serve.
+ */
+
+/** A lease table key: `{ pk, sk }`. */
+export type LeaseTableKey = Record<typeof PARTITION_KEY | typeof SORT_KEY, string>;
+
+const GROUP_PREFIX = 'group#';
+const MEMBER_PREFIX = 'member#';
+const LEASE_PREFIX = 'lease#';
+/** The partition key of the registry read by `GET /v1/groups`: one Query lists every group. */
+export const REGISTRY_PK = 'groups';
+
+/** The partition key holding one group's members and leases. */
+export const groupPk = (group: string): string => `${GROUP_PREFIX}${group}`;
+
+export const memberKey = (group: string, memberId: string): LeaseTableKey => ({
+  [PARTITION_KEY]: groupPk(group),
+  [SORT_KEY]: `${MEMBER_PREFIX}${memberId}`,
+});
+
+export const leaseKey = (group: string, p: TopicPartition): LeaseTableKey => ({
+  [PARTITION_KEY]: groupPk(group),
+  [SORT_KEY]: `${LEASE_PREFIX}${p.topic}#${p.partition}`,
+});
+
+export const registryKey = (group: string): LeaseTableKey => ({ [PARTITION_KEY]: REGISTRY_PK, [SORT_KEY]: `${GROUP_PREFIX}${group}` });
+
+/*
+ * Attribute names by item kind, each under its logical name. Expressions name attributes only through
+ * `#<logical name>` placeholders ({@link expressionNames}): OWNER and SESSION are DynamoDB reserved words, and
+ * a renamed attribute is then an edit of this file alone.
+ */
+
+/** A member's liveness record. */
+export const MEMBER = {
+  sk: SORT_KEY,
+  memberId: 'memberId',
+  session: 'session',
+  topics: 'topics',
+  sessionTimeoutMs: 'sessionTimeoutMs',
+  sessionExpiresAtMs: 'sessionExpiresAtMs',
+  /** Epoch seconds, the table's TTL attribute: see {@link memberTtlSeconds}. */
+  ttl: TTL_ATTRIBUTE,
+} as const;
+
+/** A (group, topic, partition) lease. */
+export const LEASE = {
+  sk: SORT_KEY,
+  topic: 'topic',
+  partition: 'partition',
+  topicId: 'topicId',
+  owner: 'owner',
+  ownerSession: 'ownerSession',
+  leaseToken: 'leaseToken',
+  committedOffset: 'committedOffset',
+  committedToken: 'committedToken',
+  updatedAt: 'updatedAt',
+} as const;
+
+/** A group's entry in the registry. */
+export const REGISTRY = {
+  group: 'group',
+  createdAt: 'createdAt',
+} as const;
+
+/**
+ * `ExpressionAttributeNames` for the given logical names of one item kind: `#<name>` → the stored name.
+ * @example expressionNames(LEASE, 'owner', 'leaseToken') // { '#owner': 'owner', '#leaseToken': 'leaseToken' }
+ */
+export function expressionNames<K extends string>(attributes: Readonly<Record<K, string>>, ...names: readonly K[]): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [`#${name}`, attributes[name]]));
+}
+
+/** Keeps TTL'd member records (seconds) a little past their session, which reads check in milliseconds. */
+const TTL_GRACE_SECONDS = 60;
+
+/** The TTL (epoch seconds) of a member record whose session ends at `sessionExpiresAtMs`. */
+export function memberTtlSeconds(sessionExpiresAtMs: number): number {
+  return Math.ceil(sessionExpiresAtMs / 1000) + TTL_GRACE_SECONDS;
+}
+
+/**
+ * The TTL a heartbeat writes at `now`. The renewal sets the session from the stored `sessionTimeoutMs` without
+ * reading it first, so the TTL covers the longest session a member may have.
+ */
+export function renewedMemberTtlSeconds(now: number): number {
+  return memberTtlSeconds(now + MAX_SESSION_TIMEOUT_MS);
+}
+
+/** The whole item of a member record (a join writes it, starting a new session). */
+export function encodeMember(group: string, member: MemberRecord): Record<string, unknown> {
+  return {
+    ...memberKey(group, member.memberId),
+    [MEMBER.memberId]: member.memberId,
+    [MEMBER.session]: member.session,
+    [MEMBER.topics]: [...member.topics],
+    [MEMBER.sessionTimeoutMs]: member.sessionTimeoutMs,
+    [MEMBER.sessionExpiresAtMs]: member.sessionExpiresAtMs,
+    [MEMBER.ttl]: memberTtlSeconds(member.sessionExpiresAtMs),
+  };
+}
+
+export function decodeMember(item: Record<string, unknown>): MemberRecord {
+  const topics = item[MEMBER.topics];
+  return {
+    memberId: String(item[MEMBER.memberId]),
+    session: String(item[MEMBER.session]),
+    topics: Array.isArray(topics) ? topics.map(String) : [],
+    sessionTimeoutMs: Number(item[MEMBER.sessionTimeoutMs]),
+    sessionExpiresAtMs: Number(item[MEMBER.sessionExpiresAtMs]),
+  };
+}
+
+export function decodeLease(item: Record<string, unknown>): LeaseRecord {
+  return {
+    topic: String(item[LEASE.topic]),
+    partition: Number(item[LEASE.partition]),
+    topicId: stringOrNull(item[LEASE.topicId]),
+    owner: stringOrNull(item[LEASE.owner]),
+    ownerSession: stringOrNull(item[LEASE.ownerSession]),
+    leaseToken: String(item[LEASE.leaseToken]),
+    committedOffset: typeof item[LEASE.committedOffset] === 'number' ? (item[LEASE.committedOffset] as number) : null,
+    committedToken: stringOrNull(item[LEASE.committedToken]),
+  };
+}
+
+/** A group's items, as one Query under {@link groupPk} returns them, sorted into members and leases. */
+export function decodeGroup(items: readonly Record<string, unknown>[]): GroupRecords {
+  const members: MemberRecord[] = [];
+  const leases: LeaseRecord[] = [];
+  for (const item of items) {
+    const sk = String(item[SORT_KEY]);
+    if (sk.startsWith(MEMBER_PREFIX)) members.push(decodeMember(item));
+    else if (sk.startsWith(LEASE_PREFIX)) leases.push(decodeLease(item));
+  }
+  return { members, leases };
+}
+
+/** The group a registry entry names. */
+export function decodeRegistryEntry(item: Record<string, unknown>): string {
+  return String(item[REGISTRY.group]);
+}
+
+const stringOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
