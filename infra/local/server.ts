@@ -6,6 +6,7 @@ import { routeKey, type RouteSpec } from '../../functions/routes.js';
 import {
   echo,
   errorToBody,
+  ForbiddenError,
   InternalError,
   InvalidRequestError,
   MethodNotAllowedError,
@@ -96,6 +97,37 @@ export interface LocalServer {
  * request that does not arrive in time). A path that is not canonical (`functions/http/canonical-path.ts`) is
  * refused with 400 before routing, with the same rules the handler wrapper applies to `rawPath`.
  */
+/**
+ * Why a request must not reach the local API, or `undefined`. The local server has no authentication (in the
+ * cloud every route needs SigV4), so a web page open in the same browser must not be able to use it:
+ * - a browser names the page that sent a request in `Origin`; anything but the server's own origin (the
+ *   console at `/`) is refused, which stops cross-site requests that need no CORS preflight (a `text/plain`
+ *   POST, a form). curl and the SDK send no `Origin`.
+ * - DNS rebinding (a page whose host name resolves to 127.0.0.1 is "same origin" with its own host name) is
+ *   stopped by accepting only a `Host` that is a loopback name or the address the server listens on.
+ */
+export function crossSiteProblem(req: Pick<IncomingMessage, 'headers'>, listenHost: string): string | undefined {
+  const host = req.headers.host;
+  if (host !== undefined && !allowedHostnames(listenHost).has(hostnameOf(host))) {
+    return `the local server answers only requests addressed to a loopback name, not to '${echo(host)}'`;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://${host ?? ''}`) {
+    return `the local server refuses requests from another web origin ('${echo(origin)}'); use curl or the SDK`;
+  }
+  return undefined;
+}
+
+const allowedHostnames = (listenHost: string) => new Set(['localhost', '127.0.0.1', '[::1]', listenHost.includes(':') ? `[${listenHost}]` : listenHost]);
+
+/** The host name of a `Host` header value (`localhost:4000` → `localhost`, `[::1]:4000` → `[::1]`). */
+function hostnameOf(host: string): string {
+  const bracket = host.startsWith('[') ? host.indexOf(']') : -1;
+  if (bracket >= 0) return host.slice(0, bracket + 1).toLowerCase();
+  const colon = host.indexOf(':');
+  return (colon >= 0 ? host.slice(0, colon) : host).toLowerCase();
+}
+
 export function createLocalServer(options: LocalServerOptions): LocalServer {
   const match = createRouteMatcher(options.routes);
   const maxBodyBytes = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY_BYTES;
@@ -103,9 +135,16 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
   const log = options.log ?? console;
   const now = options.now ?? (() => new Date());
 
+  let listenHost = '127.0.0.1';
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = newRequestId();
     res.setHeader('apigw-requestid', requestId);
+    const crossSite = crossSiteProblem(req, listenHost);
+    if (crossSite !== undefined) {
+      req.resume(); // discard any body
+      return sendError(res, 403, new ForbiddenError(crossSite));
+    }
     if (options.beforeRouting !== undefined && (await options.beforeRouting(req, res))) return;
     const target = req.url ?? '/';
     const method = (req.method ?? 'GET').toUpperCase();
@@ -191,6 +230,7 @@ export function createLocalServer(options: LocalServerOptions): LocalServer {
   return {
     server,
     listen(port, host = '127.0.0.1') {
+      listenHost = host;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

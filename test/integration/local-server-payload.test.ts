@@ -47,3 +47,16 @@ describe('the local server, checking responses against Lambda\'s payload limit',
     expect(violations).toHaveLength(1);
   });
 });
+
+describe('the local server and web pages', () => {
+  it('answers a cross-site POST with the contract’s 403 and never calls the handler', async () => {
+    body = JSON.stringify({ status: 'ok' });
+    const response = await fetch(`${url}/v1/topics`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: '{"name":"planted"}',
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: unknown }).error).toMatchObject({ code: 'FORBIDDEN', retriable: false });
+  });
+});

@@ -120,7 +120,7 @@ describe('local API Gateway (fake handlers)', () => {
       '/v1/topics/orders/partitions/01/records',
       '/v1/nope/',
     ]) {
-      const response = await rawRequest(url, `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      const response = await rawRequest(url, `GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`);
       expect(response.status, path).toBe(400);
       expect(response.headers['content-type'], path).toBe('application/json');
       expect(JSON.parse(response.body).error, path).toMatchObject({ code: 'INVALID_REQUEST', retriable: false });
@@ -130,7 +130,7 @@ describe('local API Gateway (fake handlers)', () => {
   });
 
   it('answers requests Node cannot parse with the JSON error of the contract, not a bare 400', async () => {
-    const nonAscii = Buffer.concat([Buffer.from('GET /v1/topics/caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\nhost: x\r\n\r\n')]);
+    const nonAscii = Buffer.concat([Buffer.from('GET /v1/topics/caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')]);
     for (const request of [nonAscii, Buffer.from('NOT HTTP AT ALL\r\n\r\n'), Buffer.from('GET /v1/health HTTP/1.1\r\nbad header\r\n\r\n')]) {
       const response = await rawRequest(url, request);
       expect(response.status).toBe(400);
@@ -140,7 +140,7 @@ describe('local API Gateway (fake handlers)', () => {
   });
 
   it('answers headers over its limit with a JSON 413 that the client can read, not a reset connection', async () => {
-    const response = await rawRequest(url, `GET /v1/health HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(2 * 1024 * 1024)}\r\n\r\n`);
+    const response = await rawRequest(url, `GET /v1/health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: ${'a'.repeat(2 * 1024 * 1024)}\r\n\r\n`);
     expect(response.status).toBe(413);
     expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', retriable: false } });
   });

@@ -168,7 +168,7 @@ describe('JSON errors from the local server for everything (issue 16)', () => {
   });
 
   it('answers a raw non-ASCII byte in the path with a JSON 400, not a bare one', async () => {
-    const request = Buffer.concat([Buffer.from('GET /v1/topics/caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\nhost: x\r\n\r\n')]);
+    const request = Buffer.concat([Buffer.from('GET /v1/topics/caf'), Buffer.from([0xe9]), Buffer.from(' HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')]);
     const answer = await rawRequest(server.url, request);
     expect(answer.status).toBe(400);
     expect(answer.headers['content-type']).toBe('application/json');
@@ -221,7 +221,7 @@ describe('canonical paths (issue 11)', () => {
     const body = '{"records":[{"value":1}]}';
     const answer = await rawRequest(
       server.url,
-      `${requestLine} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      `${requestLine} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
     );
     expectJsonError({ status: answer.status, body: JSON.parse(answer.body) }, 400, 'INVALID_REQUEST');
     expect(JSON.parse(answer.body).error.message).toMatch(/not in canonical form/);
