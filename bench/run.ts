@@ -30,7 +30,7 @@ import { FUNCTIONS } from '../functions/routes.js';
 import { shardlog } from '../functions/runtime.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../infra/local/local-env.js';
 import { startLocalStack } from '../infra/local/stack.js';
-import { offsetSk, partitionPk } from '../lib/log/keys.js';
+import { offsetSk, partitionPk } from '../lib/storage/log-table.js';
 import { HOT_TTL_MARGIN_MS } from '../lib/topics/topic.js';
 import { HOT_COPY_GRACE_MS } from '../lib/maintenance/maintenance-service.js';
 import { CapacityMeter } from '../lib/storage/capacity-meter.js';

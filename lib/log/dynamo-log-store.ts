@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -18,7 +17,29 @@ import {
   ThrottledError,
   UnavailableError,
 } from '../errors.js';
-import { SPILL_PREFIX } from '../storage/prefixes.js';
+import {
+  batchEnd,
+  decodeBatchItem,
+  decodeIdempotencyItem,
+  decodePartitionMeta,
+  decodeTailItem,
+  encodeBatchItem,
+  encodeIdempotencyItem,
+  IDEMPOTENCY_ATTR,
+  IDEMPOTENCY_SK,
+  idempotencyPk,
+  isExpired,
+  itemKey,
+  MAX_OFFSET_SK,
+  offsetSk,
+  partitionMetaKey,
+  partitionPk,
+  TAIL_PROJECTION,
+  type HotBatch,
+  type PartitionMeta,
+  type PartitionTail,
+} from '../storage/log-table.js';
+import { spillObjectKey } from '../storage/prefixes.js';
 import {
   afterLostRace,
   DEFAULT_APPEND_BACKOFF,
@@ -32,23 +53,7 @@ import {
 } from './append-retry.js';
 import { PartitionTurns } from './partition-turns.js';
 import { encodeBatch, withBaseOffset, type LogRecord } from './batch-format.js';
-import {
-  IDEMPOTENCY_SK,
-  idempotencyPk,
-  MAX_OFFSET_SK,
-  offsetSk,
-  PARTITION_META_SK,
-  parseOffsetSk,
-  partitionPk,
-} from './keys.js';
-import type {
-  AppendOptions,
-  AppendResult,
-  HotBatch,
-  PartitionAppend,
-  PartitionMeta,
-  PartitionTail,
-} from './log-store.js';
+import type { AppendOptions, AppendResult, PartitionAppend } from './log-store.js';
 
 export { MAX_INLINE_BATCH_BYTES };
 /** TransactWriteItems carries at most 4 MB; keep the inline payload of one transaction below this. */
@@ -81,17 +86,6 @@ export interface DynamoLogStoreOptions {
 /** The meta item changes only at maintenance passes; a short cache saves a read on every fetch. */
 export const META_CACHE_MS = 2_000;
 
-/** Attribute names of a batch item (short: they are stored, and paid for, in every item). */
-const A = {
-  count: 'n',
-  maxTimestamp: 'mt',
-  appendedAt: 'at',
-  data: 'v',
-  spillKey: 'ref',
-  bytes: 'sz',
-  expiresAt: 'expiresAt',
-} as const;
-
 /** A lost race, as the attempt that lost it saw it. */
 interface LostRace {
   readonly kind: LostRaceKind;
@@ -116,6 +110,7 @@ const LOST_RACE_REASONS = new Set(['None', 'ConditionalCheckFailed', 'Transactio
 const THROTTLED_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 interface PreparedBatch {
+  readonly topicId: string;
   readonly partition: number;
   readonly pk: string;
   readonly count: number;
@@ -247,6 +242,7 @@ export class DynamoLogStore {
     for (const r of append.records) batchMaxTimestamp = Math.max(batchMaxTimestamp, r.timestamp);
     const encoded = encodeBatch(0, append.records as LogRecord[]);
     return {
+      topicId,
       partition: append.partition,
       pk: partitionPk(topicId, append.partition),
       count: append.records.length,
@@ -266,7 +262,7 @@ export class DynamoLogStore {
       const lost = await this.putBatch(item, tail);
       if (!lost) {
         this.won(race);
-        this.learn(batch.pk, { endOffset: tail.endOffset + batch.count, maxTimestamp: item[A.maxTimestamp] as number });
+        this.learn(batch.pk, { endOffset: tail.endOffset + batch.count, maxTimestamp: Math.max(tail.maxTimestamp, batch.batchMaxTimestamp) });
         return { kind: 'appended', baseOffsets: new Map([[batch.partition, tail.endOffset]]) };
       }
       if (lost.next) this.learn(batch.pk, lost.next);
@@ -294,7 +290,7 @@ export class DynamoLogStore {
       return undefined;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const next = error.Item ? endAfter(tail, unmarshall(error.Item)) : undefined;
+        const next = error.Item ? batchEnd(unmarshall(error.Item), tail.endOffset) : undefined;
         return { kind: 'condition', ...(next ? { next } : {}) };
       }
       // A plain write that meets a transaction in flight on the same item is refused, not queued.
@@ -340,7 +336,7 @@ export class DynamoLogStore {
         items.push({
           ConditionCheck: {
             TableName: this.table,
-            Key: { pk: partitionPk(topicId, p), sk: offsetSk(expected.get(p)!) },
+            Key: itemKey(partitionPk(topicId, p), offsetSk(expected.get(p)!)),
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         });
@@ -349,19 +345,17 @@ export class DynamoLogStore {
       if (idempotency && idemPk) {
         response = idempotency.response(baseOffsets);
         const nowMs = this.now();
+        const record = {
+          response,
+          ...(idempotency.digest !== undefined ? { digest: idempotency.digest } : {}),
+          expiresAt: Math.ceil((nowMs + IDEMPOTENCY_WINDOW_MS) / 1000),
+        };
         items.push({
           Put: {
             TableName: this.table,
-            Item: {
-              pk: idemPk,
-              sk: IDEMPOTENCY_SK,
-              r: gzipSync(JSON.stringify(response)),
-              ...(idempotency.digest !== undefined ? { d: idempotency.digest } : {}),
-              createdAt: nowMs,
-              expiresAt: Math.ceil((nowMs + IDEMPOTENCY_WINDOW_MS) / 1000),
-            },
+            Item: encodeIdempotencyItem(idemPk, record, nowMs),
             // An expired record that TTL has not deleted yet does not count (TTL may lag by days).
-            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSec',
+            ConditionExpression: `attribute_not_exists(pk) OR ${IDEMPOTENCY_ATTR.expiresAt} < :nowSec`,
             ExpressionAttributeValues: { ':nowSec': Math.floor(nowMs / 1000) },
           },
         });
@@ -388,7 +382,7 @@ export class DynamoLogStore {
         const next = new Map<number, PartitionTail>();
         partitions.forEach((p, i) => {
           const winner = reasons[i]?.Code === 'ConditionalCheckFailed' ? reasons[i]?.Item : undefined;
-          const end = winner ? endAfter(tails.get(p)!, unmarshall(winner)) : undefined;
+          const end = winner ? batchEnd(unmarshall(winner), tails.get(p)!.endOffset) : undefined;
           if (end) next.set(p, end);
           if (end) this.learn(pks[i]!, end);
         });
@@ -410,18 +404,16 @@ export class DynamoLogStore {
 
   private batchItem(batch: PreparedBatch, tail: PartitionTail): Record<string, unknown> {
     const base = tail.endOffset;
-    const item: Record<string, unknown> = {
+    return encodeBatchItem({
       pk: batch.pk,
-      sk: offsetSk(base),
-      [A.count]: batch.count,
-      [A.maxTimestamp]: Math.max(tail.maxTimestamp, batch.batchMaxTimestamp),
-      [A.appendedAt]: this.now(),
-      [A.bytes]: batch.encoded.length,
-    };
-    if (batch.expiresAtSec !== undefined) item[A.expiresAt] = batch.expiresAtSec;
-    if (batch.spillKey) item[A.spillKey] = batch.spillKey;
-    else item[A.data] = withBaseOffset(batch.encoded, base);
-    return item;
+      baseOffset: base,
+      count: batch.count,
+      maxTimestamp: Math.max(tail.maxTimestamp, batch.batchMaxTimestamp),
+      appendedAt: this.now(),
+      bytes: batch.encoded.length,
+      ...(batch.expiresAtSec !== undefined ? { expiresAt: batch.expiresAtSec } : {}),
+      ...(batch.spillKey ? { spillKey: batch.spillKey } : { data: withBaseOffset(batch.encoded, base) }),
+    });
   }
 
   /** Writes a batch too large for an item to S3; the item then only points at it. */
@@ -430,7 +422,7 @@ export class DynamoLogStore {
       throw new PayloadTooLargeError(`a batch of ${batch.encoded.length} bytes needs S3 spill storage, which is not configured`);
     }
     // Not readable until an item points at it; a failed append leaves an orphan object, never a record.
-    const key = `${SPILL_PREFIX}${batch.pk.replace(/#/g, '/')}/${randomUUID()}.batch`;
+    const key = spillObjectKey(batch.topicId, batch.partition, randomUUID());
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: batch.encoded }));
     batch.spillKey = key;
   }
@@ -555,17 +547,17 @@ export class DynamoLogStore {
    *   written before digests were kept has none, and replays as before).
    */
   private async readIdempotent(pk: string, digest: string | undefined): Promise<unknown | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk, sk: IDEMPOTENCY_SK }, ConsistentRead: true }),
-    );
-    if (!Item || Number(Item.expiresAt) * 1000 <= this.now()) return undefined;
-    if (digest !== undefined && typeof Item.d === 'string' && Item.d !== digest) {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: itemKey(pk, IDEMPOTENCY_SK), ConsistentRead: true }));
+    if (!Item) return undefined;
+    const record = decodeIdempotencyItem(Item);
+    if (record.expiresAt * 1000 <= this.now()) return undefined;
+    if (digest !== undefined && record.digest !== undefined && record.digest !== digest) {
       throw new IdempotencyKeyReusedError(
         'this Idempotency-Key was already used with a different request body on this topic within 24 hours; ' +
           'nothing was appended (use a new key for a new request)',
       );
     }
-    return JSON.parse(gunzipSync(Item.r as Uint8Array).toString('utf8'));
+    return record.response;
   }
 
   // ----------------------------------------------------------------------------------------------- reads
@@ -583,27 +575,18 @@ export class DynamoLogStore {
         ScanIndexForward: false,
         Limit: 1,
         ConsistentRead: consistent,
-        ProjectionExpression: 'sk, #n, mt, endOffset, maxTimestamp, floorOffset, floorMaxTimestamp',
-        ExpressionAttributeNames: { '#n': A.count },
+        ...TAIL_PROJECTION,
       }),
     );
-    const item = Items?.[0];
-    if (!item) return { endOffset: 0, maxTimestamp: -Infinity };
-    if (item.sk === PARTITION_META_SK) {
-      const meta = metaFromItem(item);
-      return { endOffset: meta.endOffset, maxTimestamp: meta.maxTimestamp };
-    }
-    return { endOffset: parseOffsetSk(String(item.sk)) + Number(item[A.count]), maxTimestamp: Number(item[A.maxTimestamp]) };
+    return decodeTailItem(Items?.[0]);
   }
 
   /** The partition meta item (written by maintenance), or the defaults of a partition never maintained. */
   async readMeta(pk: string, fresh = false): Promise<PartitionMeta> {
     const cached = this.metas.get(pk);
     if (!fresh && cached && cached.until > this.now()) return cached.meta;
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk, sk: PARTITION_META_SK }, ConsistentRead: true }),
-    );
-    const meta = metaFromItem(Item);
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: partitionMetaKey(pk), ConsistentRead: true }));
+    const meta = decodePartitionMeta(Item);
     if (this.metaCacheMs > 0) this.metas.set(pk, { meta, until: this.now() + this.metaCacheMs });
     return meta;
   }
@@ -632,15 +615,11 @@ export class DynamoLogStore {
         ScanIndexForward: range.forward,
         Limit: range.limit,
         ConsistentRead: true,
-        ...(range.exclusiveStartSk ? { ExclusiveStartKey: { pk, sk: range.exclusiveStartSk } } : {}),
+        ...(range.exclusiveStartSk ? { ExclusiveStartKey: itemKey(pk, range.exclusiveStartSk) } : {}),
       }),
     );
-    const nowSec = this.now() / 1000;
-    const batches: HotBatch[] = [];
-    for (const item of page.Items ?? []) {
-      if (typeof item.expiresAt === 'number' && item.expiresAt <= nowSec) continue;
-      batches.push(toHotBatch(item));
-    }
+    const now = this.now();
+    const batches = (page.Items ?? []).map(decodeBatchItem).filter((batch) => !isExpired(batch, now));
     const lastSk = page.LastEvaluatedKey ? String(page.LastEvaluatedKey.sk) : undefined;
     return { batches, more: lastSk !== undefined, ...(lastSk ? { lastSk } : {}) };
   }
@@ -661,39 +640,4 @@ export class DynamoLogStore {
       throw error;
     }
   }
-}
-
-/**
- * The meta item as readers see it. The end-offset floor is the larger of the tiering mark (`endOffset`) and
- * the floor the hot-retention pass records (`floorOffset`): either may be the one that survives every hot item.
- */
-function metaFromItem(item: Record<string, unknown> | undefined): PartitionMeta {
-  const tieredEnd = Number(item?.endOffset ?? 0);
-  const floor = Number(item?.floorOffset ?? 0);
-  return {
-    startOffset: Number(item?.startOffset ?? 0),
-    endOffset: Math.max(tieredEnd, floor),
-    maxTimestamp: Math.max(Number(item?.maxTimestamp ?? -Infinity), Number(item?.floorMaxTimestamp ?? -Infinity)),
-    tieredOffset: Number(item?.tieredOffset ?? 0),
-  };
-}
-
-/** The end of the winner's batch found at `tail` (returned with a failed condition), if the item is a batch. */
-function endAfter(tail: PartitionTail, winner: Record<string, unknown>): PartitionTail | undefined {
-  const count = winner[A.count];
-  if (typeof count !== 'number') return undefined;
-  return { endOffset: tail.endOffset + count, maxTimestamp: Number(winner[A.maxTimestamp]) };
-}
-
-function toHotBatch(item: Record<string, unknown>): HotBatch {
-  return {
-    baseOffset: parseOffsetSk(String(item.sk)),
-    count: Number(item[A.count]),
-    maxTimestamp: Number(item[A.maxTimestamp]),
-    appendedAt: Number(item[A.appendedAt]),
-    bytes: Number(item[A.bytes]),
-    ...(item[A.data] ? { data: item[A.data] as Uint8Array } : {}),
-    ...(item[A.spillKey] ? { spillKey: String(item[A.spillKey]) } : {}),
-    ...(typeof item[A.expiresAt] === 'number' ? { expiresAt: item[A.expiresAt] as number } : {}),
-  };
 }

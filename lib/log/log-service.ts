@@ -3,8 +3,7 @@ import { appendExpiry, type Topic, type TopicStore } from '../topics/topic.js';
 import { decodeBatch, type LogRecord, type StoredRecord } from './batch-format.js';
 import type { ColdTier, EncodedBatch } from './cold-tier.js';
 import { MAX_TRANSACTION_ITEMS, type DynamoLogStore } from './dynamo-log-store.js';
-import { partitionPk } from './keys.js';
-import type { HotBatch, PartitionMeta } from './log-store.js';
+import { partitionPk, type HotBatch, type PartitionMeta } from '../storage/log-table.js';
 import { partitionFor, stickyPartition } from './partitioner.js';
 import { MAX_DIGITS, MAX_RECORD_WIRE_BYTES, MAX_RESPONSE_RECORD_BYTES, wireSize, wireSizeBound, type RecordEncoding } from './wire-size.js';
 import { requestDigest } from './request-digest.js';
@@ -250,7 +249,7 @@ export class LogService {
   private async boundsAndMeta(pk: string): Promise<{ bounds: PartitionBounds; meta: PartitionMeta }> {
     const [meta, tail] = await Promise.all([this.store.readMeta(pk), this.store.readTail(pk, true)]);
     this.noteEnd(pk, tail.endOffset);
-    const endOffset = Math.max(tail.endOffset, meta.endOffset);
+    const endOffset = Math.max(tail.endOffset, meta.endFloor.endOffset);
     return { bounds: { startOffset: Math.min(meta.startOffset, endOffset), endOffset }, meta };
   }
 
@@ -334,7 +333,7 @@ export class LogService {
     this.checkPartition(topic, partition);
     const pk = partitionPk(topic.topicId, partition);
     const meta = await this.store.readMeta(pk);
-    if (offset >= meta.startOffset && offset <= Math.max(meta.endOffset, this.seenEnds.get(pk) ?? 0)) return;
+    if (offset >= meta.startOffset && offset <= Math.max(meta.endFloor.endOffset, this.seenEnds.get(pk) ?? 0)) return;
     const bounds = await this.bounds(topic, partition);
     if (offset < bounds.startOffset || offset > bounds.endOffset) {
       throw new OffsetOutOfRangeError(offset, bounds.startOffset, bounds.endOffset);
@@ -438,7 +437,7 @@ export class LogService {
       meta = { ...meta, startOffset: bounds.startOffset };
     }
     const atEnd = page.batches.length === 0 && !page.more;
-    if (atEnd && next === this.seenEnds.get(pk) && next >= meta.endOffset) {
+    if (atEnd && next === this.seenEnds.get(pk) && next >= meta.endFloor.endOffset) {
       // A known batch end with no batch after it, and nothing tiered beyond it: the end of the log.
       return { records: [], nextOffset: next, startOffset: meta.startOffset, endOffset: next };
     }
@@ -454,7 +453,7 @@ export class LogService {
       // `next` is inside a batch (a read that stopped mid-batch), at the end, or older than the hot tier.
       const containing = (await this.store.queryBatches(pk, { forward: false, toOffset: next, limit: 1 })).batches[0];
       if (containing) this.noteEnd(pk, containing.baseOffset + containing.count);
-      if (atEnd && containing && containing.baseOffset + containing.count <= next && meta.endOffset <= containing.baseOffset + containing.count) {
+      if (atEnd && containing && containing.baseOffset + containing.count <= next && meta.endFloor.endOffset <= containing.baseOffset + containing.count) {
         // No batch at or after `next`, so the batch before it is the newest: it tells the end offset.
         const end = containing.baseOffset + containing.count;
         if (next === end) return { records: [], nextOffset: next, startOffset: meta.startOffset, endOffset: end };
@@ -499,7 +498,7 @@ export class LogService {
     }
     if (out.length > 0) {
       const newest = await (tail ?? this.store.readTail(pk, false));
-      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: Math.max(newest.endOffset, meta.endOffset, next) };
+      return { records: out, nextOffset: next, startOffset: meta.startOffset, endOffset: Math.max(newest.endOffset, meta.endFloor.endOffset, next) };
     }
     const bounds = await this.bounds(topic, partition);
     if (from < bounds.startOffset || from > bounds.endOffset) {

@@ -1,39 +1,5 @@
 import type { LogRecord } from './batch-format.js';
 
-/** A batch item as the hot tier stores it (attribute names in {@link DynamoLogStore}). */
-export interface HotBatch {
-  readonly baseOffset: number;
-  readonly count: number;
-  /** Running maximum of record timestamps up to and including this batch (Kafka's time-index rule). */
-  readonly maxTimestamp: number;
-  /** Milliseconds since the epoch when the batch was appended. */
-  readonly appendedAt: number;
-  /** The encoded batch, inline; absent when the batch was spilled to S3 (`spillKey`). */
-  readonly data?: Uint8Array;
-  readonly spillKey?: string;
-  /** Encoded size in bytes (inline or spilled). */
-  readonly bytes: number;
-  /** Set once the batch is safely in a cold segment; the item is then only a TTL-bound copy. */
-  readonly expiresAt?: number;
-}
-
-/** The partition meta item, written by maintenance only. */
-export interface PartitionMeta {
-  /** The first offset still readable (Kafka's log-start offset); 0 until retention removes something. */
-  readonly startOffset: number;
-  /** The end offset as of the last maintenance pass: the floor for `endOffset` once every hot item is gone. */
-  readonly endOffset: number;
-  /** The running maximum timestamp at `endOffset`. */
-  readonly maxTimestamp: number;
-  /** Offsets below this are in cold segments (and hot copies may be gone). */
-  readonly tieredOffset: number;
-}
-
-export interface PartitionTail {
-  readonly endOffset: number;
-  readonly maxTimestamp: number;
-}
-
 export interface PartitionAppend {
   readonly partition: number;
   readonly records: readonly LogRecord[];

@@ -1,11 +1,10 @@
 import { TopicNotFoundError } from '../errors.js';
 import type { DynamoLogStore } from '../log/dynamo-log-store.js';
-import { SPILL_PREFIX } from '../storage/prefixes.js';
-import { offsetSk, partitionPk } from '../log/keys.js';
-import type { HotBatch } from '../log/log-store.js';
+import { offsetSk, partitionPk, type HotBatch } from '../storage/log-table.js';
+import { partitionSegmentPrefix, topicSegmentPrefix, topicSpillPrefix } from '../storage/prefixes.js';
 import type { Logger } from '../logger.js';
 import type { DynamoSegmentIndex, SegmentInfo } from '../segments/dynamo-segment-index.js';
-import { partitionSegmentPrefix, topicSegmentPrefix, type S3SegmentStore } from '../segments/s3-segment-store.js';
+import type { S3SegmentStore } from '../segments/s3-segment-store.js';
 import { encodeSegment, MAX_SEGMENT_BATCHES, MAX_SEGMENT_BYTES, type SegmentBatchInput } from '../segments/segment-format.js';
 import { isHotRetention, type DeletedTopic, type Topic, type TopicStore } from '../topics/topic.js';
 import type { PartitionMetaWriter } from './partition-meta-writer.js';
@@ -304,7 +303,7 @@ export class MaintenanceService {
       // (e) TTL on the hot copies, (f) remember that it is done.
       if (segment === mine) await this.release(pk, topicId, partition, batches);
       else await this.releaseRange(topicId, partition, segment.baseOffset, segment.endOffset);
-      meta = { ...meta, tieredOffset: segment.endOffset, endOffset: segment.endOffset, releasedOffset: segment.endOffset };
+      meta = { ...meta, tieredOffset: segment.endOffset, releasedOffset: segment.endOffset };
     }
     return this.now(); // a pass's share done: the next pass goes on
   }
@@ -387,7 +386,7 @@ export class MaintenanceService {
     const pk = partitionPk(topicId, partition);
     const tail = await this.store.readTail(pk, true);
     let meta = await this.meta.read(pk);
-    if (tail.endOffset > meta.floorOffset) {
+    if (tail.endOffset > meta.hotFloorOffset) {
       await this.meta.advanceFloor(pk, tail.endOffset, tail.maxTimestamp);
       meta = await this.meta.read(pk);
     }
@@ -413,7 +412,7 @@ export class MaintenanceService {
     }
     // Every batch up to the tail is past its retention (batches hidden as expired are, too).
     if (!young && !page.more) newStart = Math.max(newStart, tail.endOffset);
-    newStart = Math.min(newStart, meta.floorOffset);
+    newStart = Math.min(newStart, meta.hotFloorOffset);
     // Due when the oldest live batch passes its retention; with none, a batch appended from now on is due later.
     const due = young ? young.appendedAt + retentionMs : page.more ? this.now() : this.now() + retentionMs;
     if (newStart <= meta.startOffset) return due;
@@ -481,7 +480,7 @@ export class MaintenanceService {
 
   private async reclaim(deleted: DeletedTopic): Promise<void> {
     const { topicId } = deleted;
-    for (const prefix of [topicSegmentPrefix(topicId), `${SPILL_PREFIX}p/${topicId}/`]) {
+    for (const prefix of [topicSegmentPrefix(topicId), topicSpillPrefix(topicId)]) {
       for (;;) {
         const keys = await this.segments.listKeys(prefix, { limit: 1000 });
         if (keys.length === 0) break;

@@ -9,20 +9,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { decodeBatch } from '../log/batch-format.js';
 import type { ColdTier, EncodedBatch } from '../log/cold-tier.js';
-import { offsetSk } from '../log/keys.js';
+import { offsetSk } from '../storage/log-table.js';
+import { partitionSegmentPrefix } from '../storage/prefixes.js';
 import type { DynamoSegmentIndex, SegmentInfo } from './dynamo-segment-index.js';
 import { entryContaining, firstEntryAtOrAfter, verifiedBatch, type EncodedSegment } from './segment-format.js';
 
-/** Segment objects live under this prefix of the segment bucket (the S3 lifecycle backstop names it). */
-import { SEGMENT_PREFIX } from '../storage/prefixes.js';
-
-export { SEGMENT_PREFIX };
 /** A cold read follows at most this many segments (one index read + one ranged GET each). */
 export const MAX_SEGMENTS_PER_READ = 4;
-
-/** `segments/<topicId>/<partition>/`: every segment object of a partition, in offset order by key. */
-export const partitionSegmentPrefix = (topicId: string, partition: number) => `${SEGMENT_PREFIX}${topicId}/${partition}/`;
-export const topicSegmentPrefix = (topicId: string) => `${SEGMENT_PREFIX}${topicId}/`;
 
 /**
  * The S3 side of cold storage: segment objects, and the {@link ColdTier} reads over them.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetMismatchError, OffsetOutOfRangeError, PartitionNotFoundError, TopicNotFoundError } from '../../../lib/errors.js';
 import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { partitionPk } from '../../../lib/log/keys.js';
+import { partitionPk } from '../../../lib/storage/log-table.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
 import type { ProduceRecord } from '../../../lib/log/log-service.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';

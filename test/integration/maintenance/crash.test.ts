@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
-import { offsetSk, segmentPk } from '../../../lib/log/keys.js';
+import { offsetSk, segmentPk } from '../../../lib/storage/log-table.js';
 import { HOT_COPY_GRACE_MS, RECLAIM_AFTER_MS, type MaintenanceStep } from '../../../lib/maintenance/maintenance-service.js';
-import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/segments/s3-segment-store.js';
+import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import {
   batchItems,

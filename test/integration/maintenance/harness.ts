@@ -2,7 +2,7 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
-import { partitionPk, segmentPk } from '../../../lib/log/keys.js';
+import { partitionPk, segmentPk } from '../../../lib/storage/log-table.js';
 import type { ProduceRecord } from '../../../lib/log/log-service.js';
 import { forward } from '../../support/read-options.js';
 import { createMaintenance } from '../../../lib/maintenance/create-maintenance.js';

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.js';
 import { OffsetOutOfRangeError } from '../../../lib/errors.js';
-import { offsetSk } from '../../../lib/log/keys.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
 import { createShardlog } from '../../../lib/shardlog.js';
 import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
 import { HOT_TTL_MARGIN_MS } from '../../../lib/topics/topic.js';

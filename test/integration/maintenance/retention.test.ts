@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
-import { offsetSk } from '../../../lib/log/keys.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
 import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/maintenance-service.js';
-import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/segments/s3-segment-store.js';
+import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { randomBytes } from 'node:crypto';
 import {
@@ -19,7 +19,7 @@ import {
   sampleRecord,
   sweepExpired,
 } from './harness.js';
-import { segmentPk } from '../../../lib/log/keys.js';
+import { segmentPk } from '../../../lib/storage/log-table.js';
 
 let storage: TestStorage;
 let seq = 0;

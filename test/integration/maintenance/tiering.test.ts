@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offsetSk } from '../../../lib/log/keys.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
 import { HOT_COPY_GRACE_MS } from '../../../lib/maintenance/maintenance-service.js';
-import { partitionSegmentPrefix } from '../../../lib/segments/s3-segment-store.js';
+import { partitionSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { decodeSegment } from '../../../lib/segments/segment-format.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';

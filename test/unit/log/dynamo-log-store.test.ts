@@ -7,7 +7,7 @@ import { IdempotencyKeyReusedError, OffsetMismatchError, ThrottledError, Unavail
 import { decodeBatch, type LogRecord } from '../../../lib/log/batch-format.js';
 import { DEFAULT_APPEND_BACKOFF } from '../../../lib/log/append-retry.js';
 import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
-import { offsetSk } from '../../../lib/log/keys.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
 
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const ddb = mockClient(doc);
