@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import {
   batchEnd,
+  batchWriter,
   decodeBatchItem,
   decodeIdempotencyItem,
   decodePartitionMeta,
@@ -110,6 +111,8 @@ const LOST_RACE_REASONS = new Set(['None', 'ConditionalCheckFailed', 'Transactio
 const THROTTLED_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 interface PreparedBatch {
+  /** The id of the append, written with each of its batch items (see `putBatch`). */
+  readonly writer: string;
   readonly topicId: string;
   readonly partition: number;
   readonly pk: string;
@@ -214,7 +217,8 @@ export class DynamoLogStore {
     const expected = options.expectedOffsets ?? new Map<number, number>();
     const touched = new Set(appends.map((a) => a.partition));
     const checkOnly = [...expected.keys()].filter((p) => !touched.has(p));
-    const prepared = await Promise.all(appends.map((a) => this.prepare(topicId, a, options.expiresAtSec)));
+    const writer = randomBytes(6).toString('base64url');
+    const prepared = await Promise.all(appends.map((a) => this.prepare(writer, topicId, a, options.expiresAtSec)));
     const single = prepared.length === 1 && checkOnly.length === 0 && !options.idempotency;
     if (!single && prepared.length + checkOnly.length + (options.idempotency ? 1 : 0) > MAX_TRANSACTION_ITEMS) {
       // Validated at the boundary already; this guards the invariant for other callers.
@@ -237,11 +241,12 @@ export class DynamoLogStore {
     }
   }
 
-  private async prepare(topicId: string, append: PartitionAppend, expiresAtSec: number | undefined): Promise<PreparedBatch> {
+  private async prepare(writer: string, topicId: string, append: PartitionAppend, expiresAtSec: number | undefined): Promise<PreparedBatch> {
     let batchMaxTimestamp = -Infinity;
     for (const r of append.records) batchMaxTimestamp = Math.max(batchMaxTimestamp, r.timestamp);
     const encoded = encodeBatch(0, append.records as LogRecord[]);
     return {
+      writer,
       topicId,
       partition: append.partition,
       pk: partitionPk(topicId, append.partition),
@@ -259,7 +264,7 @@ export class DynamoLogStore {
       const item = this.batchItem(batch, tail);
       race.attempts++;
       const sentAt = this.now();
-      const lost = await this.putBatch(item, tail);
+      const lost = await this.putBatch(item, batch.writer, tail);
       if (!lost) {
         this.won(race);
         this.learn(batch.pk, { endOffset: tail.endOffset + batch.count, maxTimestamp: Math.max(tail.maxTimestamp, batch.batchMaxTimestamp) });
@@ -276,8 +281,17 @@ export class DynamoLogStore {
   /**
    * One conditional put of a batch item at the tail it was built for. A lost race is the return value: the end
    * of the winner's batch when the winner's item came back with the failure, or a transaction conflict.
+   *
+   * The SDK retries a put whose response it did not get (a timeout, a reset connection). When the first try
+   * was written, the retry fails its condition on our own item, which is no lost race: the batch is appended,
+   * and treating it as lost would append it again. So every batch item carries its append's random `writer`
+   * id, and a failed condition on an item with our id is the write we sent (the lease store re-reads for the
+   * same reason):
+   * ```
+   * put sk=10 (w=ours) ──✔ written, response lost── SDK retry: put sk=10 ✘ (ALL_OLD: w=ours) → appended at 10
+   * ```
    */
-  private async putBatch(item: Record<string, unknown>, tail: PartitionTail): Promise<LostRace | undefined> {
+  private async putBatch(item: Record<string, unknown>, writer: string, tail: PartitionTail): Promise<LostRace | undefined> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -290,7 +304,9 @@ export class DynamoLogStore {
       return undefined;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const next = error.Item ? batchEnd(unmarshall(error.Item), tail.endOffset) : undefined;
+        const winner = error.Item ? unmarshall(error.Item) : undefined;
+        if (winner && batchWriter(winner) === writer) return undefined; // our own first try
+        const next = winner ? batchEnd(winner, tail.endOffset) : undefined;
         return { kind: 'condition', ...(next ? { next } : {}) };
       }
       // A plain write that meets a transaction in flight on the same item is refused, not queued.
@@ -363,6 +379,9 @@ export class DynamoLogStore {
       race.attempts++;
       const sentAt = this.now();
       try {
+        // An SDK retry of a transaction that was applied cannot see our own items as winners: the SDK fills in a
+        // ClientRequestToken once per call and sends it with every retry, and DynamoDB answers a token it has
+        // seen (for 10 minutes) with success instead of applying the items again.
         await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
@@ -406,6 +425,7 @@ export class DynamoLogStore {
     const base = tail.endOffset;
     return encodeBatchItem({
       pk: batch.pk,
+      writer: batch.writer,
       baseOffset: base,
       count: batch.count,
       maxTimestamp: Math.max(tail.maxTimestamp, batch.batchMaxTimestamp),

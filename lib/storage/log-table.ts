@@ -66,6 +66,8 @@ export const BATCH_ATTR = {
   data: 'v',
   /** S3 key of the batch, when it was too large for an item. */
   spillKey: 'ref',
+  /** A random id of the append that wrote the item: tells our own earlier write from a winner's. */
+  writer: 'w',
   expiresAt: TTL_ATTRIBUTE,
 } as const;
 
@@ -220,9 +222,10 @@ export interface HotBatch {
   readonly expiresAt?: number;
 }
 
-/** A batch item to write: a {@link HotBatch} with its partition key. */
+/** A batch item to write: a {@link HotBatch} with its partition key and the id of the append writing it. */
 export interface BatchItemInput extends HotBatch {
   readonly pk: string;
+  readonly writer: string;
 }
 
 export function encodeBatchItem(batch: BatchItemInput): Item {
@@ -232,6 +235,7 @@ export function encodeBatchItem(batch: BatchItemInput): Item {
     [BATCH_ATTR.maxTimestamp]: batch.maxTimestamp,
     [BATCH_ATTR.appendedAt]: batch.appendedAt,
     [BATCH_ATTR.bytes]: batch.bytes,
+    [BATCH_ATTR.writer]: batch.writer,
   };
   if (batch.expiresAt !== undefined) item[BATCH_ATTR.expiresAt] = batch.expiresAt;
   if (batch.spillKey !== undefined) item[BATCH_ATTR.spillKey] = batch.spillKey;
@@ -253,6 +257,12 @@ export function decodeBatchItem(item: Item): HotBatch {
     ...(spillKey ? { spillKey: String(spillKey) } : {}),
     ...(typeof expiresAt === 'number' ? { expiresAt } : {}),
   };
+}
+
+/** The id of the append that wrote a batch item (absent in items written before appends carried one). */
+export function batchWriter(item: Item): string | undefined {
+  const writer = item[BATCH_ATTR.writer];
+  return typeof writer === 'string' ? writer : undefined;
 }
 
 /**

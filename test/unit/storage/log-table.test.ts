@@ -127,7 +127,7 @@ describe('item codecs', () => {
     );
     fc.assert(
       fc.property(batch, (b) => {
-        const decoded = decodeBatchItem(encodeBatchItem({ pk: 'p#t#0', ...b }));
+        const decoded = decodeBatchItem(encodeBatchItem({ pk: 'p#t#0', writer: 'w1', ...b }));
         const { data, ...rest } = b;
         // An item holds the bytes inline or points at them, never both.
         expect(decoded).toEqual(b.spillKey !== undefined ? rest : b);
