@@ -2,7 +2,7 @@ import { OffsetOutOfRangeError, PartitionNotFoundError, PayloadTooLargeError } f
 import { appendExpiry, type Topic, type TopicStore } from '../topics/topic.js';
 import { decodeBatch, type LogRecord, type StoredRecord } from './batch-format.js';
 import type { ColdTier, EncodedBatch } from './cold-tier.js';
-import { MAX_TRANSACTION_ITEMS, type DynamoLogStore } from './dynamo-log-store.js';
+import { MAX_TRANSACTION_ITEMS, type LogStore } from './log-store.js';
 import { partitionPk, type HotBatch, type PartitionMeta } from '../storage/log-table.js';
 import { partitionFor, stickyPartition } from './partitioner.js';
 import { MAX_DIGITS, MAX_RECORD_WIRE_BYTES, MAX_RESPONSE_RECORD_BYTES, wireSize, wireSizeBound, type RecordEncoding } from './wire-size.js';
@@ -68,7 +68,7 @@ export interface PartitionBounds {
 
 export interface LogServiceOptions {
   readonly topics: TopicStore;
-  readonly store: DynamoLogStore;
+  readonly store: LogStore;
   readonly cold?: ColdTier;
   /** Topics with retention up to this many hours get a TTL with each batch (see `isHotRetention`). */
   readonly hotRetentionLimitHours?: number;
@@ -99,7 +99,7 @@ const POLL_MAX_MS = 500;
  */
 export class LogService {
   private readonly topics: TopicStore;
-  private readonly store: DynamoLogStore;
+  private readonly store: LogStore;
   private readonly cold: ColdTier | undefined;
   private readonly hotRetentionLimitHours: number;
   private readonly now: () => number;

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardlogConfig } from '../config.js';
-import type { DynamoLogStore } from '../log/dynamo-log-store.js';
+import type { LogStore } from '../log/log-store.js';
 import { createLogger } from '../logger.js';
 import { DynamoSegmentIndex } from '../segments/dynamo-segment-index.js';
 import { S3SegmentStore } from '../segments/s3-segment-store.js';
@@ -23,7 +23,7 @@ export interface CreateMaintenanceInput {
   readonly clients: { readonly doc: DynamoDBDocumentClient; readonly s3: S3Client };
   readonly config: Pick<ShardlogConfig, 'logTable' | 'segmentBucket' | 'tierAfterMs' | 'hotRetentionLimitHours'>;
   readonly topics: TopicStore;
-  readonly store: DynamoLogStore;
+  readonly store: LogStore;
   readonly segments?: S3SegmentStore;
   readonly now?: () => number;
   readonly onStep?: MaintenanceServiceOptions['onStep'];

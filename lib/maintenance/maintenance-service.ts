@@ -1,5 +1,5 @@
 import { TopicNotFoundError } from '../errors.js';
-import type { DynamoLogStore } from '../log/dynamo-log-store.js';
+import type { LogStore } from '../log/log-store.js';
 import { offsetSk, partitionPk, type HotBatch } from '../storage/log-table.js';
 import { partitionSegmentPrefix, topicSegmentPrefix, topicSpillPrefix } from '../storage/prefixes.js';
 import type { Logger } from '../logger.js';
@@ -85,7 +85,7 @@ const HOUR_MS = 60 * 60 * 1000;
 
 export interface MaintenanceServiceOptions {
   readonly topics: TopicStore;
-  readonly store: DynamoLogStore;
+  readonly store: LogStore;
   readonly segments: S3SegmentStore;
   readonly index: DynamoSegmentIndex;
   readonly meta: PartitionMetaWriter;
@@ -132,7 +132,7 @@ export interface MaintenanceServiceOptions {
  */
 export class MaintenanceService {
   private readonly topics: TopicStore;
-  private readonly store: DynamoLogStore;
+  private readonly store: LogStore;
   private readonly segments: S3SegmentStore;
   private readonly index: DynamoSegmentIndex;
   private readonly meta: PartitionMetaWriter;
