@@ -463,8 +463,9 @@ try {
     const fillStart = performance.now();
     const fillTarget = target - PLAN.growthProbes * BATCH;
     const inFlight = 1; // appends to one partition are sequential: the next append needs the previous end offset
+    const growing = await engine.topics.get(growTopic);
     while (size < fillTarget) {
-      await Promise.all(Array.from({ length: inFlight }, () => engine.log.produce(growTopic, { records: filler })));
+      await Promise.all(Array.from({ length: inFlight }, () => engine.log.produce(growing, { records: filler })));
       size += BATCH * inFlight;
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;

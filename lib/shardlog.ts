@@ -71,7 +71,6 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
   });
   const segments = createSegmentStore(clients, config, now);
   const log = new LogService({
-    topics,
     store,
     now,
     cold: options.cold ?? segments,

@@ -19,7 +19,8 @@ import {
   wireSize,
   type RecordEncoding,
 } from '../log/wire-size.js';
-import type { LogService, PartitionBounds, StartPosition } from '../log/log-service.js';
+import type { LogService } from '../log/log-service.js';
+import type { PartitionBounds, StartPosition } from '../log/log-types.js';
 import type { Topic, TopicStore } from '../topics/topic.js';
 import { compare, planHeartbeat, type PartitionView, type TopicPartition } from './assignment.js';
 import type { GroupRecords, LeaseRecord, LeaseStore, MemberRecord } from './lease-store.js';
@@ -526,7 +527,7 @@ export class GroupService {
     const committed = lease.committedOffset;
     const policy: StartPosition = { kind: resetPolicy };
     const read = (start: StartPosition) =>
-      this.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
+      this.log.read(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
     let result;
     if (position !== undefined) result = await read({ kind: 'offset', offset: position });
     else if (committed === null) result = await read(policy);

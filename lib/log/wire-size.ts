@@ -1,3 +1,4 @@
+import { PayloadTooLargeError } from '../errors.js';
 import type { StoredRecord } from './batch-format.js';
 import { jsonTextOf } from './json-text.js';
 
@@ -69,6 +70,25 @@ export function wireSizeBound(record: Pick<StoredRecord, 'key' | 'value' | 'head
   size += Math.max(2 * record.value.length, base64StringSize(record.value.length));
   for (const name of Object.keys(record.headers)) size += COMMA + COLON + 2 * QUOTES + 7 * (name.length + record.headers[name]!.length);
   return size;
+}
+
+/**
+ * Refuses a record to produce that no fetch response could carry (its key or headers escape to more than
+ * {@link MAX_RECORD_WIRE_BYTES}), so that every accepted record stays readable in both encodings. The HTTP
+ * boundary calls it on every produced record (functions/http/records.ts).
+ * @throws PayloadTooLargeError naming the record by its `index` in the request.
+ */
+export function checkFitsResponse(record: Omit<StoredRecord, 'offset' | 'timestamp'> & { readonly timestamp?: number }, index: number): void {
+  if (wireSizeBound(record) <= MAX_RECORD_WIRE_BYTES) return; // lengths alone decide: the common case
+  const stored = { ...record, offset: 10 ** (MAX_DIGITS - 1), timestamp: record.timestamp ?? 10 ** (MAX_DIGITS - 1) };
+  const size = Math.max(wireSize(stored, 'json'), wireSize(stored, 'base64'));
+  if (size > MAX_RECORD_WIRE_BYTES) {
+    throw new PayloadTooLargeError(
+      `records[${index}] would take ${size} bytes in a fetch response (its key and headers are escaped there, ` +
+        `a control character as 7 bytes); one record may take at most ${MAX_RECORD_WIRE_BYTES}`,
+      { details: { limitBytes: MAX_RECORD_WIRE_BYTES, index } },
+    );
+  }
 }
 
 /** Bytes of JSON text written raw into the body (framing, or a value's JSON text), in the payload. */
