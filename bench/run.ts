@@ -32,7 +32,7 @@ import { FAKE_CREDENTIALS, LOCAL_REGION } from '../infra/local/local-env.js';
 import { startLocalStack } from '../infra/local/stack.js';
 import { offsetSk, partitionPk } from '../lib/storage/log-table.js';
 import { HOT_TTL_MARGIN_MS } from '../lib/topics/topic.js';
-import { HOT_COPY_GRACE_MS } from '../lib/maintenance/maintenance-service.js';
+import { HOT_COPY_GRACE_MS } from '../lib/maintenance/maintenance-steps.js';
 import { CapacityMeter } from '../lib/storage/capacity-meter.js';
 import { measureBundles, type BundleStats } from './bundles.js';
 import { measureContention } from './contention.js';

@@ -7,7 +7,7 @@ import { DynamoSegmentIndex } from '../segments/dynamo-segment-index.js';
 import { S3SegmentStore } from '../segments/s3-segment-store.js';
 import type { TopicStore } from '../topics/topic.js';
 import { MaintenanceService, type MaintenanceServiceOptions } from './maintenance-service.js';
-import { PartitionMetaWriter } from './partition-meta-writer.js';
+import { DynamoPartitionMetaWriter } from './dynamo-partition-meta-writer.js';
 
 /** The cold tier over the configured bucket and the log table's segment index. */
 export function createSegmentStore(
@@ -40,7 +40,7 @@ export function createMaintenance(input: CreateMaintenanceInput): MaintenanceSer
     store: input.store,
     segments,
     index: segments.segmentIndex,
-    meta: new PartitionMetaWriter({ doc: input.clients.doc, tableName: input.config.logTable }),
+    meta: new DynamoPartitionMetaWriter({ doc: input.clients.doc, tableName: input.config.logTable }),
     tierAfterMs: input.config.tierAfterMs,
     hotRetentionLimitHours: input.config.hotRetentionLimitHours,
     now,

@@ -14,15 +14,10 @@ import {
   offsetSk,
   SEGMENT_ATTR,
   segmentPk,
-  type StoredSegment,
 } from '../storage/log-table.js';
 import { deleteSomeItems } from '../storage/partition-key.js';
-import { decodeSegmentIndex, SEGMENT_VERSION, type SegmentIndexEntry } from './segment-format.js';
-
-/** A cold segment as the segment index describes it: the stored entry and its decoded byte-position index. */
-export interface SegmentInfo extends StoredSegment {
-  readonly entries: readonly SegmentIndexEntry[];
-}
+import { decodeSegmentIndex, SEGMENT_VERSION } from './segment-format.js';
+import type { SegmentIndex, SegmentInfo } from './segment-store.js';
 
 /**
  * The segment index in the log table: one item per cold segment at `seg#<topicId>#<partition>` / 16-digit base
@@ -30,7 +25,7 @@ export interface SegmentInfo extends StoredSegment {
  * item plus one ranged GET. An entry is written once, with `attribute_not_exists`: the first writer for a base
  * offset owns it, and a segment is readable exactly from the moment its entry exists.
  */
-export class DynamoSegmentIndex {
+export class DynamoSegmentIndex implements SegmentIndex {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly now: () => number;

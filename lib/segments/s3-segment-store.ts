@@ -11,7 +11,7 @@ import { decodeBatch } from '../log/batch-format.js';
 import type { ColdTier, EncodedBatch } from '../log/cold-tier.js';
 import { offsetSk } from '../storage/log-table.js';
 import { partitionSegmentPrefix } from '../storage/prefixes.js';
-import type { DynamoSegmentIndex, SegmentInfo } from './dynamo-segment-index.js';
+import type { SegmentIndex, SegmentInfo, SegmentStore } from './segment-store.js';
 import { entryContaining, firstEntryAtOrAfter, verifiedBatch, type EncodedSegment } from './segment-format.js';
 
 /** A cold read follows at most this many segments (one index read + one ranged GET each). */
@@ -25,20 +25,20 @@ export const MAX_SEGMENTS_PER_READ = 4;
  * position, so no GET is spent on a footer. A segment object is written before its index entry and is
  * unreachable until then; an object whose entry is gone (retention) reads as absent, never as an error.
  */
-export class S3SegmentStore implements ColdTier {
+export class S3SegmentStore implements ColdTier, SegmentStore {
   private readonly s3: S3Client;
   private readonly bucket: string;
-  private readonly index: DynamoSegmentIndex;
+  private readonly index: SegmentIndex;
   private readonly random: () => string;
 
-  constructor(options: { s3: S3Client; bucket: string; index: DynamoSegmentIndex; random?: () => string }) {
+  constructor(options: { s3: S3Client; bucket: string; index: SegmentIndex; random?: () => string }) {
     this.s3 = options.s3;
     this.bucket = options.bucket;
     this.index = options.index;
     this.random = options.random ?? (() => randomBytes(8).toString('hex'));
   }
 
-  get segmentIndex(): DynamoSegmentIndex {
+  get segmentIndex(): SegmentIndex {
     return this.index;
   }
 

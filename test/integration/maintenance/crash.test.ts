@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
 import { offsetSk, segmentPk } from '../../../lib/storage/log-table.js';
-import { HOT_COPY_GRACE_MS, RECLAIM_AFTER_MS, type MaintenanceStep } from '../../../lib/maintenance/maintenance-service.js';
+import { HOT_COPY_GRACE_MS, type MaintenanceStep } from '../../../lib/maintenance/maintenance-steps.js';
+import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/reclaim.js';
 import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
 import { offsetSk } from '../../../lib/storage/log-table.js';
-import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/maintenance-service.js';
+import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/reclaim.js';
 import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offsetSk } from '../../../lib/storage/log-table.js';
-import { HOT_COPY_GRACE_MS } from '../../../lib/maintenance/maintenance-service.js';
+import { HOT_COPY_GRACE_MS } from '../../../lib/maintenance/maintenance-steps.js';
 import { partitionSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { decodeSegment } from '../../../lib/segments/segment-format.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';

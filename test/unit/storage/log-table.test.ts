@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
-import { PartitionMetaWriter } from '../../../lib/maintenance/partition-meta-writer.js';
+import { DynamoPartitionMetaWriter } from '../../../lib/maintenance/dynamo-partition-meta-writer.js';
 import {
   decodeBatchItem,
   decodeCatalogItem,
@@ -50,7 +50,7 @@ describe('the partition meta item', () => {
   it('reads the same for the log store and for maintenance, the end floor being the larger of both floors', async () => {
     ddb.on(GetCommand).resolves({ Item: metaItem });
     const store = new DynamoLogStore({ doc, tableName: 'log', metaCacheMs: 0 });
-    const writer = new PartitionMetaWriter({ doc, tableName: 'log' });
+    const writer = new DynamoPartitionMetaWriter({ doc, tableName: 'log' });
     const forReaders = await store.readMeta('p#t#0');
     const forMaintenance = await writer.read('p#t#0');
     expect(forReaders).toEqual(forMaintenance);
