@@ -7,7 +7,7 @@ import { jsonTextOf } from './json-text.js';
  *
  * Lambda's 6 MB limit applies to the invocation result serialised as JSON, in which the HTTP body is itself a
  * JSON string: every `"` and `\` of the body costs two bytes there, a newline two, a control character escaped
- * in the body (`\u0001`) seven. So a record's cost is the length of its JSON text in the body (API.md's
+ * in the body (`\u0001`) seven. So a record's cost is the length of its JSON text in the body (docs/api.md's
  * record shape) after that second escaping, plus one for the comma that separates it from the next. The HTTP
  * boundary (`functions/http/records.ts`) writes exactly this text; a property test holds the two together.
  *
@@ -15,7 +15,7 @@ import { jsonTextOf } from './json-text.js';
  * would not fit in any response ({@link MAX_RECORD_WIRE_BYTES}), so every accepted record is readable.
  */
 
-/** How a fetch writes keys and values (API.md: `encoding=json|base64`). */
+/** How a fetch writes keys and values (docs/api.md: `encoding=json|base64`). */
 export type RecordEncoding = 'json' | 'base64';
 
 /** Lambda's synchronous invocation payload limit, which applies to the serialised response: 6 MiB. */
@@ -30,7 +30,7 @@ export const RESPONSE_RESERVE_BYTES = 16 * 1024;
 export const MAX_RESPONSE_RECORD_BYTES = MAX_RESPONSE_PAYLOAD_BYTES - RESPONSE_RESERVE_BYTES;
 /**
  * A produced record's measure, in its worse encoding, may not exceed this (413 at produce), so that a response
- * always has room for one record. A 1 MB record (API.md's limit) measures about 1.4 MB in base64 and at most
+ * always has room for one record. A 1 MB record (docs/api.md's limit) measures about 1.4 MB in base64 and at most
  * 2 MB as JSON text full of quotes; only keys and headers made of control characters (7 bytes each once
  * escaped twice) come near the limit.
  */

@@ -19,7 +19,7 @@ export interface MaintenanceRequest {
 }
 
 /** Partitions maintained in parallel. */
-export const PARTITION_CONCURRENCY = 8;
+const PARTITION_CONCURRENCY = 8;
 /**
  * A scheduled pass skips a topic until the moment its last pass computed as the next one with work to do,
  * but never longer than this: a topic that changed in a way the schedule did not foresee is still looked at.
@@ -29,7 +29,7 @@ export const MAX_MAINTENANCE_SKIP_MS = 60 * 60 * 1000;
  * The schedule is rewritten when it must move earlier, or later by more than this: a schedule a little early
  * only costs a pass that finds nothing, so it is not worth a write per pass.
  */
-export const SCHEDULE_SLACK_MS = 60 * 1000;
+const SCHEDULE_SLACK_MS = 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
 export interface MaintenanceServiceOptions {

@@ -7,7 +7,7 @@ import type { MaintenanceContext } from './maintenance-steps.js';
 /** A deleted topic's storage is reclaimed this long after the delete, so that no cached topic still appends to it. */
 export const RECLAIM_AFTER_MS = 60 * 1000;
 /** Items a pass deletes per deleted-topic partition before leaving the rest to the next pass. */
-export const RECLAIM_ITEMS_PER_PASS = 2_000;
+const RECLAIM_ITEMS_PER_PASS = 2_000;
 /** Keys listed per S3 request. */
 const LIST_PAGE = 1000;
 

@@ -4,7 +4,7 @@ import type { SegmentInfo } from '../segments/segment-store.js';
 import type { MaintenanceContext, MaintenanceReport } from './maintenance-steps.js';
 
 /** Query pages a hot-retention pass reads per partition before leaving the rest to the next pass. */
-export const MAX_HOT_EXPIRY_PAGES = 10;
+const MAX_HOT_EXPIRY_PAGES = 10;
 /** Items per Query page when looking for expired hot batches. */
 const PAGE_ITEMS = 100;
 /** Segment index entries per page when looking for expired segments (after a first probe of one). */

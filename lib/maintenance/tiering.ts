@@ -4,7 +4,7 @@ import { encodeSegment, type SegmentBatchInput } from '../segments/segment-forma
 import type { MaintenanceContext, MaintenanceReport } from './maintenance-steps.js';
 
 /** A pass moves at most this many segments per partition (a Lambda-sized iteration; the next pass goes on). */
-export const MAX_SEGMENTS_PER_PARTITION_PASS = 4;
+const MAX_SEGMENTS_PER_PARTITION_PASS = 4;
 /** Items per Query page when collecting batches to tier. */
 const PAGE_ITEMS = 100;
 

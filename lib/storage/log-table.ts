@@ -16,10 +16,10 @@ import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './tables.js';
 
 // ------------------------------------------------------------------------------------------------------ keys
 
-export const OFFSET_DIGITS = 16;
+const OFFSET_DIGITS = 16;
 /** The sort key of the batch (or segment index entry) whose base offset is `offset`. */
 export const offsetSk = (offset: number): string => String(offset).padStart(OFFSET_DIGITS, '0');
-export const parseOffsetSk = (sk: string): number => Number(sk);
+const parseOffsetSk = (sk: string): number => Number(sk);
 /** The largest sort key a batch can have: bounds backward queries from the end. */
 export const MAX_OFFSET_SK = '9'.repeat(OFFSET_DIGITS);
 

@@ -268,12 +268,12 @@ async function retryOnConflict(what: string, write: () => Promise<void>): Promis
  * True when DynamoDB cancelled a transaction because another transaction was changing one of its items at the
  * same moment: a lost race like a failed condition, and worth the same re-read and retry.
  */
-export function isTransactionConflict(error: unknown): boolean {
+function isTransactionConflict(error: unknown): boolean {
   return error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 }
 
 /** True when a transaction was cancelled because the condition of item `index` failed. */
-export function isConditionFailure(error: unknown, index: number): boolean {
+function isConditionFailure(error: unknown, index: number): boolean {
   return (
     error instanceof TransactionCanceledException &&
     error.CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed'

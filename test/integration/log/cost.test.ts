@@ -9,7 +9,7 @@ import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { produceTo, readFrom } from '../../support/by-name.js';
 
 /**
- * Pins the cost design of the log (DESIGN.md, "What the numbers look like"): a produce to one partition is a
+ * Pins the cost design of the log (docs/design.md, "Append" and "Read"): a produce to one partition is a
  * single standard (not transactional) write, and a consumer's fetch at its next offset is a single Query.
  * These are counts of requests and capacity units, which DynamoDB Local reports like DynamoDB — not timings.
  */
