@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
@@ -150,5 +151,24 @@ describe('the layout', () => {
     const sks = [0, 9, 10, 123_456_789_012, Number.MAX_SAFE_INTEGER].map(offsetSk);
     expect([...sks].sort()).toEqual(sks);
     expect([PARTITION_META_SK, ...sks].sort()[0]).toBe(PARTITION_META_SK);
+  });
+});
+
+describe('docs/design.md', () => {
+  it('lists the log table\'s items exactly as the schema module lays them out', () => {
+    const doc = readFileSync(new URL('../../../docs/design.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('### Log table'), doc.indexOf('### Lease table'));
+    const unquote = (cell: string) => cell.trim().replace(/^`|`$/g, '');
+    const rows = section
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| item '))
+      .map((line) => line.split('|').slice(1, -1))
+      .map(([item, pk, sk, attributes]) => ({
+        item: item!.trim(),
+        pk: unquote(pk!),
+        sk: unquote(sk!),
+        attributes: attributes!.split(',').map(unquote),
+      }));
+    expect(rows).toEqual(LOG_TABLE_ITEMS.map((row) => ({ ...row, attributes: [...row.attributes] })));
   });
 });
