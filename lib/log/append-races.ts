@@ -1,5 +1,5 @@
 import { UnavailableError } from '../errors.js';
-import type { PartitionTail } from '../storage/log-table.js';
+import type { PartitionTail } from '../storage/log-items.js';
 import {
   afterLostRace,
   delayBeforeFirstAttempt,

@@ -3,15 +3,8 @@ import { ConditionalCheckFailedException, TransactionCanceledException, Transact
 import { PutCommand, TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OffsetMismatchError, PayloadTooLargeError, ThrottledError } from '../errors.js';
-import {
-  batchEnd,
-  batchWriter,
-  idempotencyPk,
-  itemKey,
-  offsetSk,
-  partitionPk,
-  type PartitionTail,
-} from '../storage/log-table.js';
+import { batchEnd, batchWriter, idempotencyPk, itemKey, offsetSk, partitionPk } from '../storage/log-table.js';
+import type { PartitionTail } from '../storage/log-items.js';
 import type { AppendRaces, Race } from './append-races.js';
 import type { LostRaceKind } from './append-retry.js';
 import type { IdempotencyRecords } from './idempotency-records.js';

@@ -11,10 +11,8 @@ import {
   offsetSk,
   partitionMetaKey,
   TAIL_PROJECTION,
-  type HotBatch,
-  type PartitionMeta,
-  type PartitionTail,
 } from '../storage/log-table.js';
+import type { HotBatch, PartitionMeta, PartitionTail } from '../storage/log-items.js';
 import { AppendRaces, TAIL_CACHE_MS } from './append-races.js';
 import { DEFAULT_APPEND_BACKOFF, type AppendBackoffPolicy } from './append-retry.js';
 import { DynamoAppend } from './dynamo-append.js';

@@ -1,4 +1,4 @@
-import type { HotBatch, PartitionMeta, PartitionTail } from '../storage/log-table.js';
+import type { HotBatch, PartitionMeta, PartitionTail } from '../storage/log-items.js';
 import type { LogRecord } from './batch-format.js';
 
 /**

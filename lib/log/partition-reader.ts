@@ -1,5 +1,6 @@
 import { OffsetOutOfRangeError } from '../errors.js';
-import { partitionPk, type HotBatch, type PartitionMeta } from '../storage/log-table.js';
+import { partitionPk } from '../storage/log-table.js';
+import type { HotBatch, PartitionMeta } from '../storage/log-items.js';
 import { decodeBatch, type StoredRecord } from './batch-format.js';
 import type { ColdTier } from './cold-tier.js';
 import type { PartitionBounds, ReadOptions, ReadResult } from './log-types.js';

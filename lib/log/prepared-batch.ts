@@ -1,4 +1,5 @@
-import { encodeBatchItem, partitionPk, type PartitionTail } from '../storage/log-table.js';
+import { encodeBatchItem, partitionPk } from '../storage/log-table.js';
+import type { PartitionTail } from '../storage/log-items.js';
 import { encodeBatch, withBaseOffset, type LogRecord } from './batch-format.js';
 import type { PartitionAppend } from './log-store.js';
 

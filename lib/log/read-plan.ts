@@ -1,5 +1,5 @@
 import { OffsetOutOfRangeError } from '../errors.js';
-import type { HotBatch, PartitionMeta } from '../storage/log-table.js';
+import type { HotBatch, PartitionMeta } from '../storage/log-items.js';
 import type { StoredRecord } from './batch-format.js';
 import type { PartitionBounds } from './log-types.js';
 import type { ResponseCut } from './response-cut.js';
@@ -88,7 +88,11 @@ export type EndPlan =
   /** Nothing was read: the bounds decide between an empty read at the end and 416. */
   | { readonly kind: 'bounds' };
 
-export function planEnd(lastPage: { readonly batches: readonly Pick<HotBatch, 'baseOffset' | 'count'>[]; readonly more: boolean }, next: number, taken: number): EndPlan {
+export function planEnd(
+  lastPage: { readonly batches: readonly Pick<HotBatch, 'baseOffset' | 'count'>[]; readonly more: boolean },
+  next: number,
+  taken: number,
+): EndPlan {
   const last = lastPage.batches[lastPage.batches.length - 1];
   if (!lastPage.more && last !== undefined && next <= last.baseOffset + last.count && taken > 0) {
     return { kind: 'known', endOffset: last.baseOffset + last.count };

@@ -1,14 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  BATCH_ATTR,
-  decodePartitionMeta,
-  itemKey,
-  META_ATTR,
-  offsetSk,
-  partitionMetaKey,
-  type PartitionMeta,
-} from '../storage/log-table.js';
+import { BATCH_ATTR, decodePartitionMeta, itemKey, META_ATTR, offsetSk, partitionMetaKey } from '../storage/log-table.js';
+import type { PartitionMeta } from '../storage/log-items.js';
 import { deleteSomeItems } from '../storage/partition-key.js';
 import type { PartitionMetaWriter } from './partition-meta-writer.js';
 

@@ -1,4 +1,4 @@
-import type { PartitionMeta } from '../storage/log-table.js';
+import type { PartitionMeta } from '../storage/log-items.js';
 
 /**
  * The marks of a partition's meta item, as maintenance advances them, and the TTL of hot batch items. Every

@@ -1,4 +1,5 @@
-import { offsetSk, partitionPk, type HotBatch, type PartitionMeta } from '../storage/log-table.js';
+import { offsetSk, partitionPk } from '../storage/log-table.js';
+import type { HotBatch, PartitionMeta } from '../storage/log-items.js';
 import { partitionSegmentPrefix } from '../storage/prefixes.js';
 import type { SegmentInfo } from '../segments/segment-store.js';
 import type { MaintenanceContext, MaintenanceReport } from './maintenance-steps.js';

@@ -1,4 +1,5 @@
-import { partitionPk, type HotBatch, type PartitionMeta } from '../storage/log-table.js';
+import { partitionPk } from '../storage/log-table.js';
+import type { HotBatch, PartitionMeta } from '../storage/log-items.js';
 import type { SegmentInfo } from '../segments/segment-store.js';
 import { encodeSegment, type SegmentBatchInput } from '../segments/segment-format.js';
 import type { MaintenanceContext, MaintenanceReport } from './maintenance-steps.js';
@@ -69,7 +70,8 @@ export class Tiering {
     // (b) the object; unreferenced until indexed.
     const inputs: SegmentBatchInput[] = [];
     for (const b of batches) {
-      inputs.push({ baseOffset: b.baseOffset, count: b.count, maxTimestamp: b.maxTimestamp, appendedAt: b.appendedAt, data: await ctx.store.loadBatch(b) });
+      const { baseOffset, count, maxTimestamp, appendedAt } = b;
+      inputs.push({ baseOffset, count, maxTimestamp, appendedAt, data: await ctx.store.loadBatch(b) });
     }
     const encoded = encodeSegment(inputs);
     const key = await ctx.segments.putSegment(topicId, partition, encoded);

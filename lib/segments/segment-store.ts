@@ -1,4 +1,4 @@
-import type { StoredSegment } from '../storage/log-table.js';
+import type { StoredSegment } from '../storage/log-items.js';
 import type { EncodedSegment, SegmentIndexEntry } from './segment-format.js';
 
 /** A cold segment as the segment index describes it: the stored entry and its decoded byte-position index. */

@@ -1,4 +1,4 @@
-import type { StoredCatalogEntry, StoredDeletedTopic, StoredTopic } from '../storage/log-table.js';
+import type { StoredCatalogEntry, StoredDeletedTopic, StoredTopic } from '../storage/log-items.js';
 
 /** A topic: its item in the log table (lib/storage/log-table.ts). `topicId` names this incarnation; a re-created topic gets a new one. */
 export type Topic = StoredTopic;

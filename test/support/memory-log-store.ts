@@ -10,17 +10,8 @@ import {
   type LogStore,
   type PartitionAppend,
 } from '../../lib/log/log-store.js';
-import {
-  decodePartitionMeta,
-  idempotencyPk,
-  isExpired,
-  META_ATTR,
-  offsetSk,
-  partitionPk,
-  type HotBatch,
-  type PartitionMeta,
-  type PartitionTail,
-} from '../../lib/storage/log-table.js';
+import { decodePartitionMeta, idempotencyPk, isExpired, META_ATTR, offsetSk, partitionPk } from '../../lib/storage/log-table.js';
+import type { HotBatch, PartitionMeta, PartitionTail } from '../../lib/storage/log-items.js';
 
 /** Calls a {@link MemoryLogStore} served, by method: what a read costs, as the DynamoDB store would be billed. */
 export type StoreCalls = Record<'append' | 'readTail' | 'readMeta' | 'queryBatches' | 'loadBatch', number>;
