@@ -14,6 +14,7 @@ import {
 import { ResponseCut } from '../../../lib/log/response-cut.js';
 import { wireSize } from '../../../lib/log/wire-size.js';
 import { decodePartitionMeta } from '../../../lib/storage/log-table.js';
+import { storedRecord } from '../../support/stored-record.js';
 
 const NO_END = Number.MAX_SAFE_INTEGER;
 
@@ -89,14 +90,7 @@ describe('batchStep and planEnd', () => {
   });
 });
 
-const record = (offset: number, bytes = 10): StoredRecord => ({
-  offset,
-  timestamp: 1,
-  key: null,
-  value: new Uint8Array(bytes).fill(0x61),
-  valueIsJson: false,
-  headers: {},
-});
+const record = (offset: number, bytes = 10): StoredRecord => storedRecord(offset, bytes);
 const records = (from: number, to: number, bytes?: number) => Array.from({ length: to - from }, (_, i) => record(from + i, bytes));
 const cut = (limit: number, maxBytes = 6 * 1024 * 1024) => new ResponseCut({ limit, maxBytes, encoding: 'base64' });
 

@@ -3,15 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
 import { ResponseCut } from '../../../lib/log/response-cut.js';
 import { MAX_RESPONSE_RECORD_BYTES, wireSize } from '../../../lib/log/wire-size.js';
+import { storedRecord } from '../../support/stored-record.js';
 
-const record = (offset: number, bytes: number): StoredRecord => ({
-  offset,
-  timestamp: 1,
-  key: null,
-  value: new Uint8Array(bytes).fill(0x22),
-  valueIsJson: false,
-  headers: {},
-});
+const record = (offset: number, bytes: number): StoredRecord => storedRecord(offset, bytes, 0x22);
 
 /** What a cut keeps of `sizes`, taking records in order until the first refusal. */
 function kept(sizes: readonly number[], limit: number, maxBytes: number): StoredRecord[] {
