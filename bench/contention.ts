@@ -231,7 +231,7 @@ async function runScenario(ctx: ContentionContext, tracer: AppendTracer, plan: P
         const engine = engines[p];
         if (engine) {
           try {
-            const out = await engine.log.produce(topic, {
+            const out = await engine.log.produce(await engine.topics.get(topic), {
               records: values.map((value, i) => ({
                 key: utf8.encode(keyOf(i)),
                 value: utf8.encode(JSON.stringify(value)),

@@ -30,9 +30,9 @@ import { FUNCTIONS } from '../functions/routes.js';
 import { shardlog } from '../functions/runtime.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../infra/local/local-env.js';
 import { startLocalStack } from '../infra/local/stack.js';
-import { offsetSk, partitionPk } from '../lib/log/keys.js';
+import { offsetSk, partitionPk } from '../lib/storage/log-table.js';
 import { HOT_TTL_MARGIN_MS } from '../lib/topics/topic.js';
-import { HOT_COPY_GRACE_MS } from '../lib/maintenance/maintenance-service.js';
+import { HOT_COPY_GRACE_MS } from '../lib/maintenance/maintenance-steps.js';
 import { CapacityMeter } from '../lib/storage/capacity-meter.js';
 import { measureBundles, type BundleStats } from './bundles.js';
 import { measureContention } from './contention.js';
@@ -463,8 +463,9 @@ try {
     const fillStart = performance.now();
     const fillTarget = target - PLAN.growthProbes * BATCH;
     const inFlight = 1; // appends to one partition are sequential: the next append needs the previous end offset
+    const growing = await engine.topics.get(growTopic);
     while (size < fillTarget) {
-      await Promise.all(Array.from({ length: inFlight }, () => engine.log.produce(growTopic, { records: filler })));
+      await Promise.all(Array.from({ length: inFlight }, () => engine.log.produce(growing, { records: filler })));
       size += BATCH * inFlight;
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;

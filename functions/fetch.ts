@@ -9,7 +9,8 @@ export const handler = httpHandler({
     // Any non-negative integer parses; whether the partition exists is the topic's to say (404, not 400).
     const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
     const query = parseFetchQuery(req.query);
-    const result = await shardlog().log.read(topic, partition, query);
+    const engine = shardlog();
+    const result = await engine.log.read(await engine.topics.get(topic), partition, query);
     // Records are cut by their size in this encoding (lib/log/wire-size.ts), so the response fits Lambda.
     return json(200, encodeFetchResponse(result, query.encoding));
   }),

@@ -2,7 +2,7 @@ import { httpHandler, json } from './http/handler.js';
 import { int, name, objectBody } from './http/validate.js';
 import { shardlog } from './runtime.js';
 import { createLogger } from '../lib/logger.js';
-import type { MaintenanceReport } from '../lib/maintenance/maintenance-service.js';
+import type { MaintenanceReport } from '../lib/maintenance/maintenance-steps.js';
 
 /**
  * The maintenance pass (lib/maintenance): tiering of hot batches to S3 segments, retention, and reclaiming

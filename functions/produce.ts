@@ -7,6 +7,7 @@ export const handler = httpHandler({
   'POST /v1/topics/{topic}/records': async (req) => {
     const topic = name(req.pathParameters.topic, 'topic');
     const input = parseProduceRequest(req.body, req.headers);
-    return json(200, await shardlog().log.produce(topic, input));
+    const engine = shardlog();
+    return json(200, await engine.log.produce(await engine.topics.get(topic), input));
   },
 });

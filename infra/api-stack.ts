@@ -54,7 +54,7 @@ export const ACCESS = {
     leaseTable: [],
     segmentBucket: {},
   },
-  // lib/log/dynamo-log-store.ts: one conditional PutItem per append, or a TransactWriteItems of Puts and
+  // lib/log/dynamo-append.ts: one conditional PutItem per append, or a TransactWriteItems of Puts and
   // ConditionChecks (several partitions, expectedOffsets, Idempotency-Key); the tail is a Query, the topic and an
   // idempotency record are GetItems. Batches too large for an item are PUT under spill/ before the append.
   produce: {

@@ -6,6 +6,7 @@ import { DynamoLeaseStore } from './groups/dynamo-lease-store.js';
 import { GroupService } from './groups/group-service.js';
 import { DynamoLogStore } from './log/dynamo-log-store.js';
 import { LogService } from './log/log-service.js';
+import type { LogStore } from './log/log-store.js';
 import { createMaintenance, createSegmentStore } from './maintenance/create-maintenance.js';
 import type { MaintenanceService } from './maintenance/maintenance-service.js';
 import { translateStorageErrors } from './storage/aws-errors.js';
@@ -36,7 +37,8 @@ export interface Shardlog {
   readonly config: ShardlogConfig;
   readonly clients: ShardlogClients;
   readonly topics: TopicStore;
-  readonly store: DynamoLogStore;
+  /** The hot tier of the log. */
+  readonly store: LogStore;
   readonly log: LogService;
   /** Consumer groups over the lease table. */
   readonly groups: GroupService;
@@ -71,7 +73,6 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
   });
   const segments = createSegmentStore(clients, config, now);
   const log = new LogService({
-    topics,
     store,
     now,
     cold: options.cold ?? segments,

@@ -11,8 +11,8 @@ import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/error
 import type { GroupBatch } from '../../lib/groups/group-service.js';
 import type { StoredRecord } from '../../lib/log/batch-format.js';
 import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
-import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-service.js';
-import { isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
+import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-types.js';
+import { checkFitsResponse, isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
 import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
 import { JsonText } from './handler.js';
 import { dictionary, int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
@@ -54,11 +54,13 @@ export function parseProduceRequest(body: unknown, headers: Readonly<Record<stri
     });
   }
   const records = request.records.map((raw, i) => parseRecord(raw, i, encoding));
-  return {
+  const input = {
     records,
     ...(request.expectedOffsets !== undefined ? { expectedOffsets: parseExpectedOffsets(request.expectedOffsets) } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   };
+  records.forEach(checkFitsResponse);
+  return input;
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { LogService, PartitionBounds } from '../log/log-service.js';
+import type { LogService } from '../log/log-service.js';
+import type { PartitionBounds } from '../log/log-types.js';
 import type { TopicStore } from '../topics/topic.js';
 import type { LeaseStore } from './lease-store.js';
 
@@ -9,7 +10,7 @@ export const CONCURRENCY = 16;
 export type ResetPolicy = 'earliest' | 'latest';
 
 /** The calls of the log the coordinator makes: reads of held partitions, bounds, offset checks. */
-export type GroupLog = Pick<LogService, 'readPartition' | 'waitForAny' | 'bounds' | 'checkOffset' | 'offsetForTimestamp'>;
+export type GroupLog = Pick<LogService, 'read' | 'waitForAny' | 'bounds' | 'checkOffset' | 'offsetForTimestamp'>;
 
 /**
  * What every step of the coordinator works with (membership, fetch, commit, describe, reset), built once by

@@ -1,6 +1,6 @@
 import { mapLimit } from '../concurrency.js';
 import { MemberNotFoundError, OffsetOutOfRangeError } from '../errors.js';
-import type { ReadResult, StartPosition } from '../log/log-service.js';
+import type { ReadResult, StartPosition } from '../log/log-types.js';
 import type { RecordEncoding } from '../log/wire-size.js';
 import type { Topic } from '../topics/topic.js';
 import { compare } from './assignment.js';
@@ -83,7 +83,7 @@ async function readLease(
   const policy: StartPosition = { kind: share.resetPolicy };
   const { limit, maxBytes, encoding } = share;
   const read = (start: StartPosition): Promise<ReadResult> =>
-    ctx.log.readPartition(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
+    ctx.log.read(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
   let result: ReadResult;
   if (position !== undefined) result = await read({ kind: 'offset', offset: position });
   else if (lease.committedOffset === null) result = await read(policy);

@@ -26,7 +26,7 @@ import { crc32, gunzipSync, gzipSync } from 'node:zlib';
  * The header stays uncompressed so that a retried append can move a batch to a new base offset by
  * patching eight bytes ({@link withBaseOffset}) instead of re-encoding.
  *
- * Why v2: timestamps run from 0 to 8.64e15 ms (API.md), so a delta spans ±8.64e15 and its zigzag up to
+ * Why v2: timestamps run from 0 to 8.64e15 ms (docs/api.md), so a delta spans ±8.64e15 and its zigzag up to
  * 1.7e16, beyond the 2^53 that a JavaScript number holds exactly. v1 writers computed `-n*2-1` in floating
  * point, so a batch whose timestamps fell by more than 2^52 ms decoded with a different timestamp (issue 9).
  * v2 measures every delta from the batch's smallest timestamp: deltas are never negative and stay below

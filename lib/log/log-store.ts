@@ -1,38 +1,11 @@
+import type { HotBatch, PartitionMeta, PartitionTail } from '../storage/log-items.js';
 import type { LogRecord } from './batch-format.js';
 
-/** A batch item as the hot tier stores it (attribute names in {@link DynamoLogStore}). */
-export interface HotBatch {
-  readonly baseOffset: number;
-  readonly count: number;
-  /** Running maximum of record timestamps up to and including this batch (Kafka's time-index rule). */
-  readonly maxTimestamp: number;
-  /** Milliseconds since the epoch when the batch was appended. */
-  readonly appendedAt: number;
-  /** The encoded batch, inline; absent when the batch was spilled to S3 (`spillKey`). */
-  readonly data?: Uint8Array;
-  readonly spillKey?: string;
-  /** Encoded size in bytes (inline or spilled). */
-  readonly bytes: number;
-  /** Set once the batch is safely in a cold segment; the item is then only a TTL-bound copy. */
-  readonly expiresAt?: number;
-}
-
-/** The partition meta item, written by maintenance only. */
-export interface PartitionMeta {
-  /** The first offset still readable (Kafka's log-start offset); 0 until retention removes something. */
-  readonly startOffset: number;
-  /** The end offset as of the last maintenance pass: the floor for `endOffset` once every hot item is gone. */
-  readonly endOffset: number;
-  /** The running maximum timestamp at `endOffset`. */
-  readonly maxTimestamp: number;
-  /** Offsets below this are in cold segments (and hot copies may be gone). */
-  readonly tieredOffset: number;
-}
-
-export interface PartitionTail {
-  readonly endOffset: number;
-  readonly maxTimestamp: number;
-}
+/**
+ * One append touches at most this many items: its batches, the partitions it only checks (`expectedOffsets`)
+ * and its idempotency record are the items of one DynamoDB transaction, which holds at most 100.
+ */
+export const MAX_TRANSACTION_ITEMS = 100;
 
 export interface PartitionAppend {
   readonly partition: number;
@@ -59,3 +32,59 @@ export interface AppendOptions {
 export type AppendResult =
   | { readonly kind: 'appended'; readonly baseOffsets: ReadonlyMap<number, number>; readonly response?: unknown }
   | { readonly kind: 'replayed'; readonly response: unknown };
+
+/** A range of batches to query, by base offset. */
+export interface BatchQuery {
+  /** Offset order, or reverse offset order. */
+  readonly forward: boolean;
+  /** The lowest base offset (inclusive; default 0). */
+  readonly fromOffset?: number;
+  /** The highest base offset (inclusive; default: no bound). */
+  readonly toOffset?: number;
+  /** Items to examine at most (DynamoDB's `Limit`: counted before expired items are skipped). */
+  readonly limit: number;
+  /** Continue after this sort key (the `lastSk` of the previous page). */
+  readonly exclusiveStartSk?: string;
+}
+
+export interface BatchPage {
+  readonly batches: HotBatch[];
+  /** The sort key of the last item examined, when the range holds more. */
+  readonly lastSk?: string;
+  /** Whether the range holds items past this page. */
+  readonly more: boolean;
+}
+
+/**
+ * The hot tier of the log: batches of one partition under its key `pk` (lib/storage/log-table.ts,
+ * `partitionPk`), appended at the partition's end and read by base offset. {@link DynamoLogStore} is the
+ * implementation; tests drive the log service with an in-memory one (test/support/memory-log-store.ts).
+ *
+ * The protocol (docs/design.md, "Append" and "Read"): a batch is written only at the partition's end offset,
+ * so batches tile [0, end) with no gap and no overlap; a failed append leaves nothing readable; batches whose
+ * TTL has passed are tiered copies and are skipped by queries.
+ */
+export interface LogStore {
+  /**
+   * Appends each partition's records as one batch, all or nothing.
+   * @throws OffsetMismatchError when `expectedOffsets` does not hold, IdempotencyKeyReusedError, ThrottledError,
+   *   UnavailableError (retriable: nothing was appended), PayloadTooLargeError
+   */
+  append(topicId: string, appends: readonly PartitionAppend[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Where the partition ends: from its newest batch, or the meta item's end floor when no batch is left.
+   * `consistent: false` may lag (half the price), never run ahead.
+   */
+  readTail(pk: string, consistent: boolean): Promise<PartitionTail>;
+  /** The partition meta item, possibly from a short-lived cache unless `fresh`. */
+  readMeta(pk: string, fresh?: boolean): Promise<PartitionMeta>;
+  /** Drops the cached meta item of a partition (after maintenance changed it). */
+  forgetMeta(pk: string): void;
+  /** One page of batches in the range, expired ones skipped. */
+  queryBatches(pk: string, query: BatchQuery): Promise<BatchPage>;
+  /**
+   * The encoded bytes of a batch, inline or from its spill object.
+   * @throws UnavailableError when retention removed the batch while it was being read (retriable).
+   */
+  loadBatch(batch: HotBatch): Promise<Uint8Array>;
+}

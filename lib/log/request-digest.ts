@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ProduceInput } from './log-service.js';
+import type { ProduceInput } from './log-types.js';
 
 /**
  * The digest an idempotency record keeps of the request that first used its key, so that a retry can be told

@@ -1,3 +1,4 @@
+import { PayloadTooLargeError } from '../errors.js';
 import type { StoredRecord } from './batch-format.js';
 import { jsonTextOf } from './json-text.js';
 
@@ -6,7 +7,7 @@ import { jsonTextOf } from './json-text.js';
  *
  * Lambda's 6 MB limit applies to the invocation result serialised as JSON, in which the HTTP body is itself a
  * JSON string: every `"` and `\` of the body costs two bytes there, a newline two, a control character escaped
- * in the body (`\u0001`) seven. So a record's cost is the length of its JSON text in the body (API.md's
+ * in the body (`\u0001`) seven. So a record's cost is the length of its JSON text in the body (docs/api.md's
  * record shape) after that second escaping, plus one for the comma that separates it from the next. The HTTP
  * boundary (`functions/http/records.ts`) writes exactly this text; a property test holds the two together.
  *
@@ -14,7 +15,7 @@ import { jsonTextOf } from './json-text.js';
  * would not fit in any response ({@link MAX_RECORD_WIRE_BYTES}), so every accepted record is readable.
  */
 
-/** How a fetch writes keys and values (API.md: `encoding=json|base64`). */
+/** How a fetch writes keys and values (docs/api.md: `encoding=json|base64`). */
 export type RecordEncoding = 'json' | 'base64';
 
 /** Lambda's synchronous invocation payload limit, which applies to the serialised response: 6 MiB. */
@@ -29,7 +30,7 @@ export const RESPONSE_RESERVE_BYTES = 16 * 1024;
 export const MAX_RESPONSE_RECORD_BYTES = MAX_RESPONSE_PAYLOAD_BYTES - RESPONSE_RESERVE_BYTES;
 /**
  * A produced record's measure, in its worse encoding, may not exceed this (413 at produce), so that a response
- * always has room for one record. A 1 MB record (API.md's limit) measures about 1.4 MB in base64 and at most
+ * always has room for one record. A 1 MB record (docs/api.md's limit) measures about 1.4 MB in base64 and at most
  * 2 MB as JSON text full of quotes; only keys and headers made of control characters (7 bytes each once
  * escaped twice) come near the limit.
  */
@@ -69,6 +70,25 @@ export function wireSizeBound(record: Pick<StoredRecord, 'key' | 'value' | 'head
   size += Math.max(2 * record.value.length, base64StringSize(record.value.length));
   for (const name of Object.keys(record.headers)) size += COMMA + COLON + 2 * QUOTES + 7 * (name.length + record.headers[name]!.length);
   return size;
+}
+
+/**
+ * Refuses a record to produce that no fetch response could carry (its key or headers escape to more than
+ * {@link MAX_RECORD_WIRE_BYTES}), so that every accepted record stays readable in both encodings. The HTTP
+ * boundary calls it on every produced record (functions/http/records.ts).
+ * @throws PayloadTooLargeError naming the record by its `index` in the request.
+ */
+export function checkFitsResponse(record: Omit<StoredRecord, 'offset' | 'timestamp'> & { readonly timestamp?: number }, index: number): void {
+  if (wireSizeBound(record) <= MAX_RECORD_WIRE_BYTES) return; // lengths alone decide: the common case
+  const stored = { ...record, offset: 10 ** (MAX_DIGITS - 1), timestamp: record.timestamp ?? 10 ** (MAX_DIGITS - 1) };
+  const size = Math.max(wireSize(stored, 'json'), wireSize(stored, 'base64'));
+  if (size > MAX_RECORD_WIRE_BYTES) {
+    throw new PayloadTooLargeError(
+      `records[${index}] would take ${size} bytes in a fetch response (its key and headers are escaped there, ` +
+        `a control character as 7 bytes); one record may take at most ${MAX_RECORD_WIRE_BYTES}`,
+      { details: { limitBytes: MAX_RECORD_WIRE_BYTES, index } },
+    );
+  }
 }
 
 /** Bytes of JSON text written raw into the body (framing, or a value's JSON text), in the payload. */

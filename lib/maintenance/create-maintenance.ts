@@ -1,13 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardlogConfig } from '../config.js';
-import type { DynamoLogStore } from '../log/dynamo-log-store.js';
+import type { LogStore } from '../log/log-store.js';
 import { createLogger } from '../logger.js';
 import { DynamoSegmentIndex } from '../segments/dynamo-segment-index.js';
 import { S3SegmentStore } from '../segments/s3-segment-store.js';
 import type { TopicStore } from '../topics/topic.js';
 import { MaintenanceService, type MaintenanceServiceOptions } from './maintenance-service.js';
-import { PartitionMetaWriter } from './partition-meta-writer.js';
+import { DynamoPartitionMetaWriter } from './dynamo-partition-meta-writer.js';
 
 /** The cold tier over the configured bucket and the log table's segment index. */
 export function createSegmentStore(
@@ -23,7 +23,7 @@ export interface CreateMaintenanceInput {
   readonly clients: { readonly doc: DynamoDBDocumentClient; readonly s3: S3Client };
   readonly config: Pick<ShardlogConfig, 'logTable' | 'segmentBucket' | 'tierAfterMs' | 'hotRetentionLimitHours'>;
   readonly topics: TopicStore;
-  readonly store: DynamoLogStore;
+  readonly store: LogStore;
   readonly segments?: S3SegmentStore;
   readonly now?: () => number;
   readonly onStep?: MaintenanceServiceOptions['onStep'];
@@ -40,7 +40,7 @@ export function createMaintenance(input: CreateMaintenanceInput): MaintenanceSer
     store: input.store,
     segments,
     index: segments.segmentIndex,
-    meta: new PartitionMetaWriter({ doc: input.clients.doc, tableName: input.config.logTable }),
+    meta: new DynamoPartitionMetaWriter({ doc: input.clients.doc, tableName: input.config.logTable }),
     tierAfterMs: input.config.tierAfterMs,
     hotRetentionLimitHours: input.config.hotRetentionLimitHours,
     now,

@@ -6,44 +6,18 @@ import {
   QueryCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { MAX_OFFSET_SK, offsetSk, parseOffsetSk, segmentPk } from '../log/keys.js';
+import {
+  decodeSegmentItem,
+  encodeSegmentItem,
+  itemKey,
+  MAX_OFFSET_SK,
+  offsetSk,
+  SEGMENT_ATTR,
+  segmentPk,
+} from '../storage/log-table.js';
 import { deleteSomeItems } from '../storage/partition-key.js';
-import { decodeSegmentIndex, SEGMENT_VERSION, type SegmentIndexEntry } from './segment-format.js';
-
-/** A cold segment as the segment index describes it. */
-export interface SegmentInfo {
-  readonly topicId: string;
-  readonly partition: number;
-  readonly baseOffset: number;
-  /** Exclusive. */
-  readonly endOffset: number;
-  /** S3 key of the segment object. */
-  readonly key: string;
-  /** Object size in bytes. */
-  readonly size: number;
-  /** Running maximum timestamp at `endOffset`. */
-  readonly maxTimestamp: number;
-  /** When the segment's newest batch was appended (ms): retention counts from here. */
-  readonly lastAppendedAt: number;
-  /** Spill objects whose bytes this segment holds (deleted with the segment). */
-  readonly spillKeys: readonly string[];
-  readonly entries: readonly SegmentIndexEntry[];
-  /** The index bytes, as stored in the object. */
-  readonly index: Uint8Array;
-}
-
-/** Attribute names of a segment index item. */
-const S = {
-  end: 'end',
-  key: 'key',
-  size: 'size',
-  maxTimestamp: 'mt',
-  lastAppendedAt: 'at',
-  spills: 'spills',
-  index: 'idx',
-  version: 'v',
-  createdAt: 'createdAt',
-} as const;
+import { decodeSegmentIndex, SEGMENT_VERSION } from './segment-format.js';
+import type { SegmentIndex, SegmentInfo } from './segment-store.js';
 
 /**
  * The segment index in the log table: one item per cold segment at `seg#<topicId>#<partition>` / 16-digit base
@@ -51,7 +25,7 @@ const S = {
  * item plus one ranged GET. An entry is written once, with `attribute_not_exists`: the first writer for a base
  * offset owns it, and a segment is readable exactly from the moment its entry exists.
  */
-export class DynamoSegmentIndex {
+export class DynamoSegmentIndex implements SegmentIndex {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly now: () => number;
@@ -67,19 +41,7 @@ export class DynamoSegmentIndex {
    * @returns true when this call created the entry, false when another writer's entry holds the base offset.
    */
   async put(info: SegmentInfo): Promise<boolean> {
-    const item: Record<string, unknown> = {
-      pk: segmentPk(info.topicId, info.partition),
-      sk: offsetSk(info.baseOffset),
-      [S.end]: info.endOffset,
-      [S.key]: info.key,
-      [S.size]: info.size,
-      [S.maxTimestamp]: info.maxTimestamp,
-      [S.lastAppendedAt]: info.lastAppendedAt,
-      [S.index]: info.index,
-      [S.version]: SEGMENT_VERSION,
-      [S.createdAt]: this.now(),
-    };
-    if (info.spillKeys.length > 0) item[S.spills] = [...info.spillKeys];
+    const item = encodeSegmentItem(info, SEGMENT_VERSION, this.now());
     try {
       await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;
@@ -91,7 +53,7 @@ export class DynamoSegmentIndex {
 
   async get(topicId: string, partition: number, baseOffset: number): Promise<SegmentInfo | undefined> {
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: segmentPk(topicId, partition), sk: offsetSk(baseOffset) }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: itemKey(segmentPk(topicId, partition), offsetSk(baseOffset)), ConsistentRead: true }),
     );
     return Item ? toSegmentInfo(topicId, partition, Item) : undefined;
   }
@@ -140,9 +102,9 @@ export class DynamoSegmentIndex {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.table,
-          Key: { pk: segmentPk(segment.topicId, segment.partition), sk: offsetSk(segment.baseOffset) },
+          Key: itemKey(segmentPk(segment.topicId, segment.partition), offsetSk(segment.baseOffset)),
           ConditionExpression: '#key = :key',
-          ExpressionAttributeNames: { '#key': S.key },
+          ExpressionAttributeNames: { '#key': SEGMENT_ATTR.key },
           ExpressionAttributeValues: { ':key': segment.key },
         }),
       );
@@ -172,20 +134,8 @@ export class DynamoSegmentIndex {
   }
 }
 
-/** BatchWriteItem deletes in chunks of 25, retrying unprocessed keys. */
+/** An index item, with its byte-position index decoded. */
 function toSegmentInfo(topicId: string, partition: number, item: Record<string, unknown>): SegmentInfo {
-  const index = item[S.index] as Uint8Array;
-  return {
-    topicId,
-    partition,
-    baseOffset: parseOffsetSk(String(item.sk)),
-    endOffset: Number(item[S.end]),
-    key: String(item[S.key]),
-    size: Number(item[S.size]),
-    maxTimestamp: Number(item[S.maxTimestamp]),
-    lastAppendedAt: Number(item[S.lastAppendedAt]),
-    spillKeys: Array.isArray(item[S.spills]) ? (item[S.spills] as unknown[]).map(String) : [],
-    entries: decodeSegmentIndex(index),
-    index,
-  };
+  const stored = decodeSegmentItem(topicId, partition, item);
+  return { ...stored, entries: decodeSegmentIndex(stored.index) };
 }

@@ -9,20 +9,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { decodeBatch } from '../log/batch-format.js';
 import type { ColdTier, EncodedBatch } from '../log/cold-tier.js';
-import { offsetSk } from '../log/keys.js';
-import type { DynamoSegmentIndex, SegmentInfo } from './dynamo-segment-index.js';
+import { offsetSk } from '../storage/log-table.js';
+import { partitionSegmentPrefix } from '../storage/prefixes.js';
+import type { SegmentIndex, SegmentInfo, SegmentStore } from './segment-store.js';
 import { entryContaining, firstEntryAtOrAfter, verifiedBatch, type EncodedSegment } from './segment-format.js';
 
-/** Segment objects live under this prefix of the segment bucket (the S3 lifecycle backstop names it). */
-import { SEGMENT_PREFIX } from '../storage/prefixes.js';
-
-export { SEGMENT_PREFIX };
 /** A cold read follows at most this many segments (one index read + one ranged GET each). */
 export const MAX_SEGMENTS_PER_READ = 4;
-
-/** `segments/<topicId>/<partition>/`: every segment object of a partition, in offset order by key. */
-export const partitionSegmentPrefix = (topicId: string, partition: number) => `${SEGMENT_PREFIX}${topicId}/${partition}/`;
-export const topicSegmentPrefix = (topicId: string) => `${SEGMENT_PREFIX}${topicId}/`;
 
 /**
  * The S3 side of cold storage: segment objects, and the {@link ColdTier} reads over them.
@@ -32,20 +25,20 @@ export const topicSegmentPrefix = (topicId: string) => `${SEGMENT_PREFIX}${topic
  * position, so no GET is spent on a footer. A segment object is written before its index entry and is
  * unreachable until then; an object whose entry is gone (retention) reads as absent, never as an error.
  */
-export class S3SegmentStore implements ColdTier {
+export class S3SegmentStore implements ColdTier, SegmentStore {
   private readonly s3: S3Client;
   private readonly bucket: string;
-  private readonly index: DynamoSegmentIndex;
+  private readonly index: SegmentIndex;
   private readonly random: () => string;
 
-  constructor(options: { s3: S3Client; bucket: string; index: DynamoSegmentIndex; random?: () => string }) {
+  constructor(options: { s3: S3Client; bucket: string; index: SegmentIndex; random?: () => string }) {
     this.s3 = options.s3;
     this.bucket = options.bucket;
     this.index = options.index;
     this.random = options.random ?? (() => randomBytes(8).toString('hex'));
   }
 
-  get segmentIndex(): DynamoSegmentIndex {
+  get segmentIndex(): SegmentIndex {
     return this.index;
   }
 

@@ -47,7 +47,7 @@ export async function deleteSomeItems(doc: DynamoDBDocumentClient, table: string
 }
 
 /** Deletes items by key, 25 per BatchWriteItem, retrying unprocessed ones with backoff. */
-export async function batchDelete(
+async function batchDelete(
   doc: DynamoDBDocumentClient,
   table: string,
   keys: ReadonlyArray<{ pk: string; sk: string }>,

@@ -8,7 +8,20 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentUpdateError, InvalidRequestError, TopicExistsError, TopicNotFoundError } from '../errors.js';
-import { CATALOG_PK, DELETED_PK, TOPIC_SK, topicPk } from '../log/keys.js';
+import {
+  CATALOG_PK,
+  decodeCatalogItem,
+  decodeDeletedTopicItem,
+  decodeTopicItem,
+  DELETED_PK,
+  encodeCatalogItem,
+  encodeDeletedTopicItem,
+  encodeTopicItem,
+  itemKey,
+  TOPIC_ATTR,
+  TOPIC_SK,
+  topicPk,
+} from '../storage/log-table.js';
 import { queryAllItems } from '../storage/partition-key.js';
 import type { CreateTopicInput, DeletedTopic, Topic, TopicStore, TopicSummary, UpdateTopicInput } from './topic.js';
 
@@ -59,13 +72,9 @@ export class DynamoTopicStore implements TopicStore {
           new TransactWriteCommand({
             TransactItems: [
               {
-                Put: {
-                  TableName: this.table,
-                  Item: { pk: topicPk(topic.name), sk: TOPIC_SK, ...topic },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
+                Put: { TableName: this.table, Item: encodeTopicItem(topic), ConditionExpression: 'attribute_not_exists(pk)' },
               },
-              { Put: { TableName: this.table, Item: { pk: CATALOG_PK, sk: topic.name, partitions: topic.partitions } } },
+              { Put: { TableName: this.table, Item: encodeCatalogItem(topic) } },
             ],
           }),
         );
@@ -82,20 +91,20 @@ export class DynamoTopicStore implements TopicStore {
     const cached = options.fresh ? undefined : this.cache.get(name);
     if (cached && cached.until > this.now()) return cached.topic;
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: topicPk(name), sk: TOPIC_SK }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: itemKey(topicPk(name), TOPIC_SK), ConsistentRead: true }),
     );
     if (!Item) {
       this.cache.delete(name);
       throw new TopicNotFoundError(name);
     }
-    const topic = toTopic(Item);
+    const topic = decodeTopicItem(Item);
     if (this.cacheMs > 0) this.cache.set(name, { topic, until: this.now() + this.cacheMs });
     return topic;
   }
 
   async list(): Promise<TopicSummary[]> {
     const items = await queryAllItems(this.doc, this.table, CATALOG_PK);
-    return items.map((item) => ({ name: String(item.sk), partitions: Number(item.partitions) }));
+    return items.map(decodeCatalogItem);
   }
 
   /**
@@ -154,16 +163,16 @@ export class DynamoTopicStore implements TopicStore {
             {
               Update: {
                 TableName: this.table,
-                Key: { pk: topicPk(current.name), sk: TOPIC_SK },
+                Key: itemKey(topicPk(current.name), TOPIC_SK),
                 // `partitions` is a DynamoDB reserved word. A changed retention or partition count changes what
                 // maintenance has to do: the next pass looks at the topic again.
-                UpdateExpression: 'SET #partitions = :p, retentionHours = :r REMOVE maintainAfter',
-                ConditionExpression: 'topicId = :id AND #partitions <= :p',
-                ExpressionAttributeNames: { '#partitions': 'partitions' },
+                UpdateExpression: `SET #partitions = :p, ${TOPIC_ATTR.retentionHours} = :r REMOVE ${TOPIC_ATTR.maintainAfter}`,
+                ConditionExpression: `${TOPIC_ATTR.topicId} = :id AND #partitions <= :p`,
+                ExpressionAttributeNames: { '#partitions': TOPIC_ATTR.partitions },
                 ExpressionAttributeValues: { ':p': next.partitions, ':r': next.retentionHours, ':id': current.topicId },
               },
             },
-            { Put: { TableName: this.table, Item: { pk: CATALOG_PK, sk: current.name, partitions: next.partitions } } },
+            { Put: { TableName: this.table, Item: encodeCatalogItem(next) } },
           ],
         }),
       );
@@ -191,14 +200,14 @@ export class DynamoTopicStore implements TopicStore {
               {
                 Delete: {
                   TableName: this.table,
-                  Key: { pk: topicPk(name), sk: TOPIC_SK },
-                  ConditionExpression: 'topicId = :id',
+                  Key: itemKey(topicPk(name), TOPIC_SK),
+                  ConditionExpression: `${TOPIC_ATTR.topicId} = :id`,
                   ExpressionAttributeValues: { ':id': topic.topicId },
                 },
               },
-              { Delete: { TableName: this.table, Key: { pk: CATALOG_PK, sk: name } } },
+              { Delete: { TableName: this.table, Key: itemKey(CATALOG_PK, name) } },
               // Remembered until the maintenance pass has reclaimed this incarnation's storage.
-              { Put: { TableName: this.table, Item: { pk: DELETED_PK, sk: topic.topicId, ...deleted } } },
+              { Put: { TableName: this.table, Item: encodeDeletedTopicItem(deleted) } },
             ],
           }),
         );
@@ -216,11 +225,11 @@ export class DynamoTopicStore implements TopicStore {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: topicPk(topic.name), sk: TOPIC_SK },
-          UpdateExpression: 'SET maintainAfter = :t',
+          Key: itemKey(topicPk(topic.name), TOPIC_SK),
+          UpdateExpression: `SET ${TOPIC_ATTR.maintainAfter} = :t`,
           // Only this incarnation, and never over a PATCH that cleared the schedule since the pass read it.
-          ConditionExpression: 'topicId = :id AND retentionHours = :r AND #partitions = :p',
-          ExpressionAttributeNames: { '#partitions': 'partitions' },
+          ConditionExpression: `${TOPIC_ATTR.topicId} = :id AND ${TOPIC_ATTR.retentionHours} = :r AND #partitions = :p`,
+          ExpressionAttributeNames: { '#partitions': TOPIC_ATTR.partitions },
           ExpressionAttributeValues: { ':t': maintainAfter, ':id': topic.topicId, ':r': topic.retentionHours, ':p': topic.partitions },
         }),
       );
@@ -232,28 +241,12 @@ export class DynamoTopicStore implements TopicStore {
 
   async listDeleted(): Promise<DeletedTopic[]> {
     const items = await queryAllItems(this.doc, this.table, DELETED_PK);
-    return items.map((item) => ({
-      name: String(item.name),
-      topicId: String(item.topicId),
-      partitions: Number(item.partitions),
-      deletedAt: Number(item.deletedAt),
-    }));
+    return items.map(decodeDeletedTopicItem);
   }
 
   async forgetDeleted(topicId: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: DELETED_PK, sk: topicId } }));
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: itemKey(DELETED_PK, topicId) }));
   }
-}
-
-function toTopic(item: Record<string, unknown>): Topic {
-  return {
-    name: String(item.name),
-    topicId: String(item.topicId),
-    partitions: Number(item.partitions),
-    retentionHours: Number(item.retentionHours),
-    createdAt: Number(item.createdAt),
-    ...(typeof item.maintainAfter === 'number' ? { maintainAfter: item.maintainAfter } : {}),
-  };
 }
 
 /**
@@ -275,12 +268,12 @@ async function retryOnConflict(what: string, write: () => Promise<void>): Promis
  * True when DynamoDB cancelled a transaction because another transaction was changing one of its items at the
  * same moment: a lost race like a failed condition, and worth the same re-read and retry.
  */
-export function isTransactionConflict(error: unknown): boolean {
+function isTransactionConflict(error: unknown): boolean {
   return error instanceof TransactionCanceledException && (error.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict');
 }
 
 /** True when a transaction was cancelled because the condition of item `index` failed. */
-export function isConditionFailure(error: unknown, index: number): boolean {
+function isConditionFailure(error: unknown, index: number): boolean {
   return (
     error instanceof TransactionCanceledException &&
     error.CancellationReasons?.[index]?.Code === 'ConditionalCheckFailed'

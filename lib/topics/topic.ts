@@ -1,16 +1,11 @@
-/** A topic as stored: `topicId` names this incarnation; a re-created topic gets a new one. */
-export interface Topic {
-  readonly name: string;
-  readonly topicId: string;
-  readonly partitions: number;
-  readonly retentionHours: number;
-  readonly createdAt: number;
-  /**
-   * Scheduled maintenance passes skip this topic until then (ms): the earliest moment a batch can need tiering
-   * or expiring, as the last pass computed it. Absent: maintain at the next pass.
-   */
-  readonly maintainAfter?: number;
-}
+import type { StoredCatalogEntry, StoredDeletedTopic, StoredTopic } from '../storage/log-items.js';
+
+/** A topic: its item in the log table (lib/storage/log-table.ts). `topicId` names this incarnation; a re-created topic gets a new one. */
+export type Topic = StoredTopic;
+/** A topic as listed: its catalog entry. */
+export type TopicSummary = StoredCatalogEntry;
+/** A deleted topic whose storage maintenance has not reclaimed yet. */
+export type DeletedTopic = StoredDeletedTopic;
 
 export interface CreateTopicInput {
   readonly name: string;
@@ -21,18 +16,6 @@ export interface CreateTopicInput {
 export interface UpdateTopicInput {
   readonly partitions?: number;
   readonly retentionHours?: number;
-}
-
-export interface TopicSummary {
-  readonly name: string;
-  readonly partitions: number;
-}
-
-export interface DeletedTopic {
-  readonly name: string;
-  readonly topicId: string;
-  readonly partitions: number;
-  readonly deletedAt: number;
 }
 
 export const MAX_PARTITIONS = 1024;

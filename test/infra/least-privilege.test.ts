@@ -33,21 +33,22 @@ const READERS: readonly FunctionName[] = ['fetch', 'groups'];
 const NOT_IN_LAMBDA = ['lib/client/', 'lib/storage/bootstrap.ts', 'lib/storage/capacity-meter.ts'];
 
 const CALLS: readonly Call[] = [
-  // lib/log/dynamo-log-store.ts: the hot log.
-  { file: 'lib/log/dynamo-log-store.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'logTable', functions: ['produce'], why: 'append to one partition' },
+  // lib/log: the hot log (the append protocol, idempotency records, spill objects, the queries).
+  { file: 'lib/log/dynamo-append.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'logTable', functions: ['produce'], why: 'append to one partition' },
   {
-    file: 'lib/log/dynamo-log-store.ts',
+    file: 'lib/log/dynamo-append.ts',
     command: 'TransactWriteCommand',
     actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
     resource: 'logTable',
     functions: ['produce'],
     why: 'append to several partitions / expectedOffsets / Idempotency-Key: Puts and ConditionChecks',
   },
-  { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['produce', 'fetch', 'groups', 'topics'], why: 'idempotency record, partition meta' },
+  { file: 'lib/log/idempotency-records.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['produce'], why: 'idempotency record' },
+  { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['fetch', 'groups', 'topics'], why: 'partition meta' },
   { file: 'lib/log/dynamo-log-store.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'logTable', functions: ALL, why: 'tail and batches of a partition' },
-  { file: 'lib/log/dynamo-log-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@spill/'], resource: 'bucket', functions: ['produce'], why: 'spill a large batch' },
+  { file: 'lib/log/spill-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@spill/'], resource: 'bucket', functions: ['produce'], why: 'spill a large batch' },
   {
-    file: 'lib/log/dynamo-log-store.ts',
+    file: 'lib/log/spill-store.ts',
     command: 'GetObjectCommand',
     actions: ['s3:GetObject@spill/', 's3:ListBucket@spill/'],
     resource: 'bucket',
@@ -100,9 +101,9 @@ const CALLS: readonly Call[] = [
     functions: ['maintenance'],
     why: 'objects below the start offset, objects of a deleted topic',
   },
-  // lib/maintenance/partition-meta-writer.ts
-  { file: 'lib/maintenance/partition-meta-writer.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['maintenance'], why: 'partition meta' },
-  { file: 'lib/maintenance/partition-meta-writer.ts', command: 'UpdateCommand', actions: ['dynamodb:UpdateItem'], resource: 'logTable', functions: ['maintenance'], why: 'advance marks, set batch TTLs' },
+  // lib/maintenance/dynamo-partition-meta-writer.ts
+  { file: 'lib/maintenance/dynamo-partition-meta-writer.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['maintenance'], why: 'partition meta' },
+  { file: 'lib/maintenance/dynamo-partition-meta-writer.ts', command: 'UpdateCommand', actions: ['dynamodb:UpdateItem'], resource: 'logTable', functions: ['maintenance'], why: 'advance marks, set batch TTLs' },
   // lib/groups/dynamo-lease-store.ts: consumer groups.
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'leaseTable', functions: ['groups'], why: 'join' },
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'UpdateCommand', actions: ['dynamodb:UpdateItem'], resource: 'leaseTable', functions: ['groups'], why: 'heartbeat, take/release, commit, reset, registry' },

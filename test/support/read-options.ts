@@ -1,4 +1,4 @@
-import type { ReadOptions } from '../../lib/log/log-service.js';
+import type { ReadOptions } from '../../lib/log/log-types.js';
 
 /** Read options for engine-level tests: the start given, generous limits, no wait, forward unless overridden. */
 export const forward = (start: ReadOptions['start'], extra: Partial<ReadOptions> = {}): ReadOptions => ({

@@ -1,3 +1,4 @@
+import { mapLimit } from '../../concurrency.js';
 import { GroupNotFoundError, TopicNotFoundError } from '../../errors.js';
 import { DEFAULT_URL, type ShardlogClient } from '../client.js';
 import { intOption, noMoreArgs, numberOption, required, UsageError, type ParsedArgs } from './args.js';
@@ -203,15 +204,3 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

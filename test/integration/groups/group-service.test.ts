@@ -5,12 +5,13 @@ import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.j
 import { FencedError, GroupNotFoundError, MemberNotFoundError, OffsetOutOfRangeError } from '../../../lib/errors.js';
 import { DynamoLeaseStore } from '../../../lib/groups/dynamo-lease-store.js';
 import { GroupService, type Membership } from '../../../lib/groups/group-service.js';
-import type { ProduceRecord } from '../../../lib/log/log-service.js';
+import type { ProduceRecord } from '../../../lib/log/log-types.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
 import { DynamoTopicStore } from '../../../lib/topics/dynamo-topic-store.js';
 import type { TopicStore } from '../../../lib/topics/topic.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
+import { produceTo } from '../../support/by-name.js';
 
 const utf8 = new TextEncoder();
 const SESSION_MS = 10_000;
@@ -46,7 +47,7 @@ async function newTopic(partitions: number, records = 0): Promise<string> {
       headers: {},
       partition: p,
     }));
-    await engine.log.produce(name, { records: batch });
+    await produceTo(engine, name, { records: batch });
   }
   return name;
 }
@@ -88,7 +89,7 @@ async function produce(topic: string, count: number, partition = 0): Promise<voi
     headers: {},
     partition,
   }));
-  await engine.log.produce(topic, { records });
+  await produceTo(engine, topic, { records });
 }
 
 /** Deletes `topic` and creates a topic of the same name again (a new incarnation, a new topicId). */
@@ -454,7 +455,7 @@ describe('group fetch', () => {
     await groups.join(group, { topics: [topic], memberId: 'm' });
     const started = Date.now();
     setTimeout(() => {
-      void engine.log.produce(topic, { records: [{ key: null, value: utf8.encode('1'), valueIsJson: true, headers: {}, partition: 1 }] });
+      void produceTo(engine, topic, { records: [{ key: null, value: utf8.encode('1'), valueIsJson: true, headers: {}, partition: 1 }] });
     }, 300);
     const batches = await groups.fetch(group, 'm', { limit: 10, maxBytes: 1 << 20, waitMs: 5_000 });
     expect(batches.find((b) => b.partition === 1)!.records).toHaveLength(1);

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFetchResponse, encodeGroupFetchResponse } from '../../../functions/http/records.js';
-import type { ReadResult } from '../../../lib/log/log-service.js';
+import type { ReadResult } from '../../../lib/log/log-types.js';
 import { MAX_RESPONSE_PAYLOAD_BYTES, type RecordEncoding } from '../../../lib/log/wire-size.js';
 import type { Shardlog } from '../../../lib/shardlog.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { Clock, engineAt, forward, HOUR_MS, sweepExpired } from '../maintenance/harness.js';
+import { produceTo, readFrom } from '../../support/by-name.js';
 
 /**
  * Reads at the documented maxima (10,000 records of ~1 KB JSON, maxBytes 6 MB) produce a response that fits
@@ -25,7 +26,7 @@ beforeAll(async () => {
   engine = engineAt(storage, clock);
   await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
   for (let r = 0; r < 4; r++) {
-    await engine.log.produce(name, {
+    await produceTo(engine, name, {
       records: Array.from({ length: TOTAL / 4 }, (_, j) => {
         const i = r * (TOTAL / 4) + j;
         const value = { id: i, note: 'she said "hi" \\ '.repeat(24), tags: Array.from({ length: 40 }, (_, t) => `t${t}`), text: 'x'.repeat(300) };
@@ -43,11 +44,11 @@ const payloadBytes = (body: string) => Buffer.byteLength(JSON.stringify({ status
 async function expectAllFit(tier: string): Promise<void> {
   for (const encoding of ['json', 'base64'] as RecordEncoding[]) {
     const reads: Array<[string, ReadResult, number, number]> = [
-      ['forward', await engine.log.read(name, 0, forward({ kind: 'offset', offset: 0 }, { maxBytes: MAX_MAX_BYTES, encoding })), 0, 1],
-      ['timestamp', await engine.log.read(name, 0, forward({ kind: 'timestamp', timestamp: 0 }, { maxBytes: MAX_MAX_BYTES, encoding })), 0, 1],
+      ['forward', await readFrom(engine, name, 0, forward({ kind: 'offset', offset: 0 }, { maxBytes: MAX_MAX_BYTES, encoding })), 0, 1],
+      ['timestamp', await readFrom(engine, name, 0, forward({ kind: 'timestamp', timestamp: 0 }, { maxBytes: MAX_MAX_BYTES, encoding })), 0, 1],
       [
         'backward',
-        await engine.log.read(name, 0, forward({ kind: 'latest' }, { direction: 'backward', maxBytes: MAX_MAX_BYTES, encoding })),
+        await readFrom(engine, name, 0, forward({ kind: 'latest' }, { direction: 'backward', maxBytes: MAX_MAX_BYTES, encoding })),
         TOTAL - 1,
         -1,
       ],
@@ -84,7 +85,7 @@ describe('a read cut short inside a batch', () => {
     // Ten batches of 100 compressible records: a cold read fetches them all in one ranged GET (they are small
     // once gzipped) and the size cut falls inside the second batch.
     for (let b = 0; b < 10; b++) {
-      await engine.log.produce(topic, {
+      await produceTo(engine, topic, {
         records: Array.from({ length: 100 }, (_, j) => ({ key: null, value: utf8.encode(JSON.stringify({ i: b * 100 + j, pad: 'y'.repeat(200) })), valueIsJson: true, headers: {} })),
       });
     }
@@ -93,13 +94,13 @@ describe('a read cut short inside a batch', () => {
     await sweepExpired(storage, clock.ms);
 
     const maxBytes = 150 * 260;
-    const ahead = await engine.log.read(topic, 0, forward({ kind: 'offset', offset: 0 }, { maxBytes }));
+    const ahead = await readFrom(engine, topic, 0, forward({ kind: 'offset', offset: 0 }, { maxBytes }));
     expect(ahead.records.length).toBeGreaterThan(100);
     expect(ahead.records.length).toBeLessThan(200);
     ahead.records.forEach((r, i) => expect(r.offset).toBe(i));
     expect(ahead.nextOffset).toBe(ahead.records.length);
 
-    const back = await engine.log.read(topic, 0, forward({ kind: 'latest' }, { direction: 'backward', maxBytes }));
+    const back = await readFrom(engine, topic, 0, forward({ kind: 'latest' }, { direction: 'backward', maxBytes }));
     expect(back.records.length).toBeGreaterThan(100);
     back.records.forEach((r, i) => expect(r.offset).toBe(999 - i));
     expect(back.nextOffset).toBe(1000 - back.records.length);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
-import { offsetSk, segmentPk } from '../../../lib/log/keys.js';
-import { HOT_COPY_GRACE_MS, RECLAIM_AFTER_MS, type MaintenanceStep } from '../../../lib/maintenance/maintenance-service.js';
-import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/segments/s3-segment-store.js';
+import { offsetSk, segmentPk } from '../../../lib/storage/log-table.js';
+import { HOT_COPY_GRACE_MS, type MaintenanceStep } from '../../../lib/maintenance/maintenance-steps.js';
+import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/reclaim.js';
+import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import {
   batchItems,
@@ -20,6 +21,7 @@ import {
   sampleRecord,
   sweepExpired,
 } from './harness.js';
+import { produceTo, readFrom } from '../../support/by-name.js';
 
 /**
  * Crash injection: a pass stops right after each step, in turn. Every offset must then read back byte for
@@ -42,7 +44,7 @@ async function producedTopic(clock: Clock, retentionHours = 168, batches = 5) {
   const topic = await engine.topics.create({ name, partitions: 1, retentionHours });
   let i = 0;
   for (let b = 0; b < batches; b++) {
-    await engine.log.produce(name, { records: Array.from({ length: 1 + (b % 3) }, () => sampleRecord(i, clock.ms + i++)) });
+    await produceTo(engine, name, { records: Array.from({ length: 1 + (b % 3) }, () => sampleRecord(i, clock.ms + i++)) });
   }
   return { engine, name, topic, count: i };
 }
@@ -77,7 +79,7 @@ describe('a crash during tiering', () => {
     clock.advance(HOT_COPY_GRACE_MS + HOUR_MS);
     await sweepExpired(storage, clock.ms);
     expect(await readAll(engine, name)).toEqual(before);
-    expect((await engine.log.read(name, 0, forward({ kind: 'latest' }))).endOffset).toBe(count);
+    expect((await readFrom(engine, name, 0, forward({ kind: 'latest' }))).endOffset).toBe(count);
 
     // The next clean pass finishes the job.
     await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 0 });
@@ -88,7 +90,7 @@ describe('a crash during tiering', () => {
     await sweepExpired(storage, clock.ms);
     expect(await batchItems(storage, topic.topicId)).toEqual([]);
     expect(await readAll(engine, name)).toEqual(before);
-    const acks = await engine.log.produce(name, { records: [sampleRecord(0, clock.ms)] });
+    const acks = await produceTo(engine, name, { records: [sampleRecord(0, clock.ms)] });
     expect(acks.records[0]!.offset).toBe(count);
   });
 
@@ -121,7 +123,7 @@ describe('a crash during retention', () => {
     ).rejects.toBeInstanceOf(InjectedCrash);
     await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 0 }); // segment A: [0, count)
     clock.advance(20 * MINUTE);
-    for (let k = 0; k < 3; k++) await engine.log.produce(name, { records: [sampleRecord(100 + k, clock.ms)] });
+    for (let k = 0; k < 3; k++) await produceTo(engine, name, { records: [sampleRecord(100 + k, clock.ms)] });
     await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 0 }); // segment B: [count, count + 3)
     const all = await readAll(engine, name);
     clock.advance(45 * MINUTE); // A is 65 minutes old, B 45: A expires
@@ -129,7 +131,7 @@ describe('a crash during retention', () => {
     await expect(crashingMaintenance(engine, clock, { step }).runOnce({ topic: name })).rejects.toBeInstanceOf(InjectedCrash);
     expect(await metaItem(storage, topic.topicId)).toMatchObject({ startOffset: count });
     expect(await readAll(engine, name)).toEqual(all.slice(count));
-    await expect(engine.log.read(name, 0, forward({ kind: 'offset', offset: 0 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+    await expect(readFrom(engine, name, 0, forward({ kind: 'offset', offset: 0 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);
     await engine.maintenance.runOnce({ topic: name });
     const index = await indexItems(storage, topic.topicId);
     expect(index.map((i) => i.sk)).toEqual([offsetSk(count)]);
@@ -151,13 +153,13 @@ describe('a crash while reclaiming a deleted topic', () => {
     const clock = new Clock();
     const { engine, name, topic } = await producedTopic(clock);
     await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 0 });
-    await engine.log.produce(name, { records: [sampleRecord(7, clock.ms)] });
+    await produceTo(engine, name, { records: [sampleRecord(7, clock.ms)] });
     await engine.topics.delete(name);
     clock.advance(RECLAIM_AFTER_MS + 1000);
     const crashing = crashingMaintenance(engine, clock, { step, topicId: topic.topicId });
     if (step === 'reclaim.forgotten') await crashing.runOnce().catch(() => undefined);
     else await expect(crashing.runOnce()).rejects.toBeInstanceOf(InjectedCrash);
-    await expect(engine.log.read(name, 0, forward({ kind: 'earliest' }))).rejects.toBeInstanceOf(TopicNotFoundError);
+    await expect(readFrom(engine, name, 0, forward({ kind: 'earliest' }))).rejects.toBeInstanceOf(TopicNotFoundError);
 
     await engine.maintenance.runOnce();
     expect((await engine.topics.listDeleted()).map((d) => d.topicId)).not.toContain(topic.topicId);

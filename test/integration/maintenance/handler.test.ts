@@ -5,6 +5,7 @@ import { ENV } from '../../../lib/config.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { indexItems, sampleRecord } from './harness.js';
+import { produceTo } from '../../support/by-name.js';
 
 /**
  * The Lambda entry points of maintenance against the emulators, configured through the environment exactly as
@@ -59,7 +60,7 @@ describe('maintenance entry points', () => {
   it('scheduledHandler runs a real pass with the configured threshold', async () => {
     const name = `sched-${Date.now()}`;
     const topic = await engine.topics.create({ name, partitions: 2, retentionHours: 168 });
-    await engine.log.produce(name, { records: [0, 1, 2].map((i) => ({ ...sampleRecord(i, Date.now()), partition: 1 })) });
+    await produceTo(engine, name, { records: [0, 1, 2].map((i) => ({ ...sampleRecord(i, Date.now()), partition: 1 })) });
     const report = await maintenance.scheduledHandler();
     expect(report.tiered).toMatchObject({ segments: 1, records: 3 });
     expect((await indexItems(storage, topic.topicId, 1)).map((i) => i.end)).toEqual([3]);
@@ -69,7 +70,7 @@ describe('maintenance entry points', () => {
   it('POST /v1/admin/maintenance runs a pass for one topic and returns its report', async () => {
     const name = `http-${Date.now()}`;
     await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
-    await engine.log.produce(name, { records: [sampleRecord(1, Date.now())] });
+    await produceTo(engine, name, { records: [sampleRecord(1, Date.now())] });
     const held = await maintenance.handler(post({ topic: name, tierOlderThanMs: 3_600_000 }));
     expect(held.statusCode).toBe(200);
     expect(JSON.parse(held.body!)).toEqual({ tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } });

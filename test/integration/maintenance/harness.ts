@@ -2,13 +2,15 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
-import { partitionPk, segmentPk } from '../../../lib/log/keys.js';
-import type { ProduceRecord } from '../../../lib/log/log-service.js';
+import { partitionPk, segmentPk } from '../../../lib/storage/log-table.js';
+import type { ProduceRecord } from '../../../lib/log/log-types.js';
 import { forward } from '../../support/read-options.js';
 import { createMaintenance } from '../../../lib/maintenance/create-maintenance.js';
-import type { MaintenanceService, MaintenanceStep } from '../../../lib/maintenance/maintenance-service.js';
+import type { MaintenanceService } from '../../../lib/maintenance/maintenance-service.js';
+import type { MaintenanceStep } from '../../../lib/maintenance/maintenance-steps.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import type { TestStorage } from '../../support/storage.js';
+import { readFrom } from '../../support/by-name.js';
 
 /**
  * Shared fixtures of the maintenance and cold-read integration tests: a controllable clock, engines over one
@@ -145,9 +147,9 @@ export function fingerprint(records: readonly StoredRecord[]): string[] {
 /** Every record of the partition, read forward in small pages (so reads start mid-batch and mid-segment). */
 export async function readAll(engine: Shardlog, topic: string, partition = 0, pageLimit = 7): Promise<string[]> {
   const out: StoredRecord[] = [];
-  let offset = (await engine.log.read(topic, partition, forward({ kind: 'earliest' }, { limit: 1 }))).startOffset;
+  let offset = (await readFrom(engine, topic, partition, forward({ kind: 'earliest' }, { limit: 1 }))).startOffset;
   for (let guard = 0; guard < 10_000; guard++) {
-    const page = await engine.log.read(topic, partition, forward({ kind: 'offset', offset }, { limit: pageLimit }));
+    const page = await readFrom(engine, topic, partition, forward({ kind: 'offset', offset }, { limit: pageLimit }));
     if (page.records.length === 0) {
       expect(offset).toBe(page.endOffset);
       break;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
-import { offsetSk } from '../../../lib/log/keys.js';
-import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/maintenance-service.js';
-import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/segments/s3-segment-store.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
+import { RECLAIM_AFTER_MS } from '../../../lib/maintenance/reclaim.js';
+import { partitionSegmentPrefix, topicSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { randomBytes } from 'node:crypto';
 import {
@@ -19,7 +19,8 @@ import {
   sampleRecord,
   sweepExpired,
 } from './harness.js';
-import { segmentPk } from '../../../lib/log/keys.js';
+import { segmentPk } from '../../../lib/storage/log-table.js';
+import { produceTo, readFrom } from '../../support/by-name.js';
 
 let storage: TestStorage;
 let seq = 0;
@@ -37,10 +38,10 @@ describe('retention', () => {
     const engine = engineAt(storage, clock);
     const name = `ret-${++seq}-${Date.now()}`;
     const topic = await engine.topics.create({ name, partitions: 1, retentionHours: 1 });
-    for (let b = 0; b < 3; b++) await engine.log.produce(name, { records: [0, 1, 2].map((k) => sampleRecord(b * 3 + k, clock.ms)) });
+    for (let b = 0; b < 3; b++) await produceTo(engine, name, { records: [0, 1, 2].map((k) => sampleRecord(b * 3 + k, clock.ms)) });
     clock.advance(20 * MINUTE);
     expect((await engine.maintenance.runOnce({ topic: name })).tiered).toMatchObject({ segments: 1, records: 9 });
-    for (let b = 0; b < 2; b++) await engine.log.produce(name, { records: [0, 1, 2].map((k) => sampleRecord(9 + b * 3 + k, clock.ms)) });
+    for (let b = 0; b < 2; b++) await produceTo(engine, name, { records: [0, 1, 2].map((k) => sampleRecord(9 + b * 3 + k, clock.ms)) });
     const all = await readAll(engine, name);
     clock.advance(50 * MINUTE); // the first segment is 70 minutes old, the second 50
 
@@ -50,14 +51,14 @@ describe('retention', () => {
     expect((await indexItems(storage, topic.topicId)).map((i) => i.sk)).toEqual([offsetSk(9)]);
     expect(await objectKeys(storage, partitionSegmentPrefix(topic.topicId, 0))).toHaveLength(1);
 
-    const error = await engine.log.read(name, 0, forward({ kind: 'offset', offset: 3 })).catch((e: unknown) => e);
+    const error = await readFrom(engine, name, 0, forward({ kind: 'offset', offset: 3 })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OffsetOutOfRangeError);
     expect((error as OffsetOutOfRangeError).details).toMatchObject({ startOffset: 9, endOffset: 15 });
-    const earliest = await engine.log.read(name, 0, forward({ kind: 'earliest' }));
+    const earliest = await readFrom(engine, name, 0, forward({ kind: 'earliest' }));
     expect(earliest).toMatchObject({ startOffset: 9, endOffset: 15 });
     expect(await readAll(engine, name)).toEqual(all.slice(9));
     // Backward reads stop at the start.
-    const back = await engine.log.read(name, 0, forward({ kind: 'latest' }, { direction: 'backward' }));
+    const back = await readFrom(engine, name, 0, forward({ kind: 'latest' }, { direction: 'backward' }));
     expect(back.records.map((r) => r.offset)).toEqual([14, 13, 12, 11, 10, 9]);
   });
 
@@ -66,7 +67,7 @@ describe('retention', () => {
     const engine = engineAt(storage, clock);
     const name = `ret-${++seq}-${Date.now()}`;
     const topic = await engine.topics.create({ name, partitions: 1, retentionHours: 1 / 60 });
-    for (let b = 0; b < 4; b++) await engine.log.produce(name, { records: [sampleRecord(b, clock.ms), sampleRecord(b + 1, clock.ms)] });
+    for (let b = 0; b < 4; b++) await produceTo(engine, name, { records: [sampleRecord(b, clock.ms), sampleRecord(b + 1, clock.ms)] });
     clock.advance(2 * MINUTE);
     // Hot data older than the retention is tiered and expired in the same pass, whatever the tiering threshold.
     const report = await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 10 * HOUR_MS });
@@ -76,11 +77,11 @@ describe('retention', () => {
     clock.advance(2 * HOUR_MS);
     await sweepExpired(storage, clock.ms);
     expect(await batchItems(storage, topic.topicId)).toEqual([]);
-    expect(await engine.log.read(name, 0, forward({ kind: 'earliest' }))).toMatchObject({ records: [], startOffset: 8, endOffset: 8 });
-    const acks = await engine.log.produce(name, { records: [sampleRecord(1, clock.ms)] });
+    expect(await readFrom(engine, name, 0, forward({ kind: 'earliest' }))).toMatchObject({ records: [], startOffset: 8, endOffset: 8 });
+    const acks = await produceTo(engine, name, { records: [sampleRecord(1, clock.ms)] });
     expect(acks.records[0]!.offset).toBe(8);
-    expect(await engine.log.read(name, 0, forward({ kind: 'earliest' }))).toMatchObject({ startOffset: 8, endOffset: 9, nextOffset: 9 });
-    await expect(engine.log.read(name, 0, forward({ kind: 'offset', offset: 0 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+    expect(await readFrom(engine, name, 0, forward({ kind: 'earliest' }))).toMatchObject({ startOffset: 8, endOffset: 9, nextOffset: 9 });
+    await expect(readFrom(engine, name, 0, forward({ kind: 'offset', offset: 0 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);
   });
 
   it('counts retention from the append time, not from producer timestamps', async () => {
@@ -88,7 +89,7 @@ describe('retention', () => {
     const engine = engineAt(storage, clock);
     const name = `ret-${++seq}-${Date.now()}`;
     await engine.topics.create({ name, partitions: 1, retentionHours: 1 });
-    await engine.log.produce(name, { records: [sampleRecord(0, 42)] }); // a timestamp from 1970
+    await produceTo(engine, name, { records: [sampleRecord(0, 42)] }); // a timestamp from 1970
     clock.advance(20 * MINUTE);
     const report = await engine.maintenance.runOnce({ topic: name });
     expect(report.tiered.records).toBe(1);
@@ -103,17 +104,17 @@ describe('deleted topics', () => {
     const name = `del-${++seq}-${Date.now()}`;
     const topic = await engine.topics.create({ name, partitions: 2, retentionHours: 168 });
     for (let b = 0; b < 3; b++) {
-      await engine.log.produce(name, { records: [{ ...sampleRecord(b, clock.ms), partition: b % 2 }] });
+      await produceTo(engine, name, { records: [{ ...sampleRecord(b, clock.ms), partition: b % 2 }] });
     }
     // A spilled batch, so that spill objects must go too.
-    await engine.log.produce(name, { records: [{ key: null, value: randomBytes(380 * 1024), valueIsJson: false, headers: {}, partition: 1 }] });
+    await produceTo(engine, name, { records: [{ key: null, value: randomBytes(380 * 1024), valueIsJson: false, headers: {}, partition: 1 }] });
     await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 0 });
-    await engine.log.produce(name, { records: [{ ...sampleRecord(9, clock.ms), partition: 0 }] });
+    await produceTo(engine, name, { records: [{ ...sampleRecord(9, clock.ms), partition: 0 }] });
     expect((await objectKeys(storage, topicSegmentPrefix(topic.topicId))).length).toBe(2);
     expect((await objectKeys(storage, `spill/p/${topic.topicId}/`)).length).toBe(1);
 
     await engine.topics.delete(name);
-    await expect(engine.log.read(name, 0, forward({ kind: 'earliest' }))).rejects.toBeInstanceOf(TopicNotFoundError);
+    await expect(readFrom(engine, name, 0, forward({ kind: 'earliest' }))).rejects.toBeInstanceOf(TopicNotFoundError);
     // Not before RECLAIM_AFTER_MS: a process with a cached topic may still be appending.
     await engine.maintenance.runOnce();
     expect((await engine.topics.listDeleted()).map((d) => d.topicId)).toContain(topic.topicId);
@@ -129,6 +130,6 @@ describe('deleted topics', () => {
     expect(await objectKeys(storage, `spill/p/${topic.topicId}/`)).toEqual([]);
 
     await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
-    expect(await engine.log.read(name, 0, forward({ kind: 'earliest' }))).toMatchObject({ records: [], startOffset: 0, endOffset: 0 });
+    expect(await readFrom(engine, name, 0, forward({ kind: 'earliest' }))).toMatchObject({ records: [], startOffset: 0, endOffset: 0 });
   });
 });

@@ -7,6 +7,7 @@ import { createShardlog } from '../../../lib/shardlog.js';
 import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { Clock, HOUR_MS, sampleRecord } from './harness.js';
+import { produceTo } from '../../support/by-name.js';
 
 /**
  * Idle costs nothing (or nearly): a scheduled pass skips a topic until the moment its last pass computed as
@@ -41,7 +42,7 @@ describe('the maintenance schedule', () => {
     const clock = new Clock();
     const engine = engineAt(clock);
     await engine.topics.create({ name: 'idle', partitions: 16, retentionHours: 1 });
-    await engine.log.produce('idle', { records: [sampleRecord(0, clock.ms)] });
+    await produceTo(engine, 'idle', { records: [sampleRecord(0, clock.ms)] });
     await engine.maintenance.runOnce(); // looks at every partition and records when the topic is next due
     expect((await engine.topics.get('idle')).maintainAfter).toBe(clock.ms + HOUR_MS);
 
@@ -68,7 +69,7 @@ describe('the maintenance schedule', () => {
     const clock = new Clock();
     const engine = engineAt(clock);
     await engine.topics.create({ name: 'changed', partitions: 1, retentionHours: 24 });
-    await engine.log.produce('changed', { records: [sampleRecord(0, clock.ms)] });
+    await produceTo(engine, 'changed', { records: [sampleRecord(0, clock.ms)] });
     await engine.maintenance.runOnce();
     clock.advance(2 * HOUR_MS);
     await engine.maintenance.runOnce();
@@ -82,7 +83,7 @@ describe('the maintenance schedule', () => {
     const clock = new Clock();
     const engine = engineAt(clock);
     await engine.topics.create({ name: 'asked', partitions: 1, retentionHours: 168 });
-    await engine.log.produce('asked', { records: [sampleRecord(0, clock.ms)] });
+    await produceTo(engine, 'asked', { records: [sampleRecord(0, clock.ms)] });
     await engine.maintenance.runOnce();
     expect((await engine.maintenance.runOnce({ topic: 'asked', tierOlderThanMs: 0 })).tiered.records).toBe(1);
   });

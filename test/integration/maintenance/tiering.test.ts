@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offsetSk } from '../../../lib/log/keys.js';
-import { HOT_COPY_GRACE_MS } from '../../../lib/maintenance/maintenance-service.js';
-import { partitionSegmentPrefix } from '../../../lib/segments/s3-segment-store.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
+import { HOT_COPY_GRACE_MS } from '../../../lib/maintenance/maintenance-steps.js';
+import { partitionSegmentPrefix } from '../../../lib/storage/prefixes.js';
 import { decodeSegment } from '../../../lib/segments/segment-format.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
@@ -17,6 +17,7 @@ import {
   sampleRecord,
   sweepExpired,
 } from './harness.js';
+import { produceTo } from '../../support/by-name.js';
 
 let storage: TestStorage;
 let seq = 0;
@@ -33,7 +34,7 @@ async function topicWithBatches(clock: Clock, batches: number, perBatch = 3) {
   const topic = await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
   let i = 0;
   for (let b = 0; b < batches; b++) {
-    await engine.log.produce(name, { records: Array.from({ length: perBatch }, () => sampleRecord(i, clock.ms - 1000 + i++)) });
+    await produceTo(engine, name, { records: Array.from({ length: perBatch }, () => sampleRecord(i, clock.ms - 1000 + i++)) });
     clock.advance(10);
   }
   return { engine, name, topic };
@@ -69,7 +70,7 @@ describe('tiering', () => {
     const clock = new Clock();
     const { engine, name, topic } = await topicWithBatches(clock, 3);
     clock.advance(10 * 60_000);
-    await engine.log.produce(name, { records: [sampleRecord(99, clock.ms)] });
+    await produceTo(engine, name, { records: [sampleRecord(99, clock.ms)] });
     const report = await engine.maintenance.runOnce({ topic: name, tierOlderThanMs: 5 * 60_000 });
     expect(report.tiered.records).toBe(9);
     expect(await metaItem(storage, topic.topicId)).toMatchObject({ tieredOffset: 9 });
@@ -105,7 +106,7 @@ describe('tiering', () => {
     expect(await batchItems(storage, topic.topicId)).toEqual([]);
     // Everything now comes from S3, byte for byte, and the end offset is still 12.
     expect(await readAll(engine, name)).toEqual(before);
-    const acks = await engine.log.produce(name, { records: [sampleRecord(1, clock.ms), sampleRecord(2, clock.ms)] });
+    const acks = await produceTo(engine, name, { records: [sampleRecord(1, clock.ms), sampleRecord(2, clock.ms)] });
     expect(acks.records.map((r) => r.offset)).toEqual([12, 13]);
     const fresh = engineAt(storage, clock);
     const all = await readAll(fresh, name);

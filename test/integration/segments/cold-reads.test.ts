@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError } from '../../../lib/errors.js';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
 import { wireSize } from '../../../lib/log/wire-size.js';
-import type { ProduceRecord } from '../../../lib/log/log-service.js';
+import type { ProduceRecord } from '../../../lib/log/log-types.js';
 import type { Shardlog } from '../../../lib/shardlog.js';
 import type { Topic } from '../../../lib/topics/topic.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.js';
@@ -21,6 +21,7 @@ import {
   sampleRecord,
   sweepExpired,
 } from '../maintenance/harness.js';
+import { produceTo, readFrom } from '../../support/by-name.js';
 
 /**
  * Reads return the same records, byte for byte, whichever tier holds them: the partition is read once while
@@ -43,9 +44,9 @@ interface Views {
 
 async function backwardAll(engine: Shardlog, name: string, pageLimit: number): Promise<string[]> {
   const out: StoredRecord[] = [];
-  let before = (await engine.log.read(name, 0, forward({ kind: 'latest' }))).endOffset;
+  let before = (await readFrom(engine, name, 0, forward({ kind: 'latest' }))).endOffset;
   for (let guard = 0; guard < 1000; guard++) {
-    const page = await engine.log.read(name, 0, forward({ kind: 'offset', offset: before }, { direction: 'backward', limit: pageLimit }));
+    const page = await readFrom(engine, name, 0, forward({ kind: 'offset', offset: before }, { direction: 'backward', limit: pageLimit }));
     if (page.records.length === 0) break;
     out.push(...page.records);
     before = page.nextOffset;
@@ -58,7 +59,7 @@ async function views(engine: Shardlog, name: string, topic: Topic, probes: numbe
   for (const ts of probes) timestamps.push(await engine.log.offsetForTimestamp(topic, 0, ts));
   return {
     forward7: await readAll(engine, name, 0, 7),
-    forwardBig: fingerprint((await engine.log.read(name, 0, forward({ kind: 'earliest' }))).records),
+    forwardBig: fingerprint((await readFrom(engine, name, 0, forward({ kind: 'earliest' }))).records),
     backward: await backwardAll(engine, name, 5),
     timestamps,
   };
@@ -76,14 +77,14 @@ describe('cold reads', () => {
     const records = (n: number): ProduceRecord[] =>
       // Timestamps mostly rise but sometimes step back (producer-supplied, as Kafka allows).
       Array.from({ length: n }, () => sampleRecord(i, base + i * 100 - (i++ % 7 === 3 ? 450 : 0)));
-    for (let b = 0; b < 20; b++) await engine.log.produce(name, { records: records(1 + (b % 5)) });
+    for (let b = 0; b < 20; b++) await produceTo(engine, name, { records: records(1 + (b % 5)) });
     // One batch too large for an item: spilled to S3, then folded into the segment.
     const big: ProduceRecord = { key: null, value: randomBytes(400 * 1024), valueIsJson: false, headers: { big: 'yes' }, timestamp: base + i++ * 100 };
-    await engine.log.produce(name, { records: [big] });
-    for (let b = 0; b < 4; b++) await engine.log.produce(name, { records: records(3) });
+    await produceTo(engine, name, { records: [big] });
+    for (let b = 0; b < 4; b++) await produceTo(engine, name, { records: records(3) });
     const tieredEnd = i;
     clock.advance(10 * 60_000);
-    for (let b = 0; b < 8; b++) await engine.log.produce(name, { records: records(2 + (b % 3)) });
+    for (let b = 0; b < 8; b++) await produceTo(engine, name, { records: records(2 + (b % 3)) });
     const probes = [base - 1, base + 250, base + 1234, base + tieredEnd * 100 - 50, base + tieredEnd * 100 + 50, base + 10_000_000];
     for (let k = 0; k < i; k += 3) probes.push(base + k * 100, base + k * 100 + 1);
 
@@ -104,13 +105,13 @@ describe('cold reads', () => {
     expect(await metaItem(storage, topic.topicId)).toMatchObject({ tieredOffset: tieredEnd, endOffset: tieredEnd });
 
     // A long poll at the end still wakes up on a new append.
-    const end = (await engine.log.read(name, 0, forward({ kind: 'latest' }))).endOffset;
-    const polling = engine.log.read(name, 0, forward({ kind: 'offset', offset: end }, { waitMs: 5000 }));
+    const end = (await readFrom(engine, name, 0, forward({ kind: 'latest' }))).endOffset;
+    const polling = readFrom(engine, name, 0, forward({ kind: 'offset', offset: end }, { waitMs: 5000 }));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await engine.log.produce(name, { records: [sampleRecord(1000, clock.ms)] });
+    await produceTo(engine, name, { records: [sampleRecord(1000, clock.ms)] });
     expect((await polling).records.map((r) => r.offset)).toEqual([end]);
     // Out of range above the end is still a 416 with both bounds.
-    await expect(engine.log.read(name, 0, forward({ kind: 'offset', offset: end + 5 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);
+    await expect(readFrom(engine, name, 0, forward({ kind: 'offset', offset: end + 5 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);
   });
 
   it('serves a 1 MB cold fetch with one ranged GET', async () => {
@@ -120,7 +121,7 @@ describe('cold reads', () => {
     await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
     // 2 MB of incompressible 1 KB records in 100-record batches.
     for (let b = 0; b < 20; b++) {
-      await engine.log.produce(name, {
+      await produceTo(engine, name, {
         records: Array.from({ length: 100 }, () => ({ key: null, value: randomBytes(1024), valueIsJson: false, headers: {} })),
       });
     }
@@ -142,7 +143,7 @@ describe('cold reads', () => {
     count(s3, counts);
     const reader = engineAt(storage, clock, s3);
     count(storage.doc as unknown as { middlewareStack: S3Client['middlewareStack'] }, dynamoCounts);
-    const page = await reader.log.read(name, 0, forward({ kind: 'offset', offset: 0 }, { maxBytes: 1024 * 1024 }));
+    const page = await readFrom(reader, name, 0, forward({ kind: 'offset', offset: 0 }, { maxBytes: 1024 * 1024 }));
     storage.doc.middlewareStack.remove('countRequests');
     s3.destroy();
     // maxBytes counts records as encoded in the response (here base64 in a JSON fetch: these bytes are not JSON).

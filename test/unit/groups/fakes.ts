@@ -2,7 +2,7 @@ import { OffsetOutOfRangeError, PartitionNotFoundError, TopicNotFoundError } fro
 import type { GroupLog } from '../../../lib/groups/context.js';
 import { GroupService, type GroupServiceOptions } from '../../../lib/groups/group-service.js';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
-import type { PartitionBounds, ReadOptions, ReadResult } from '../../../lib/log/log-service.js';
+import type { PartitionBounds, ReadOptions, ReadResult } from '../../../lib/log/log-types.js';
 import { wireSize } from '../../../lib/log/wire-size.js';
 import type { Topic, TopicStore } from '../../../lib/topics/topic.js';
 import { MemoryLeaseStore } from '../../support/memory-lease-store.js';
@@ -91,7 +91,7 @@ export class FakeLog implements GroupLog {
     return p.records.find((r) => r.timestamp >= timestamp)?.offset ?? p.start + p.records.length;
   }
 
-  async readPartition(topic: Topic, partition: number, options: ReadOptions): Promise<ReadResult> {
+  async read(topic: Topic, partition: number, options: ReadOptions): Promise<ReadResult> {
     const { startOffset, endOffset } = await this.bounds(topic, partition);
     const { start } = options;
     const from =

@@ -20,7 +20,7 @@ const SAMPLE: LogRecord[] = [
   { key: null, value: new Uint8Array([0, 255, 1]), valueIsJson: false, headers: {}, timestamp: 1_699_999_999_990 },
 ];
 
-/** The largest timestamp API.md accepts (a JavaScript Date's maximum). */
+/** The largest timestamp docs/api.md accepts (a JavaScript Date's maximum). */
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
 const fixture = (name: string) => new Uint8Array(Buffer.from(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8').trim(), 'hex'));

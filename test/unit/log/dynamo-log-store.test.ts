@@ -7,7 +7,7 @@ import { IdempotencyKeyReusedError, OffsetMismatchError, ThrottledError, Unavail
 import { decodeBatch, type LogRecord } from '../../../lib/log/batch-format.js';
 import { DEFAULT_APPEND_BACKOFF } from '../../../lib/log/append-retry.js';
 import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
-import { offsetSk } from '../../../lib/log/keys.js';
+import { offsetSk } from '../../../lib/storage/log-table.js';
 
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const ddb = mockClient(doc);
@@ -76,6 +76,34 @@ describe('DynamoLogStore.append', () => {
     // The running max timestamp carries over from the winner's batch.
     expect(puts[1]!.mt).toBe(2000);
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
+  });
+
+  it('takes a put whose SDK retry failed its condition on our own first try as written, and appends nothing twice', async () => {
+    // The first try was written but its response was lost; the SDK's retry then meets the item it wrote itself.
+    ddb.on(QueryCommand).resolves({ Items: [{ sk: offsetSk(10), n: 5, mt: 1500 }] });
+    ddb
+      .on(PutCommand)
+      .callsFakeOnce(async (input: { Item: Record<string, unknown> }) => {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(input.Item) });
+      })
+      .resolves({});
+    const result = await store().append('t', [{ partition: 0, records: [record(1), record(2)] }]);
+    expect(result).toMatchObject({ kind: 'appended', baseOffsets: new Map([[0, 15]]) });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+  });
+
+  it('still walks past a winner whose item carries another append\'s writer id', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(PutCommand)
+      .callsFakeOnce(async (input: { Item: Record<string, unknown> }) => {
+        const winner = { ...input.Item, n: 3, w: 'someone-else' };
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(winner) });
+      })
+      .resolves({});
+    const result = await store().append('t', [{ partition: 0, records: [record(1)] }]);
+    expect(result).toMatchObject({ baseOffsets: new Map([[0, 3]]) });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
   });
 
   it('answers OFFSET_MISMATCH instead of retrying when expectedOffsets no longer holds', async () => {

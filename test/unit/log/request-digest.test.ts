@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ProduceRecord } from '../../../lib/log/log-service.js';
+import type { ProduceRecord } from '../../../lib/log/log-types.js';
 import { requestDigest } from '../../../lib/log/request-digest.js';
 
 const bytes = fc.uint8Array({ maxLength: 16 });
