@@ -1,5 +1,6 @@
 import type { StoredRecord } from '../log/batch-format.js';
-import { bodyTextSize, digits, jsonStringSize, MAX_DIGITS, MAX_RESPONSE_RECORD_BYTES, wireSize, type RecordEncoding } from '../log/wire-size.js';
+import { ResponseCut } from '../log/response-cut.js';
+import { bodyTextSize, digits, jsonStringSize, MAX_DIGITS, type RecordEncoding } from '../log/wire-size.js';
 import type { TopicPartition } from './assignment.js';
 
 /** One held partition's part of a group fetch response (docs/api.md, "Consumer groups"). */
@@ -11,22 +12,26 @@ export interface GroupBatch extends TopicPartition {
 }
 
 /**
- * Cuts batches so that the whole response respects `limit` and `maxBytes` (records by {@link wireSize}; at least
- * one record overall when there is one), and so that records plus each batch's envelope stay within
- * {@link MAX_RESPONSE_RECORD_BYTES}: a member holding thousands of partitions would otherwise overflow a
+ * Cuts batches so that the whole response respects `limit` and `maxBytes` (records by `wireSize`, through the
+ * one {@link ResponseCut}; at least one record overall when there is one), and so that records plus each
+ * batch's envelope stay within `MAX_RESPONSE_RECORD_BYTES`: a member holding thousands of partitions would otherwise overflow a
  * Lambda response with envelopes alone. Batches with records are served first; a batch whose envelope no
  * longer fits is left out of this response (its partition is read again by the next fetch).
  */
 export function trim(batches: readonly GroupBatch[], limit: number, maxBytes: number, encoding: RecordEncoding): GroupBatch[] {
-  const budget: ResponseBudget = { limit, maxBytes, count: 0, recordBytes: 0, total: 0 };
+  // One cut for the whole response: a record one batch could not take does not stop a smaller one of a later
+  // batch (`take` is asked per record; `full` is for single reads only).
+  const cut = new ResponseCut({ limit, maxBytes, encoding });
   const kept: Array<GroupBatch | undefined> = new Array(batches.length);
   const order = [...batches.keys()].sort((a, b) => Number(batches[a]!.records.length === 0) - Number(batches[b]!.records.length === 0));
   for (const i of order) {
     const batch = batches[i]!;
-    const envelope = groupBatchEnvelopeSize(batch);
-    if (budget.total + envelope > MAX_RESPONSE_RECORD_BYTES) continue;
-    budget.total += envelope;
-    const records = cut(batch.records, budget, encoding);
+    if (!cut.reserve(groupBatchEnvelopeSize(batch))) continue;
+    const records: StoredRecord[] = [];
+    for (const record of batch.records) {
+      if (!cut.take(record)) break;
+      records.push(record);
+    }
     if (records.length === batch.records.length) kept[i] = batch;
     else {
       const nextOffset = records.length > 0 ? records[records.length - 1]!.offset + 1 : (batch.records[0]?.offset ?? batch.nextOffset);
@@ -34,35 +39,6 @@ export function trim(batches: readonly GroupBatch[], limit: number, maxBytes: nu
     }
   }
   return kept.filter((b): b is GroupBatch => b !== undefined);
-}
-
-/** What is left of a response as {@link trim} fills it, batch after batch. */
-interface ResponseBudget {
-  readonly limit: number;
-  readonly maxBytes: number;
-  /** Records, and their wire size, taken so far in the whole response. */
-  count: number;
-  recordBytes: number;
-  /** Records and envelopes so far, against {@link MAX_RESPONSE_RECORD_BYTES}. */
-  total: number;
-}
-
-/**
- * The leading records of one batch that still fit `budget`, which it spends: the first record of the whole
- * response always fits (as in the plain fetch, a single record may exceed `maxBytes`).
- */
-function cut(records: readonly StoredRecord[], budget: ResponseBudget, encoding: RecordEncoding): StoredRecord[] {
-  const kept: StoredRecord[] = [];
-  for (const record of records) {
-    const size = wireSize(record, encoding);
-    const full = budget.recordBytes + size > budget.maxBytes || budget.total + size > MAX_RESPONSE_RECORD_BYTES;
-    if (budget.count >= budget.limit || (budget.count > 0 && full)) break;
-    kept.push(record);
-    budget.count++;
-    budget.recordBytes += size;
-    budget.total += size;
-  }
-  return kept;
 }
 
 /**
