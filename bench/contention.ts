@@ -348,14 +348,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
   process.env.LOG_LEVEL ??= 'warn';
   const { startLocalStack } = await import('../infra/local/stack.js');
-  const { shardlog } = await import('../functions/runtime.js');
   const { httpClient } = await import('./measure.js');
   const stack = await startLocalStack({ inMemory: true, port: 0, maintenanceIntervalMs: 24 * 3600 * 1000, log: console });
   const started = performance.now();
   try {
     const results = await measureContention({
       http: httpClient(stack.url),
-      engine: shardlog(),
+      engine: stack.engine,
       quick: values.quick === true,
       log: (message) => console.log(`[contention ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`),
     });

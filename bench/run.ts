@@ -27,7 +27,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { FUNCTIONS } from '../functions/routes.js';
-import { shardlog } from '../functions/runtime.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../infra/local/local-env.js';
 import { startLocalStack } from '../infra/local/stack.js';
 import { offsetSk, partitionPk } from '../lib/log/keys.js';
@@ -83,8 +82,8 @@ process.env.LOG_LEVEL ??= 'warn';
 
 const stack = await startLocalStack({ inMemory: true, port: 0, maintenanceIntervalMs: 24 * 3600 * 1000, log: console });
 log(`local stack at ${stack.url} (DynamoDB Local ${stack.dynamoEndpoint}, s3rver ${stack.s3Endpoint})`);
-const engine = shardlog();
-const meter = new CapacityMeter().attach(engine.clients.doc as unknown as DynamoDBClient, engine.clients.s3);
+const engine = stack.engine;
+const meter = new CapacityMeter().attach(engine.clients.doc, engine.clients.s3);
 const tracer = new AwsTracer().attach(engine.clients.doc, engine.clients.s3);
 const http = httpClient(stack.url);
 const prober = new Prober(meter, tracer, http);
