@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SDK_NODE_VERSION_WARNING_OFF } from './infra/local/local-env.js';
 
 export default defineConfig({
   test: {
@@ -8,8 +9,12 @@ export default defineConfig({
     // forks: every test file gets its own process, so one that sets process.env for the handlers (an HTTP
     // integration test) cannot leak it into another file.
     pool: 'forks',
-    // The handlers log one line per request; in tests only warnings and errors are worth reading.
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: {
+      // The handlers log one line per request; in tests only warnings and errors are worth reading.
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // The AWS SDK's notice about Node 20 would open every test file (see infra/local/local-env.ts).
+      ...SDK_NODE_VERSION_WARNING_OFF,
+    },
     // Integration tests talk to emulators (and may start a JVM of their own): be generous.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { FUNCTIONS } from '../functions/routes.js';
-import { FAKE_CREDENTIALS, LOCAL_REGION } from '../infra/local/local-env.js';
+import { FAKE_CREDENTIALS, LOCAL_REGION, quietSdkNodeVersionWarning } from '../infra/local/local-env.js';
 import { startLocalStack } from '../infra/local/stack.js';
 import { offsetSk, partitionPk } from '../lib/log/keys.js';
 import { HOT_TTL_MARGIN_MS } from '../lib/topics/topic.js';
@@ -79,6 +79,7 @@ const f2 = (n: number | undefined) => String(round(n ?? 0, 2));
 
 // Handlers log one line per request at info; the bench prints its own progress.
 process.env.LOG_LEVEL ??= 'warn';
+quietSdkNodeVersionWarning();
 
 const stack = await startLocalStack({ inMemory: true, port: 0, maintenanceIntervalMs: 24 * 3600 * 1000, log: console });
 log(`local stack at ${stack.url} (DynamoDB Local ${stack.dynamoEndpoint}, s3rver ${stack.s3Endpoint})`);
