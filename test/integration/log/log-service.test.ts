@@ -6,6 +6,7 @@ import { partitionPk } from '../../../lib/log/keys.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
 import type { ProduceRecord } from '../../../lib/log/log-service.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
+import { PollGate } from '../../support/poll-gate.js';
 import { forward } from '../../support/read-options.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 
@@ -276,19 +277,31 @@ describe('fetch positions and limits', () => {
   });
 
   it('long-polls at the end until a record arrives', async () => {
-    const waiting = another().log.read(topic, 0, forward({ kind: 'offset', offset: 10 }, { waitMs: 5000 }));
-    await new Promise((r) => setTimeout(r, 300));
+    const gate = new PollGate();
+    const poller = createShardlog(storage, storage.config, { topicCacheMs: 0, tailCacheMs: 0, metaCacheMs: 0, sleep: gate.sleep });
+    const asleep = gate.arm();
+    const waiting = poller.log.read(topic, 0, forward({ kind: 'offset', offset: 10 }, { waitMs: 5000 }));
+    await asleep; // the poll found nothing at offset 10 and waits
     await engine.log.produce(topic, { records: [jsonRecord('late')] });
+    gate.wake();
     const read = await waiting;
     expect(offsets(read)).toEqual([10]);
   });
 
   it('returns an empty page after waitMs when nothing arrives', async () => {
     const t = await newTopic();
-    const started = Date.now();
-    const read = await engine.log.read(t, 0, forward({ kind: 'latest' }, { waitMs: 400 }));
+    // The poller's clock moves only by its own sleeps: it must sleep through all of waitMs, then give up.
+    let clock = Date.now();
+    const slept: number[] = [];
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      clock += ms;
+    };
+    const poller = createShardlog(storage, storage.config, { now: () => clock, sleep });
+    const read = await poller.log.read(t, 0, forward({ kind: 'latest' }, { waitMs: 400 }));
     expect(read.records).toEqual([]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(slept.reduce((sum, ms) => sum + ms, 0)).toBe(400);
+    expect(slept.length).toBeGreaterThan(1); // probed in between, not one sleep of waitMs
   });
 });
 
