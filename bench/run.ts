@@ -558,7 +558,7 @@ try {
     hotTtlMarginHours: HOT_TTL_MARGIN_MS / 3_600_000,
     tierAfterHours: stack.config.tierAfterMs / 3_600_000,
     hotCopyGraceHours: HOT_COPY_GRACE_MS / 3_600_000,
-    // DynamoDB deletes expired items "within a few days" (DESIGN.md: up to ~2 days): the worst case is billed.
+    // DynamoDB deletes expired items "within a few days" (its TTL documentation; ~2 days): the worst case is billed.
     ttlLagHours: 48,
     maintenancePassesPerMonth: SECONDS_PER_MONTH / 60,
   };

@@ -8,7 +8,7 @@ import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 
 /**
- * Pins the cost design of the log (DESIGN.md, "What the numbers look like"): a produce to one partition is a
+ * Pins the cost design of the log (README, "Performance and cost"): a produce to one partition is a
  * single standard (not transactional) write, and a consumer's fetch at its next offset is a single Query.
  * These are counts of requests and capacity units, which DynamoDB Local reports like DynamoDB — not timings.
  */
