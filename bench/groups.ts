@@ -1,3 +1,4 @@
+import { MAX_SESSION_TIMEOUT_MS } from '../lib/groups/group-service.js';
 import { summarize, type OperationStats, type Sample } from './measure.js';
 import { createTopic, expectOk, groupFetchPayload, probe, type BenchContext } from './harness.js';
 
@@ -23,7 +24,9 @@ export interface GroupResults {
 export async function measureGroups(ctx: BenchContext, topic: string): Promise<GroupResults> {
   const { plan, prober, http, engine, log } = ctx;
   log(`probes: consumer group fetch, commit, heartbeat (${plan.groupProbes} each)`);
-  const joined = await http('POST', '/v1/groups/bench-group/members', JSON.stringify({ topics: [topic] }));
+  // The longest session: group fetches do not renew it, and on a busy machine the probes below take longer than
+  // the default 30 s (the member would then be gone, MEMBER_NOT_FOUND, before the heartbeat probes).
+  const joined = await http('POST', '/v1/groups/bench-group/members', JSON.stringify({ topics: [topic], sessionTimeoutMs: MAX_SESSION_TIMEOUT_MS }));
   if (joined.status !== 200) return { groups: { status: `not measured: join answered HTTP ${joined.status}` }, stats: undefined };
   const member = joined.body as { memberId: string; assignments: Array<{ topic: string; partition: number; leaseToken: string }> };
   const base = `/v1/groups/bench-group/members/${member.memberId}`;
