@@ -3,8 +3,8 @@
  * with a realistic workload, counts the AWS work of every call, and turns it into a monthly bill next to
  * Kinesis Data Streams.
  *
- *   npm run bench               # full run (DURATION_FULL on a 2-core machine shared with other work)
- *   npm run bench -- --quick    # the same sections with fewer calls and smaller fills (DURATION_QUICK)
+ *   npm run bench               # full run: 7 minutes, 2 of them contention (2 cores, load average 8)
+ *   npm run bench -- --quick    # every section, fewer calls, smaller fills: 1 minute (load 4), 2 (load 9)
  *   npm run bench -- --out DIR  # where results go (default bench/results)
  *
  * Writes `<out>/<date>[-quick].json` (every figure), `<out>/<date>[-quick].md` (the summary) and
