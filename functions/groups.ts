@@ -29,7 +29,10 @@ const MAX_COMMIT_OFFSETS = 1024;
 const offsetRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
 const partitionRange = { min: 0, max: MAX_PARTITIONS - 1 };
 
-/** The consumer-group routes of docs/api.md ("Consumer groups") over `engine`: parse, call `lib/groups`, shape the answer. */
+/**
+ * The consumer-group routes of docs/api.md ("Consumer groups") over `engine`: parse, call `lib/groups`, shape the
+ * answer. Long as a whole because it is the table of eight routes, each a short function of its own.
+ */
 export const groupsHandler = (engine: Shardlog) => httpHandler({
   'POST /v1/groups/{group}/members': async (req) => {
     const body = requiredObjectBody(req.body, ['topics', 'memberId', 'sessionTimeoutMs']);
