@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OffsetOutOfRangeError, TopicNotFoundError } from '../../../lib/errors.js';
 import { offsetSk, segmentPk } from '../../../lib/log/keys.js';
 import { HOT_COPY_GRACE_MS, RECLAIM_AFTER_MS, type MaintenanceStep } from '../../../lib/maintenance/maintenance-service.js';
@@ -31,8 +31,16 @@ let seq = 0;
 beforeAll(async () => {
   // These tests pin the tiered regime (every topic tiered to S3); hot-retention.test.ts covers the other.
   storage = await createTestStorage({ hotRetentionLimitHours: 0 });
+  // A pass logs each injected crash as a failure, with its stack: expected here, so those lines are dropped
+  // (expectCrashAt checks the crash itself); any other line still reaches stderr.
+  const write = process.stderr.write.bind(process.stderr) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) =>
+    String(chunk).includes('"name":"InjectedCrash"') ? true : write(chunk, ...rest)) as typeof process.stderr.write);
 });
-afterAll(() => storage?.cleanup());
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await storage?.cleanup();
+});
 
 const MINUTE = 60_000;
 
