@@ -6,12 +6,12 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One DynamoDB Local and one s3rver for the whole run; integration tests get their endpoints by inject().
     globalSetup: ['test/global-setup.ts'],
-    // forks: a child process per worker. No test depends on it for isolation: engines are values built per test
-    // (test/support/local-server.ts), nothing sets process.env for handlers, and the one file that imports the
-    // env-configured Lambda entries stubs and restores its variables. Threads measured no faster (whole suite,
-    // same machine and load: 3m22 with forks, 3m28 with threads plus forks for test/infra), and CDK's local
-    // bundling in test/infra needs a real process (it spawns esbuild on the process's stderr, which a worker
-    // thread does not have), so the simpler setting stays.
+    // forks: a child process per worker. No test depends on it for isolation: engines are values built per
+    // test (test/support/local-server.ts), nothing sets process.env for handlers, and the two files that import
+    // the env-configured Lambda entries stub and restore their variables (vi.stubEnv). Threads measured no
+    // faster (whole suite, back to back on 2 shared cores: forks 3m22 and 2m24, threads with test/infra in
+    // forks 3m28 and 2m18), and CDK's local bundling in test/infra needs a real process (it spawns esbuild on
+    // the process's stderr, which a worker thread does not have), so the simpler setting stays.
     pool: 'forks',
     env: {
       // The handlers log one line per request; in tests only warnings and errors are worth reading.
