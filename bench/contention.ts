@@ -4,12 +4,13 @@
  *   npm run bench                          # as one section of the full report
  *   npx tsx bench/contention.ts [--quick]  # this section alone, printed as Markdown and JSON
  *
- * Four scenarios, each on a fresh topic, each producer sending its requests one after another:
- * - `local stack, 8 partitions`: 64 producers over HTTP, requests of 40 keyed records (so each spans the 8
+ * Four scenarios, each on a fresh topic, with 64 producers (16 in a quick run) each sending its requests (10;
+ * 2 in a quick run) one after another:
+ * - `local stack, 8 partitions`: producers over HTTP, requests of 40 keyed records (so each spans the 8
  *   partitions and is one TransactWriteItems), every request with an Idempotency-Key as the SDK producer sends;
- * - `local stack, 1 partition`: 64 producers over HTTP, 40 records per request to partition 0 (one PutItem);
+ * - `local stack, 1 partition`: producers over HTTP, 40 records per request to partition 0 (one PutItem);
  * - the same two with `separate engines`: each producer calls its own engine (its own tail cache, contention
- *   windows and turns), as 64 Lambda containers would. The local stack runs every request in one process,
+ *   windows and turns), as that many Lambda containers would. The local stack runs every request in one process,
  *   whose appends take turns per partition; these show what processes racing each other cost.
  *
  * For every scenario: failed requests (the goal is none), a read-back of every partition (offsets dense from
@@ -33,9 +34,12 @@ import { percentile, type httpClient } from './measure.js';
 
 export interface ContentionContext {
   readonly http: ReturnType<typeof httpClient>;
-  /** The engine the local stack's handlers use (functions/runtime.ts). */
+  /** The engine the local stack's handlers use (`LocalStack.engine`). */
   readonly engine: Shardlog;
-  readonly quick: boolean;
+  /** Producers appending at once (bench/harness.ts's plans: 64, quick 16). */
+  readonly producers: number;
+  /** Requests each producer sends, one after another (bench/harness.ts's plans: 10, quick 2). */
+  readonly requests: number;
   readonly log: (message: string) => void;
 }
 
@@ -75,7 +79,6 @@ export interface ContentionResults {
 
 const RECORDS_PER_REQUEST = 40;
 const PARTITIONS = 8;
-const PRODUCERS = 64;
 /** Makes each value ~100 bytes of JSON (the issue's records were small; contention is about requests). */
 const PAD = 'x'.repeat(60);
 
@@ -188,9 +191,9 @@ const mean = (values: readonly number[]) => (values.length === 0 ? 0 : values.re
 
 /** Runs the four scenarios. The engine's DynamoDB client gets a tracer (harmless to other sections). */
 export async function measureContention(ctx: ContentionContext): Promise<ContentionResults> {
-  const tracer = new AppendTracer().attach(ctx.engine.clients.doc as unknown as DynamoDBClient);
+  const tracer = new AppendTracer().attach(ctx.engine.clients.doc);
   tracer.wrap(ctx.engine);
-  const requests = ctx.quick ? 3 : 10;
+  const { producers, requests } = ctx;
   const plans: Array<Pick<ContentionScenario, 'name' | 'partitions' | 'idempotent' | 'via'>> = [
     { name: 'local stack, 8 partitions', partitions: PARTITIONS, idempotent: true, via: 'http' },
     { name: 'local stack, 1 partition', partitions: 1, idempotent: false, via: 'http' },
@@ -199,8 +202,8 @@ export async function measureContention(ctx: ContentionContext): Promise<Content
   ];
   const scenarios: ContentionScenario[] = [];
   for (const [n, plan] of plans.entries()) {
-    ctx.log(`contention: ${plan.name}: ${PRODUCERS} producers × ${requests} requests of ${RECORDS_PER_REQUEST} records${plan.idempotent ? ', each with an Idempotency-Key' : ''}`);
-    scenarios.push(await runScenario(ctx, tracer, { ...plan, producers: PRODUCERS, requests, recordsPerRequest: RECORDS_PER_REQUEST }, `bench-contention-${n}-${Date.now()}`));
+    ctx.log(`contention: ${plan.name}: ${producers} producers × ${requests} requests of ${RECORDS_PER_REQUEST} records${plan.idempotent ? ', each with an Idempotency-Key' : ''}`);
+    scenarios.push(await runScenario(ctx, tracer, { ...plan, producers, requests, recordsPerRequest: RECORDS_PER_REQUEST }, `bench-contention-${n}-${Date.now()}`));
     const s = scenarios.at(-1)!;
     ctx.log(`contention: ${plan.name}: ${s.failedRequests} failed, ${s.recordsPerSecond} records/s, attempts p50 ${s.attempts.p50} p99 ${s.attempts.p99}, read-back ${s.readBack.problems.length === 0 ? 'dense' : s.readBack.problems.join('; ')}`);
   }
@@ -332,7 +335,7 @@ export function renderContention(results: ContentionResults): string {
   ]);
   const header = ['scenario', 'producers × requests × records', 'failed', 'read back', 'attempts p50 / p99', 'records/s', 'latency p50 / p99', 'DynamoDB requests per request', 'write units per request, modeled (Local)'];
   return [
-    '## Contention: 64 producers on the same partitions',
+    `## Contention: ${results.scenarios[0]?.producers ?? 0} producers on the same partitions`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map(() => '---').join('|')}|`,
@@ -347,16 +350,19 @@ export function renderContention(results: ContentionResults): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
   process.env.LOG_LEVEL ??= 'warn';
+  const { quietSdkNodeVersionWarning } = await import('../infra/local/local-env.js');
+  quietSdkNodeVersionWarning();
   const { startLocalStack } = await import('../infra/local/stack.js');
-  const { shardlog } = await import('../functions/runtime.js');
+  const { PLANS } = await import('./harness.js');
   const { httpClient } = await import('./measure.js');
   const stack = await startLocalStack({ inMemory: true, port: 0, maintenanceIntervalMs: 24 * 3600 * 1000, log: console });
   const started = performance.now();
   try {
     const results = await measureContention({
       http: httpClient(stack.url),
-      engine: shardlog(),
-      quick: values.quick === true,
+      engine: stack.engine,
+      producers: PLANS[values.quick === true ? 'quick' : 'full'].contentionProducers,
+      requests: PLANS[values.quick === true ? 'quick' : 'full'].contentionRequests,
       log: (message) => console.log(`[contention ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`),
     });
     console.log(renderContention(results));

@@ -55,7 +55,7 @@ export interface BenchResults {
   coldVsHot: { hotCopiesDeleted: number; hotCopyGraceMs: number; hot: OperationStats; cold: OperationStats; firstColdRead: Sample | undefined };
   growth: Array<{ records: number; fillSeconds: number; produce: OperationStats; fetchTail: OperationStats; fetchHead: OperationStats; fetchMiddle: OperationStats }>;
   bundles: BundleStats[];
-  /** 64 producers on the same partitions (bench/contention.ts); absent in results written before it. */
+  /** Producers racing on the same partitions (bench/contention.ts); absent in results written before it. */
   contention?: ContentionResults;
   costModel: {
     workload: Workload;
@@ -110,7 +110,7 @@ export function goals(r: BenchResults): Array<{ goal: string; met: boolean | und
       evidence: bill && provisioned7d ? `${usd(bill.total)} vs ${usd(provisioned7d.total)} (1 shard, 7 days)` : 'no bill',
     },
     {
-      goal: '64 concurrent producers on the same partitions all succeed, offsets dense',
+      goal: `${r.contention?.scenarios[0]?.producers ?? 64} concurrent producers on the same partitions all succeed, offsets dense`,
       met: r.contention ? r.contention.scenarios.every((s) => s.failedRequests === 0 && s.readBack.problems.length === 0) : undefined,
       evidence: r.contention
         ? r.contention.scenarios.map((s) => `${s.name}: ${s.failedRequests} failed, attempts p99 ${s.attempts.p99}`).join('; ')
@@ -227,7 +227,7 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
   );
 
   push(
-    '## Growth: one partition from 10^3 to 10^6 records',
+    `## Growth: one partition from 10^${Math.round(Math.log10(r.growth[0]?.records ?? 1))} to 10^${Math.round(Math.log10(r.growth.at(-1)?.records ?? 1))} records`,
     table(
       ['records', 'produce p50 ms', 'produce RT', 'produce WRU', 'tail fetch p50 ms', 'tail RT', 'tail RRU', 'head fetch p50 ms', 'head RRU', 'middle fetch p50 ms', 'middle RRU'],
       r.growth.map((g) => [

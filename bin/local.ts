@@ -11,6 +11,7 @@ import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DataDirInUseError, JavaNotFoundError } from '../infra/local/dynamodb-local.js';
 import { DEFAULT_MAINTENANCE_INTERVAL_MS, startLocalStack, type LocalStack } from '../infra/local/stack.js';
+import { quietSdkNodeVersionWarning } from '../infra/local/local-env.js';
 
 const DEFAULT_PORT = 4000;
 const DEFAULT_DATA_DIR = '.shardlog';
@@ -63,6 +64,7 @@ function parseNumber(name: string, raw: string | undefined, fallback: number, ma
 class UsageError extends Error {}
 
 async function main(): Promise<number> {
+  quietSdkNodeVersionWarning();
   let options: CliOptions | 'help';
   try {
     options = parseCli(process.argv.slice(2), process.env);

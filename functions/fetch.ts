@@ -1,15 +1,15 @@
 import { httpHandler, json, withQuery } from './http/handler.js';
 import { encodeFetchResponse, FETCH_QUERY_PARAMS, parseFetchQuery } from './http/records.js';
 import { intParam, name } from './http/validate.js';
-import { shardlog } from './runtime.js';
+import type { Shardlog } from '../lib/shardlog.js';
 
-export const handler = httpHandler({
+/** The plain fetch route of docs/api.md ("Fetch (no group)"), over `engine`. */
+export const fetchHandler = (engine: Shardlog) => httpHandler({
   'GET /v1/topics/{topic}/partitions/{partition}/records': withQuery(FETCH_QUERY_PARAMS, async (req) => {
     const topic = name(req.pathParameters.topic, 'topic');
     // Any non-negative integer parses; whether the partition exists is the topic's to say (404, not 400).
     const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
     const query = parseFetchQuery(req.query);
-    const engine = shardlog();
     const result = await engine.log.read(await engine.topics.get(topic), partition, query);
     // Records are cut by their size in this encoding (lib/log/wire-size.ts), so the response fits Lambda.
     return json(200, encodeFetchResponse(result, query.encoding));

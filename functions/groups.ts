@@ -13,7 +13,7 @@ import { MAX_PARTITIONS } from '../lib/topics/topic.js';
 import { httpHandler, json, noContent, type HttpRequest } from './http/handler.js';
 import { MAX_TIMESTAMP, encodeGroupFetchResponse, type Encoding } from './http/records.js';
 import { int, isObject, name, objectBody, oneOf, requiredObjectBody, strictObject } from './http/validate.js';
-import { shardlog } from './runtime.js';
+import type { Shardlog } from '../lib/shardlog.js';
 
 /** A member subscribes to at most this many topics: they live in its record, the one item a heartbeat writes. */
 const MAX_TOPICS_PER_MEMBER = 32;
@@ -22,14 +22,17 @@ const MAX_COMMIT_OFFSETS = 1024;
 const offsetRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
 const partitionRange = { min: 0, max: MAX_PARTITIONS - 1 };
 
-/** The consumer-group routes of API.md ("Consumer groups"): parse, call `lib/groups`, shape the answer. */
-export const handler = httpHandler({
+/**
+ * The consumer-group routes of docs/api.md ("Consumer groups") over `engine`: parse, call `lib/groups`, shape the
+ * answer. Long as a whole because it is the table of eight routes, each a short function of its own.
+ */
+export const groupsHandler = (engine: Shardlog) => httpHandler({
   'POST /v1/groups/{group}/members': async (req) => {
     const body = requiredObjectBody(req.body, ['topics', 'memberId', 'sessionTimeoutMs']);
     if (!Array.isArray(body.topics) || body.topics.length === 0 || body.topics.length > MAX_TOPICS_PER_MEMBER) {
       throw new InvalidRequestError(`topics must be an array of 1 to ${MAX_TOPICS_PER_MEMBER} topic names`);
     }
-    const membership = await shardlog().groups.join(groupParam(req), {
+    const membership = await engine.groups.join(groupParam(req), {
       topics: body.topics.map((t, i) => name(t, `topics[${i}]`)),
       ...(body.memberId !== undefined ? { memberId: name(body.memberId, 'memberId') } : {}),
       sessionTimeoutMs: int(
@@ -44,11 +47,11 @@ export const handler = httpHandler({
 
   'POST /v1/groups/{group}/members/{memberId}/heartbeat': async (req) => {
     objectBody(req.body, []);
-    return json(200, await shardlog().groups.heartbeat(groupParam(req), memberParam(req)));
+    return json(200, await engine.groups.heartbeat(groupParam(req), memberParam(req)));
   },
 
   'DELETE /v1/groups/{group}/members/{memberId}': async (req) => {
-    await shardlog().groups.leave(groupParam(req), memberParam(req));
+    await engine.groups.leave(groupParam(req), memberParam(req));
     return noContent();
   },
 
@@ -59,7 +62,7 @@ export const handler = httpHandler({
     // An addition to docs/api.md (README, "Behaviour where the contract is silent"): Kafka's auto.offset.reset.
     const resetPolicy =
       body.autoOffsetReset === undefined ? undefined : oneOf<ResetPolicy>(body.autoOffsetReset, 'autoOffsetReset', ['earliest', 'latest']);
-    const batches = await shardlog().groups.fetch(groupParam(req), memberParam(req), {
+    const batches = await engine.groups.fetch(groupParam(req), memberParam(req), {
       limit: int(body.limit, 'limit', { min: 1, max: MAX_FETCH_LIMIT }, DEFAULT_FETCH_LIMIT),
       maxBytes: int(body.maxBytes, 'maxBytes', { min: 1, max: MAX_MAX_BYTES }, DEFAULT_MAX_BYTES),
       waitMs: int(body.waitMs, 'waitMs', { min: 0, max: MAX_WAIT_MS }, 0),
@@ -81,18 +84,18 @@ export const handler = httpHandler({
       }
       return { ...o, leaseToken: token };
     });
-    const results = await shardlog().groups.commit(groupParam(req), memberParam(req), commits);
+    const results = await engine.groups.commit(groupParam(req), memberParam(req), commits);
     return json(200, { results });
   },
 
-  'GET /v1/groups/{group}': async (req) => json(200, await shardlog().groups.describe(groupParam(req))),
+  'GET /v1/groups/{group}': async (req) => json(200, await engine.groups.describe(groupParam(req))),
 
-  'GET /v1/groups': async () => json(200, { groups: await shardlog().groups.list() }),
+  'GET /v1/groups': async () => json(200, { groups: await engine.groups.list() }),
 
   'POST /v1/groups/{group}/offsets': async (req) => {
     const body = requiredObjectBody(req.body, ['topic', 'partition', 'to']);
     const group = groupParam(req);
-    const offsetsReset = await shardlog().groups.resetOffsets(group, {
+    const offsetsReset = await engine.groups.resetOffsets(group, {
       topic: name(body.topic, 'topic'),
       ...(body.partition !== undefined ? { partition: int(body.partition, 'partition', partitionRange) } : {}),
       to: resetTarget(body.to),

@@ -3,7 +3,8 @@
  *
  * The CDK API stack (`infra/api-stack.ts`) creates one `NodejsFunction` per entry of {@link FUNCTIONS} and one
  * HTTP API route per entry of {@link ROUTES}; the embedded local server (`infra/local/`) matches requests
- * against the same {@link ROUTES} and calls the same exported handler. Neither can drift from the other.
+ * against the same {@link ROUTES} and calls the same route handlers (functions/handlers.ts), over an engine
+ * it builds. Neither can drift from the other.
  *
  * Paths use API Gateway's `{param}` syntax; a route's `routeKey` is `"<METHOD> <path>"`, exactly the
  * `routeKey` of an API Gateway HTTP API (payload format 2.0) event.
@@ -11,7 +12,10 @@
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 
 export interface FunctionSpec {
-  /** Entry file, relative to the repository root; it exports `handler`. */
+  /**
+   * Entry file, relative to the repository root: it builds the engine at cold start and exports `handler`
+   * (functions/lambda/; the routes themselves are in functions/<name>.ts, see functions/handlers.ts).
+   */
   readonly entry: string;
   readonly description: string;
   readonly memoryMb: number;
@@ -21,31 +25,31 @@ export interface FunctionSpec {
 /** One function per role, so each gets only the IAM grants its role needs. */
 export const FUNCTIONS = {
   topics: {
-    entry: 'functions/topics.ts',
+    entry: 'functions/lambda/topics.ts',
     description: 'shardlog: health and topic administration',
     memoryMb: 512,
     timeoutSeconds: 29,
   },
   produce: {
-    entry: 'functions/produce.ts',
+    entry: 'functions/lambda/produce.ts',
     description: 'shardlog: produce records',
     memoryMb: 1024,
     timeoutSeconds: 29,
   },
   fetch: {
-    entry: 'functions/fetch.ts',
+    entry: 'functions/lambda/fetch.ts',
     description: 'shardlog: fetch records from a partition',
     memoryMb: 1024,
     timeoutSeconds: 29,
   },
   groups: {
-    entry: 'functions/groups.ts',
+    entry: 'functions/lambda/groups.ts',
     description: 'shardlog: consumer groups (join, heartbeat, fetch, commit, reset)',
     memoryMb: 1024,
     timeoutSeconds: 29,
   },
   maintenance: {
-    entry: 'functions/maintenance.ts',
+    entry: 'functions/lambda/maintenance.ts',
     description: 'shardlog: tiering to S3 and retention',
     memoryMb: 1024,
     timeoutSeconds: 120,
@@ -112,8 +116,4 @@ export const ROUTES: readonly DeployedRouteSpec[] = [
 
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;
-}
-
-export function routesOf(fn: FunctionName): readonly RouteSpec[] {
-  return ROUTES.filter((r) => r.function === fn);
 }

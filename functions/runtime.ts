@@ -1,29 +1,50 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig, type ShardlogConfig } from '../lib/config.js';
 import { createShardlog, type Shardlog, type ShardlogClients } from '../lib/shardlog.js';
 
 /**
- * Process-wide state of a Lambda function: configuration read once at cold start, AWS clients created once and
- * reused across invocations. Endpoints come from the SDK's own configuration (`AWS_ENDPOINT_URL`, ...), so the
- * same bundle runs on AWS, LocalStack and the embedded local stack.
+ * How a function gets its engine: built once, when its entry module loads (the Lambda cold start), from the
+ * configuration in the environment, then passed to the route handlers (`functions/lambda/*.ts`). A missing or
+ * malformed variable throws while the module loads, so a misconfigured function fails its cold start with the
+ * variable's name instead of answering 500 to every request. The local stack and the tests build engines the
+ * same way from a configuration they hold, as many as they like in one process.
  */
-let instance: Shardlog | undefined;
 
-export function createAwsClients(config: ShardlogConfig): ShardlogClients {
-  const dynamo = new DynamoDBClient({});
+/** Client settings that do not come from the environment: the local stack's endpoints and credentials. */
+export interface AwsClientOptions {
+  readonly dynamo?: DynamoDBClientConfig;
+  readonly s3?: S3ClientConfig;
+}
+
+/** The engine's AWS clients and how to close them (the document client leaves its wrapped client open). */
+export interface AwsClients extends ShardlogClients {
+  destroy(): void;
+}
+
+/**
+ * The engine's AWS clients. Without `options`, endpoints, region and credentials come from the SDK's own
+ * configuration (`AWS_ENDPOINT_URL`, ...), so the same bundle runs on AWS, LocalStack and the local stack.
+ */
+export function createAwsClients(config: ShardlogConfig, options: AwsClientOptions = {}): AwsClients {
+  const dynamo = new DynamoDBClient({ ...options.dynamo });
+  const s3 = new S3Client({ ...options.s3, forcePathStyle: config.s3ForcePathStyle });
   return {
     doc: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
-    s3: new S3Client({ forcePathStyle: config.s3ForcePathStyle }),
+    s3,
+    destroy() {
+      dynamo.destroy();
+      s3.destroy();
+    },
   };
 }
 
-/** The engine of this process, created on first use. */
-export function shardlog(): Shardlog {
-  if (!instance) {
-    const config = loadConfig();
-    instance = createShardlog(createAwsClients(config), config);
-  }
-  return instance;
+/**
+ * The engine of a Lambda function, from `env`: call it at module level, once per cold start.
+ * @throws Error naming the variable when a required one is missing or a number is malformed (see `loadConfig`).
+ */
+export function engineFromEnv(env: Record<string, string | undefined> = process.env): Shardlog {
+  const config = loadConfig(env);
+  return createShardlog(createAwsClients(config), config);
 }

@@ -17,10 +17,10 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, ROUTES, type FunctionName, type FunctionSpec, type RouteGrant } from '../functions/routes.js';
 import { ENV } from '../lib/config.js';
+import { SEGMENT_PREFIX, SPILL_PREFIX } from '../lib/storage/prefixes.js';
 import { bindBucket, bindTable, type BucketAccess, type TableAccess } from './constructs/bind.js';
 import { Observability, type ObservabilityOptions } from './constructs/observability.js';
 import { ADMIN_RESOURCE, grantResources, type GrantNames } from './grants.js';
-import { SEGMENT_PREFIX, SPILL_PREFIX } from './stateful-stack.js';
 
 /** The repository root: `entry` paths in the route table are relative to it, and esbuild runs from it. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -2,17 +2,17 @@ import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aw
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { SEGMENT_PREFIX, SPILL_PREFIX } from '../lib/storage/prefixes.js';
+import { SEGMENT_PREFIX } from '../lib/storage/prefixes.js';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../lib/storage/tables.js';
 import { MAX_RETENTION_HOURS } from '../lib/topics/topic.js';
 
 /*
- * The S3 prefixes come from the code that writes them, so the lifecycle rules and the grants cannot drift:
- * - SPILL_PREFIX ('spill/'): batches too large for a DynamoDB item, written by produce before the append
+ * The S3 prefixes come from the code that writes them (lib/storage/prefixes.ts, also read by the grants of
+ * api-stack.ts), so the lifecycle rules and the grants cannot drift:
+ * - SPILL_PREFIX ('spill/', lib/storage/prefixes.ts): batches too large for a DynamoDB item, written by produce before the append
  *   commits; one that no hot item references is the orphan of a failed append. Never expired by age.
  * - SEGMENT_PREFIX ('segments/'): cold segments written by the maintenance pass.
  */
-export { SEGMENT_PREFIX, SPILL_PREFIX };
 
 /**
  * Default segment backstop: the maintenance pass deletes expired segments itself; this only catches leaks. It
@@ -83,7 +83,7 @@ export class StatefulStack extends Stack {
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // No expiry on spill/: a spilled batch is referenced by its hot item until the maintenance pass has
         // folded it into a segment, however late that pass runs; expiring it by age could lose acknowledged
-        // records (DESIGN.md invariant 2). Orphans of failed appends stay until removed by hand (rare: only a
+        // records (an acknowledged record stays readable until its retention ends). Orphans of failed appends stay until removed by hand (rare: only a
         // batch over 350 KB whose append then failed).
         {
           id: 'expire-segments-backstop',

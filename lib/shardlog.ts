@@ -25,6 +25,8 @@ export interface ShardlogClients {
 
 export interface ShardlogOptions {
   readonly now?: () => number;
+  /** How a long poll waits between probes (tests pass one that needs no real time). */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** Overrides for tests: cache lifetimes (0 disables a cache). */
   readonly topicCacheMs?: number;
   readonly metaCacheMs?: number;
@@ -77,6 +79,7 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     now,
     cold: options.cold ?? segments,
     hotRetentionLimitHours: config.hotRetentionLimitHours,
+    ...(options.sleep !== undefined ? { sleep: options.sleep } : {}),
   });
   const maintenance = createMaintenance({ clients, config, topics, store, segments, now });
   const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now });

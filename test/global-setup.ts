@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import { startS3Local, type S3Local } from '../infra/local/s3-local.js';
+import { quietSdkNodeVersionWarning } from '../infra/local/local-env.js';
 
 /**
  * Starts ONE in-memory DynamoDB Local and ONE s3rver (temp dir) for the whole test run, on ports picked at
@@ -15,6 +16,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let dynamo: DynamoDbLocal | undefined;
   let s3: S3Local | undefined;
   let unavailable = '';
+  // Before the first client of this process (the workers get it from vitest.config.ts's `env`).
+  quietSdkNodeVersionWarning();
 
   if (process.env['SHARDLOG_TEST_EMULATORS'] === 'off') {
     unavailable = 'the emulators were not started (SHARDLOG_TEST_EMULATORS=off)';

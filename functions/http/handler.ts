@@ -44,6 +44,9 @@ export interface HttpResponse {
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;
 
+/** What a Lambda function of the HTTP API exports as `handler` (API Gateway HTTP API, payload format 2.0). */
+export type LambdaHttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
 /** A route that reads query parameters names them; every other parameter is refused with 400. */
 export interface RouteDefinition {
   /** The query parameters the route reads. */
@@ -86,7 +89,7 @@ export const noContent = (): HttpResponse => ({ status: 204 });
  *   'GET /v1/things/{id}': withQuery(['verbose'], async (req) => json(200, { verbose: req.query.verbose })),
  * });
  */
-export function httpHandler(routes: Readonly<Record<string, Route>>) {
+export function httpHandler(routes: Readonly<Record<string, Route>>): LambdaHttpHandler {
   const log = createLogger();
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = Date.now();

@@ -1,11 +1,14 @@
-import { ENV } from '../../lib/config.js';
+import type { AwsClientOptions } from '../../functions/runtime.js';
+import { ENV, loadConfig, type ShardlogConfig } from '../../lib/config.js';
 
 /**
- * The process environment that points the Lambda handlers at the embedded emulators.
+ * How the engine of the local stack (and of the tests) is pointed at the embedded emulators.
  *
- * The handlers read their configuration from `process.env` at module load (the {@link ENV} names) and build
- * their AWS clients from the SDK's standard variables, so the local stack and the test harness only have to
- * set these variables before the first handler module is imported.
+ * A Lambda entry reads its configuration from `process.env` at cold start (the {@link ENV} names) and builds
+ * its AWS clients from the SDK's standard variables. Locally the same settings are given explicitly: the
+ * configuration is what {@link localHandlerEnv} would make a Lambda read ({@link localConfig}), the clients get
+ * the endpoints and fake credentials ({@link localClientOptions}), and `process.env` is left alone, so one
+ * process may run several engines.
  */
 
 /** Region used for every local client; with `-sharedDb` DynamoDB Local ignores it, but the SDK requires one. */
@@ -55,21 +58,35 @@ export function localHandlerEnv(options: LocalEnvOptions): Record<string, string
 }
 
 /**
- * Applies `vars` to `env` and returns a function that restores the previous values (for tests, which share
- * one process per test file).
+ * The configuration a Lambda entry would read from `env` with {@link localHandlerEnv} applied: the local
+ * resource names, path-style S3, and the user's own `SHARDLOG_*` settings (tiering, spill threshold, ...).
+ * @throws Error naming the variable when a `SHARDLOG_*` number in `env` is malformed.
  */
-export function applyEnv(
-  vars: Record<string, string | undefined>,
-  env: NodeJS.ProcessEnv = process.env,
-): () => void {
-  const previous = Object.fromEntries(Object.keys(vars).map((name) => [name, env[name]]));
-  setAll(env, vars);
-  return () => setAll(env, previous);
+export function localConfig(options: LocalEnvOptions, env: Readonly<Record<string, string | undefined>> = process.env): ShardlogConfig {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [name, value] of Object.entries(localHandlerEnv(options))) {
+    if (value === undefined) delete merged[name];
+    else merged[name] = value;
+  }
+  return loadConfig(merged);
 }
 
-function setAll(env: NodeJS.ProcessEnv, vars: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(vars)) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
+/** Client settings for the emulators: their endpoints, {@link LOCAL_REGION} and {@link FAKE_CREDENTIALS}. */
+export function localClientOptions(endpoints: { readonly dynamoEndpoint: string; readonly s3Endpoint: string }): AwsClientOptions {
+  const common = { region: LOCAL_REGION, credentials: FAKE_CREDENTIALS };
+  return { dynamo: { ...common, endpoint: endpoints.dynamoEndpoint }, s3: { ...common, endpoint: endpoints.s3Endpoint } };
+}
+
+/**
+ * The AWS SDK's own switch for its Node.js version notice (`NodeVersionSupportWarning`, from @aws-sdk/core's
+ * `emitWarningIfUnsupportedVersion`: SDK releases after the first week of January 2027 require Node 22). Local
+ * runs (npm start, the bench, the tests) run on the developer's Node, where the notice would open every run
+ * and every test file; README's quickstart recommends Node 22 LTS or newer instead. Only that notice goes: any
+ * other warning is still printed, and a value the user set is kept.
+ */
+export const SDK_NODE_VERSION_WARNING_OFF = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } as const;
+
+/** Applies {@link SDK_NODE_VERSION_WARNING_OFF} to `env` (before the first AWS client is built). */
+export function quietSdkNodeVersionWarning(env: NodeJS.ProcessEnv = process.env): void {
+  for (const [name, value] of Object.entries(SDK_NODE_VERSION_WARNING_OFF)) env[name] ??= value;
 }

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { EntryNotFoundError, ExportNotFoundError } from './handler-loader.js';
 import { LOCAL_ACCOUNT_ID } from './apigw-event.js';
 import { LOCAL_REGION } from './local-env.js';
 
-/** One maintenance pass, as `functions/maintenance.ts` exports it for the EventBridge schedule. */
+/** One maintenance pass, as `maintenancePass` of functions/maintenance.ts serves the EventBridge schedule. */
 export type MaintenancePass = (event: ScheduledEventLike) => Promise<unknown>;
 
 /** The fields of an EventBridge "Scheduled Event" (the cloud's trigger), passed for fidelity. */
@@ -21,12 +20,9 @@ export interface ScheduledEventLike {
 
 export interface MaintenanceTimerOptions {
   readonly intervalMs: number;
-  /**
-   * Resolves the pass to run. Rejecting with {@link EntryNotFoundError} or {@link ExportNotFoundError} means
-   * "not written yet": the timer warns once and stops; any other rejection is logged and retried next time.
-   */
-  readonly loadPass: () => Promise<MaintenancePass>;
-  readonly log?: Pick<Console, 'warn' | 'error'>;
+  /** The pass to run. */
+  readonly pass: MaintenancePass;
+  readonly log?: Pick<Console, 'error'>;
   readonly now?: () => Date;
 }
 
@@ -62,20 +58,8 @@ export function startMaintenanceTimer(options: MaintenanceTimerOptions): Mainten
   };
 
   const runOnce = async (): Promise<void> => {
-    let pass: MaintenancePass;
     try {
-      pass = await options.loadPass();
-    } catch (error) {
-      if (error instanceof EntryNotFoundError || error instanceof ExportNotFoundError) {
-        log.warn(`maintenance: ${error.message}; scheduled maintenance is off for this run`);
-        stopped = true;
-        return;
-      }
-      log.error('maintenance: could not load the maintenance function', error);
-      return;
-    }
-    try {
-      await pass(scheduledEvent(now()));
+      await options.pass(scheduledEvent(now()));
     } catch (error) {
       log.error('maintenance: pass failed (will run again at the next interval)', error);
     }

@@ -25,7 +25,8 @@ export interface S3Local {
 
 /**
  * Starts s3rver, an in-process S3 emulator, on 127.0.0.1. It serves path-style requests and range GETs but
- * has no lifecycle rules, so nothing local may rely on S3 expiring objects (DESIGN.md, "The local stack").
+ * has no lifecycle rules, so nothing local may rely on S3 expiring objects (the maintenance pass deletes
+ * what expires; the bucket's lifecycle rules in infra/stateful-stack.ts are only a backstop).
  *
  * @example
  * const s3 = await startS3Local({ dataDir: '.shardlog/s3' });

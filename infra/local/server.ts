@@ -19,7 +19,7 @@ import { toLocalResponse, type LocalResponse } from './apigw-result.js';
 import type { HandlerLoader } from './handler-loader.js';
 import { createRouteMatcher } from './route-matcher.js';
 
-/** API Gateway HTTP API's request body limit (DESIGN.md, "What the numbers look like"). */
+/** API Gateway HTTP API's request body limit (its quota; README, "The HTTP boundary", lists what it answers). */
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Lambda's synchronous invocation payload limit, for the event and for the response alike. */
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;

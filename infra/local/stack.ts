@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { FUNCTIONS, ROUTES } from '../../functions/routes.js';
-import { loadConfig, type ShardlogConfig } from '../../lib/config.js';
+import { maintenancePass } from '../../functions/maintenance.js';
+import { ROUTES } from '../../functions/routes.js';
+import { createAwsClients } from '../../functions/runtime.js';
+import type { ShardlogConfig } from '../../lib/config.js';
 import { UnavailableError } from '../../lib/errors.js';
+import { createShardlog, type Shardlog } from '../../lib/shardlog.js';
 import { ensureStorage } from '../../lib/storage/bootstrap.js';
 import {
   DynamoDbLocalCorruptDatabaseError,
@@ -12,8 +15,8 @@ import {
   type DynamoDbLocal,
   type DynamoDbLocalOptions,
 } from './dynamodb-local.js';
-import { createModuleHandlerLoader, loadExport, REPO_ROOT, type HandlerLoader } from './handler-loader.js';
-import { applyEnv, FAKE_CREDENTIALS, LOCAL_REGION, LOCAL_RESOURCE_NAMES, localHandlerEnv } from './local-env.js';
+import { engineHandlerLoader, type HandlerLoader } from './handler-loader.js';
+import { FAKE_CREDENTIALS, LOCAL_REGION, LOCAL_RESOURCE_NAMES, localClientOptions, localConfig } from './local-env.js';
 import { startMaintenanceTimer, type MaintenancePass } from './maintenance-timer.js';
 import { describeRecovery, Quarantine, quarantineDatabase, repairDynamoDbStore, repairS3Store } from './recovery.js';
 import { startS3Local, type S3Local } from './s3-local.js';
@@ -36,10 +39,10 @@ export interface LocalStackOptions {
   readonly s3Port?: number;
   readonly maintenanceIntervalMs: number;
   readonly log?: Pick<Console, 'warn' | 'error'>;
-  /** Replaces the real handler modules (tests). */
+  /** Replaces the real handlers (tests). */
   readonly loadHandler?: HandlerLoader;
-  /** Replaces `scheduledHandler` of the maintenance entry (tests). */
-  readonly loadMaintenancePass?: () => Promise<MaintenancePass>;
+  /** Replaces the scheduled maintenance pass over the stack's engine (tests). */
+  readonly maintenancePass?: MaintenancePass;
 }
 
 /** A running local stack. */
@@ -50,21 +53,27 @@ export interface LocalStack {
   readonly s3Endpoint: string;
   /** The configuration the handlers see. */
   readonly config: ShardlogConfig;
+  /**
+   * The engine behind the handlers and the maintenance timer, built by the stack (one per stack, as one
+   * Lambda container has one): the bench instruments its clients.
+   */
+  readonly engine: Shardlog;
   /** PID of the DynamoDB Local java process (for checks that it is gone after `stop()`). */
   readonly dynamoPid: number;
   /**
    * Stops in dependency order: the HTTP server (in-flight requests finish), then the maintenance timer
-   * (a running pass finishes), then s3rver and DynamoDB Local; restores the process environment. Idempotent.
+   * (a running pass finishes), then the engine's clients, s3rver and DynamoDB Local. Idempotent.
    */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the embedded local stack (DESIGN.md, "The local stack"): DynamoDB Local and s3rver, the storage
- * they need, the local API Gateway on `host:port` in front of the real handlers, and the maintenance timer.
+ * Starts the embedded local stack (docs/api.md, "Local server"): DynamoDB Local and s3rver, the storage they
+ * need, an engine over them, the local API Gateway on `host:port` in front of the real handlers, and the
+ * maintenance timer.
  *
- * It sets `process.env` for the handlers (see {@link localHandlerEnv}) before any handler module loads, so a
- * process runs at most one local stack at a time.
+ * The configuration is what a Lambda would read with the local resource names (`localConfig`: the user's own
+ * `SHARDLOG_*` settings apply); `process.env` is not changed.
  *
  * With a data directory, it first recovers what a crash of the previous run may have left (see
  * `infra/local/recovery.ts`): it stops an orphaned DynamoDB Local, moves torn emulator files to
@@ -121,19 +130,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let dynamo = dynamoResult.value;
   const s3 = s3Result.value;
 
-  const restoreEnv = applyEnv(
-    localHandlerEnv({ dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, ...LOCAL_RESOURCE_NAMES }),
-  );
-  const stopStorage = async () => {
-    await Promise.all([s3.stop(), dynamo.stop()]);
-    restoreEnv();
-  };
+  const stopStorage = () => Promise.all([s3.stop(), dynamo.stop()]);
 
   let config: ShardlogConfig;
+  let clients: ReturnType<typeof createAwsClients> | undefined;
+  let engine: Shardlog;
   let url: string;
   let server: ReturnType<typeof createLocalServer>;
   try {
-    config = loadConfig(process.env);
+    config = localConfig({ dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, ...LOCAL_RESOURCE_NAMES });
     try {
       await bootstrapStorage(dynamo, s3, config);
     } catch (error) {
@@ -146,9 +151,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamo = await startDynamoDbLocal({ ...dynamoOptions, port: dynamo.port });
       await bootstrapStorage(dynamo, s3, config);
     }
+    // The endpoints of the emulators as they run now (a restart after quarantine keeps the port).
+    clients = createAwsClients(config, localClientOptions({ dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint }));
+    engine = createShardlog(clients, config);
     server = createLocalServer({
       routes: ROUTES,
-      loadHandler: options.loadHandler ?? createModuleHandlerLoader(),
+      loadHandler: options.loadHandler ?? engineHandlerLoader(engine),
       log,
       // The read-only web console at `/` (local only: not in the route table, not deployed).
       beforeRouting: createConsoleHandler(),
@@ -156,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url = await server.listen(options.port, options.host ?? '127.0.0.1');
   } catch (error) {
     reportRecovery();
+    clients?.destroy();
     await stopStorage();
     throw error;
   }
@@ -163,9 +172,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const timer = startMaintenanceTimer({
     intervalMs: options.maintenanceIntervalMs,
-    loadPass:
-      options.loadMaintenancePass ??
-      (() => loadExport<MaintenancePass>(REPO_ROOT, FUNCTIONS.maintenance.entry, 'scheduledHandler')),
+    pass: options.maintenancePass ?? maintenancePass(engine),
     log,
   });
 
@@ -175,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamoEndpoint: dynamo.endpoint,
     s3Endpoint: s3.endpoint,
     config,
+    engine,
     dynamoPid: dynamo.pid,
     stop() {
       stopping ??= (async () => {
@@ -182,6 +190,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           await server.close();
           await timer.stop();
         } finally {
+          clients?.destroy();
           await stopStorage();
         }
       })();

@@ -49,7 +49,7 @@ export class CapacityMeter {
   private s3ByCommand: Record<string, number> = {};
 
   /** Instruments a DynamoDB client (the one a DocumentClient wraps) and, optionally, an S3 client. */
-  attach(dynamo: DynamoDBClient, s3?: S3Client): this {
+  attach(dynamo: Pick<DynamoDBClient, 'middlewareStack'>, s3?: Pick<S3Client, 'middlewareStack'>): this {
     dynamo.middlewareStack.add(
       (next, context) => async (args) => {
         const command = String(context.commandName ?? 'unknown');

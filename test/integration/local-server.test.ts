@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FUNCTIONS, ROUTES } from '../../functions/routes.js';
-import { createModuleHandlerLoader, REPO_ROOT, type HttpApiHandler } from '../../infra/local/handler-loader.js';
+import { ROUTES } from '../../functions/routes.js';
+import { engineHandlerLoader, type HttpApiHandler } from '../../infra/local/handler-loader.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../infra/local/local-env.js';
 import { API_GATEWAY_MAX_BODY_BYTES, createLocalServer, type LocalServer } from '../../infra/local/server.js';
 import { startLocalStack } from '../../infra/local/stack.js';
+import type { Shardlog } from '../../lib/shardlog.js';
 import { rawRequest } from '../support/http.js';
 
 /** True while a process with this pid exists (signal 0 only checks). */
@@ -170,36 +171,16 @@ describe('local API Gateway (fake handlers)', () => {
   });
 });
 
-describe('module handler loader', () => {
-  let root: string;
-
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'shardlog-loader-'));
-    await mkdir(join(root, 'functions'));
-    // A module-level counter shows the module is imported once (a cold start), then cached.
-    await writeFile(
-      join(root, 'functions/topics.ts'),
-      `let loads = 0; loads++;
-       export async function handler(event: { rawPath: string }) {
-         return { statusCode: 200, body: JSON.stringify({ path: event.rawPath, loads }) };
-       }`,
-    );
-  });
-  afterAll(() => rm(root, { recursive: true, force: true }));
-
-  it('imports the entry file lazily from the root, caches it, and 500s for a missing entry', async () => {
-    const log = { error: vi.fn() };
-    const server = createLocalServer({ routes: ROUTES, loadHandler: createModuleHandlerLoader({ repoRoot: root }), log });
+describe('engine handler loader', () => {
+  it("serves each function's route handlers over the engine it is given", async () => {
+    // Only what GET /v1/topics and GET /v1/groups call: the handlers reach the engine they were built with.
+    const engine = { topics: { list: async () => [{ name: 'from-this-engine' }] }, groups: { list: async () => [] } };
+    const server = createLocalServer({ routes: ROUTES, loadHandler: engineHandlerLoader(engine as unknown as Shardlog), log: { error: vi.fn() } });
     const url = await server.listen(0);
     try {
-      const first = await (await fetch(`${url}/v1/health`)).json();
-      const second = await (await fetch(`${url}/v1/topics`)).json();
-      expect(first).toEqual({ path: '/v1/health', loads: 1 });
-      expect(second).toEqual({ path: '/v1/topics', loads: 1 });
-
-      const missing = await fetch(`${url}/v1/groups`);
-      expect(missing.status).toBe(500);
-      expect(log.error).toHaveBeenCalledWith(expect.any(String), expect.objectContaining({ name: 'EntryNotFoundError' }));
+      expect(await (await fetch(`${url}/v1/health`)).json()).toEqual({ status: 'ok' });
+      expect(await (await fetch(`${url}/v1/topics`)).json()).toEqual({ topics: [{ name: 'from-this-engine' }] });
+      expect(await (await fetch(`${url}/v1/groups`)).json()).toEqual({ groups: [] });
     } finally {
       await server.close();
     }
@@ -220,7 +201,7 @@ describe('local stack', () => {
       inMemory: false,
       port: 0,
       maintenanceIntervalMs: 50,
-      loadMaintenancePass: async () => passes,
+      maintenancePass: passes,
       log: { warn: vi.fn(), error: vi.fn() },
     };
 
@@ -257,40 +238,31 @@ describe('local stack', () => {
     expect(existsSync(join(dataDir, 'dynamodb', 'shared-local-instance.db'))).toBe(true);
   });
 
-  // Runs once the lead's functions/topics.ts exists: the same check end to end through the HTTP API.
-  it.runIf(existsSync(join(REPO_ROOT, FUNCTIONS.topics.entry)))(
-    'serves the real handlers: a topic created over HTTP is still there after a restart',
-    async () => {
-      const options = { dataDir: join(dataDir, 'http'), inMemory: false, port: 0, maintenanceIntervalMs: 60_000 };
-      const topic = `persist-${Date.now()}`;
+  it('serves the real handlers: a topic created over HTTP is still there after a restart', async () => {
+    const options = { dataDir: join(dataDir, 'http'), inMemory: false, port: 0, maintenanceIntervalMs: 60_000 };
+    const topic = `persist-${Date.now()}`;
 
-      const first = await startLocalStack(options);
-      try {
-        expect(await (await fetch(`${first.url}/v1/health`)).json()).toEqual({ status: 'ok' });
-        const created = await fetch(`${first.url}/v1/topics`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: topic, partitions: 2 }),
-        });
-        expect(created.status).toBe(201);
-      } finally {
-        await first.stop();
-      }
-
-      // The handler modules stay loaded in this process with clients bound to the first emulators' endpoints
-      // (a warm Lambda); restarting on the same ports keeps them valid. `npm start` restarts in a new process.
-      const second = await startLocalStack({
-        ...options,
-        dynamoPort: Number(new URL(first.dynamoEndpoint).port),
-        s3Port: Number(new URL(first.s3Endpoint).port),
+    const first = await startLocalStack(options);
+    try {
+      expect(await (await fetch(`${first.url}/v1/health`)).json()).toEqual({ status: 'ok' });
+      const created = await fetch(`${first.url}/v1/topics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: topic, partitions: 2 }),
       });
-      try {
-        const read = await fetch(`${second.url}/v1/topics/${topic}`);
-        expect(read.status).toBe(200);
-        expect(await read.json()).toMatchObject({ name: topic, partitions: 2 });
-      } finally {
-        await second.stop();
-      }
-    },
-  );
+      expect(created.status).toBe(201);
+    } finally {
+      await first.stop();
+    }
+
+    // A new engine over the restarted emulators (on new ports): nothing of the first stack's is reused.
+    const second = await startLocalStack(options);
+    try {
+      const read = await fetch(`${second.url}/v1/topics/${topic}`);
+      expect(read.status).toBe(200);
+      expect(await read.json()).toMatchObject({ name: topic, partitions: 2 });
+    } finally {
+      await second.stop();
+    }
+  });
 });

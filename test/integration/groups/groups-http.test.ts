@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../../functions/routes.js';
-import { handler } from '../../../functions/groups.js';
+import { groupsHandler } from '../../../functions/groups.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
 
 /**
@@ -27,6 +27,7 @@ async function call(method: string, path: string, body?: unknown) {
 
 describe('consumer groups over HTTP', () => {
   it('serves every route the route table gives the groups function', async () => {
+    const handler = groupsHandler(server.engine);
     for (const route of ROUTES.filter((r) => r.function === 'groups')) {
       const event = { routeKey: routeKey(route), rawPath: route.path, headers: {}, requestContext: { requestId: 'r' } };
       const response = await handler(event as never);

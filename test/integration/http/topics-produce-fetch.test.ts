@@ -1,15 +1,17 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
+import { PollGate } from '../../support/poll-gate.js';
 
 /**
  * The HTTP contract of API.md for health, topics, produce, fetch and maintenance, through the local API
  * Gateway and the real Lambda handlers, against DynamoDB Local and s3rver.
  */
 let server: TestLocalServer;
+const gate = new PollGate();
 
 beforeAll(async () => {
-  server = await startTestLocalServer();
+  server = await startTestLocalServer({ engine: { sleep: gate.sleep } });
 });
 
 afterAll(() => server?.stop());
@@ -146,9 +148,11 @@ describe('produce and fetch over HTTP', () => {
 
   it('long-polls with waitMs until a record arrives', async () => {
     const end = (await call('GET', '/v1/topics/events')).body.partitionStats[1].endOffset;
+    const asleep = gate.arm();
     const waiting = call('GET', `/v1/topics/events/partitions/1/records?offset=${end}&waitMs=5000`);
-    await new Promise((r) => setTimeout(r, 300));
+    await asleep; // the poll found nothing and waits
     await call('POST', '/v1/topics/events/records', { records: [{ value: 'late', partition: 1 }] });
+    gate.wake();
     const response = await waiting;
     expect(response.body.records.map((r: { value: unknown }) => r.value)).toEqual(['late']);
   });

@@ -6,6 +6,7 @@ import { partitionPk } from '../../../lib/storage/log-table.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
 import type { ProduceRecord } from '../../../lib/log/log-types.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
+import { PollGate } from '../../support/poll-gate.js';
 import { forward } from '../../support/read-options.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { produceTo, readFrom } from '../../support/by-name.js';
@@ -277,9 +278,13 @@ describe('fetch positions and limits', () => {
   });
 
   it('long-polls at the end until a record arrives', async () => {
-    const waiting = readFrom(another(), topic, 0, forward({ kind: 'offset', offset: 10 }, { waitMs: 5000 }));
-    await new Promise((r) => setTimeout(r, 300));
+    const gate = new PollGate();
+    const poller = createShardlog(storage, storage.config, { topicCacheMs: 0, tailCacheMs: 0, metaCacheMs: 0, sleep: gate.sleep });
+    const asleep = gate.arm();
+    const waiting = readFrom(poller, topic, 0, forward({ kind: 'offset', offset: 10 }, { waitMs: 5000 }));
+    await asleep; // the poll found nothing at offset 10 and waits
     await produceTo(engine, topic, { records: [jsonRecord('late')] });
+    gate.wake();
     const read = await waiting;
     expect(offsets(read)).toEqual([10]);
   });

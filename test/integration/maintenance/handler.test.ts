@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildHttpApiEvent } from '../../../infra/local/apigw-event.js';
-import { applyEnv, localHandlerEnv } from '../../../infra/local/local-env.js';
+import { localHandlerEnv } from '../../../infra/local/local-env.js';
 import { ENV } from '../../../lib/config.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
@@ -8,20 +8,20 @@ import { indexItems, sampleRecord } from './harness.js';
 import { produceTo } from '../../support/by-name.js';
 
 /**
- * The Lambda entry points of maintenance against the emulators, configured through the environment exactly as
- * the local stack configures them: the scheduled entry point (EventBridge / the local timer) runs a real pass,
- * and the HTTP route validates its body and returns the pass's report.
+ * The Lambda entry of maintenance (functions/lambda/maintenance.ts) against the emulators, configured through
+ * the environment as a deployed function is: its engine is built when the module loads, from these variables
+ * and the SDK's own (endpoints, region, credentials). The scheduled entry point (EventBridge / the local timer)
+ * runs a real pass, and the HTTP route validates its body and returns the pass's report.
  */
 let storage: TestStorage;
 let engine: Shardlog;
-let restoreEnv: () => void;
-let maintenance: typeof import('../../../functions/maintenance.js');
+let maintenance: typeof import('../../../functions/lambda/maintenance.js');
 
 beforeAll(async () => {
   // These tests pin the tiered regime (every topic tiered to S3); hot-retention.test.ts covers the other.
   storage = await createTestStorage({ hotRetentionLimitHours: 0 });
   engine = createShardlog(storage, storage.config);
-  restoreEnv = applyEnv({
+  const env = {
     ...localHandlerEnv({
       dynamoEndpoint: storage.endpoints.dynamo,
       s3Endpoint: storage.endpoints.s3,
@@ -31,12 +31,15 @@ beforeAll(async () => {
     }),
     [ENV.tierAfterMs]: '0',
     [ENV.hotRetentionLimitHours]: '0',
-  });
-  maintenance = await import('../../../functions/maintenance.js');
+  };
+  // The SDK reads its variables when a client first sends, so they stay set for the whole file.
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  vi.resetModules();
+  maintenance = await import('../../../functions/lambda/maintenance.js');
 });
 
 afterAll(async () => {
-  restoreEnv?.();
+  vi.unstubAllEnvs();
   await storage?.cleanup();
 });
 

@@ -5,9 +5,10 @@ import { OffsetOutOfRangeError } from '../../../lib/errors.js';
 import type { StoredRecord } from '../../../lib/log/batch-format.js';
 import { wireSize } from '../../../lib/log/wire-size.js';
 import type { ProduceRecord } from '../../../lib/log/log-types.js';
-import type { Shardlog } from '../../../lib/shardlog.js';
+import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import type { Topic } from '../../../lib/topics/topic.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.js';
+import { PollGate } from '../../support/poll-gate.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import {
   batchItems,
@@ -106,9 +107,13 @@ describe('cold reads', () => {
 
     // A long poll at the end still wakes up on a new append.
     const end = (await readFrom(engine, name, 0, forward({ kind: 'latest' }))).endOffset;
-    const polling = readFrom(engine, name, 0, forward({ kind: 'offset', offset: end }, { waitMs: 5000 }));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const gate = new PollGate();
+    const poller = createShardlog(storage, storage.config, { now: clock.now, topicCacheMs: 0, tailCacheMs: 0, metaCacheMs: 0, sleep: gate.sleep });
+    const asleep = gate.arm();
+    const polling = readFrom(poller, name, 0, forward({ kind: 'offset', offset: end }, { waitMs: 5000 }));
+    await asleep; // the poll found nothing at the end and waits
     await produceTo(engine, name, { records: [sampleRecord(1000, clock.ms)] });
+    gate.wake();
     expect((await polling).records.map((r) => r.offset)).toEqual([end]);
     // Out of range above the end is still a 416 with both bounds.
     await expect(readFrom(engine, name, 0, forward({ kind: 'offset', offset: end + 5 }))).rejects.toBeInstanceOf(OffsetOutOfRangeError);

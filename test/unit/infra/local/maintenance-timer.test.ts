@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EntryNotFoundError, ExportNotFoundError } from '../../../../infra/local/handler-loader.js';
 import { startMaintenanceTimer, type ScheduledEventLike } from '../../../../infra/local/maintenance-timer.js';
 
 function quietLog() {
-  return { warn: vi.fn(), error: vi.fn() };
+  return { error: vi.fn() };
 }
 
 describe('startMaintenanceTimer', () => {
@@ -14,7 +13,7 @@ describe('startMaintenanceTimer', () => {
     const events: ScheduledEventLike[] = [];
     const timer = startMaintenanceTimer({
       intervalMs: 1000,
-      loadPass: async () => async (event) => void events.push(event),
+      pass: async (event) => void events.push(event),
       log: quietLog(),
     });
     await vi.advanceTimersByTimeAsync(3500);
@@ -29,7 +28,7 @@ describe('startMaintenanceTimer', () => {
     let passes = 0;
     const timer = startMaintenanceTimer({
       intervalMs: 100,
-      loadPass: async () => async () => {
+      pass: async () => {
         running++;
         maxRunning = Math.max(maxRunning, running);
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -53,7 +52,7 @@ describe('startMaintenanceTimer', () => {
     let calls = 0;
     const timer = startMaintenanceTimer({
       intervalMs: 100,
-      loadPass: async () => async () => {
+      pass: async () => {
         calls++;
         throw new Error('boom');
       },
@@ -65,27 +64,11 @@ describe('startMaintenanceTimer', () => {
     expect(log.error).toHaveBeenCalledTimes(3);
   });
 
-  it.each([
-    ['a missing entry file', new EntryNotFoundError('functions/maintenance.ts')],
-    ['a missing export', new ExportNotFoundError('functions/maintenance.ts', 'scheduledHandler')],
-  ])('warns once and stops on %s', async (_, error) => {
-    const log = quietLog();
-    const loadPass = vi.fn(async () => {
-      throw error;
-    });
-    const timer = startMaintenanceTimer({ intervalMs: 100, loadPass, log });
-    await vi.advanceTimersByTimeAsync(1000);
-    await timer.stop();
-    expect(loadPass).toHaveBeenCalledTimes(1);
-    expect(log.warn).toHaveBeenCalledTimes(1);
-    expect(log.error).not.toHaveBeenCalled();
-  });
-
   it('stop() waits for the running pass and cancels the next', async () => {
     let finished = 0;
     const timer = startMaintenanceTimer({
       intervalMs: 100,
-      loadPass: async () => async () => {
+      pass: async () => {
         await new Promise((resolve) => setTimeout(resolve, 500));
         finished++;
       },
