@@ -17,7 +17,7 @@ import {
   REGISTRY_PK,
   registryKey,
   renewedMemberTtlSeconds,
-} from '../storage/lease-table.js';
+} from './lease-table.js';
 import { queryAllItems } from '../storage/partition-key.js';
 import type {
   CommitRequest,
@@ -36,7 +36,7 @@ export interface DynamoLeaseStoreOptions {
 
 /**
  * {@link LeaseStore} on DynamoDB (KCL's `DynamoDBLeaseRefresher`). The items, their keys and attribute names
- * are those of lib/storage/lease-table.ts; expressions name attributes by `#<logical name>` placeholders.
+ * are those of lib/groups/lease-table.ts; expressions name attributes by `#<logical name>` placeholders.
  */
 export class DynamoLeaseStore implements LeaseStore {
   private readonly doc: DynamoDBDocumentClient;

@@ -40,7 +40,7 @@ export interface GroupServiceOptions {
  * - commits.ts: fenced commits and how their outcomes answer the request;
  * - group-description.ts: describe and list; offset-reset.ts: seek/reset;
  * - group-records.ts: how all of them read a group (live owners, topics, the current incarnation's leases);
- * - session.ts: session limits and the liveness rule; lib/storage/lease-table.ts: the items they are stored as.
+ * - session.ts: session limits and the liveness rule; lib/groups/lease-table.ts: the items they are stored as.
  *
  * The lease token changes at every change of owner and at every reset; a commit is a conditional write on
  * owner and token, so a member that lost a lease can never move its offset (invariant 5 in docs/design.md).

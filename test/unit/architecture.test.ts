@@ -11,18 +11,6 @@ import { importCircles, importGraph, reachable, type ImportGraph } from '../supp
  */
 const graph = importGraph(REPO_ROOT, ['lib', 'functions', 'infra']);
 
-/**
- * Circles known on this branch, being removed by the structure work of issue 10: R2 makes Producer and Consumer
- * depend on the calls they use instead of the client (lib/client), R1a gives LogService a resolved Topic and
- * moves the produce types out of log-service.ts (lib/log). Whoever removes one deletes its line here: the test
- * fails on a circle not listed and on a listed one that is gone, so this list can only shrink to empty.
- */
-const KNOWN_FILE_CIRCLES: readonly (readonly string[])[] = [];
-const KNOWN_FOLDER_CIRCLES: readonly (readonly string[])[] = [
-  // lib/storage/lease-table.ts imports lib/groups (assignment.ts, lease-store.ts, session.ts), which imports lib/storage.
-  ['lib/groups', 'lib/log', 'lib/storage', 'lib/topics'],
-];
-
 /** A file's layer: lib's concept folders one by one, lib's root files (errors, config, the composition root) each alone. */
 function folderOf(file: string): string {
   const parts = file.split('/');
@@ -70,12 +58,12 @@ describe('the import graph', () => {
     expect(importCircles(synthetic({ a: ['b'], b: ['c'], c: [] }))).toEqual([]);
   });
 
-  it('has no import circle between files but the known ones', () => {
-    expect(importCircles(graph)).toEqual(KNOWN_FILE_CIRCLES);
+  it('has no import circle between files', () => {
+    expect(importCircles(graph)).toEqual([]);
   });
 
-  it("has no circle between lib's folders, functions and infra but the known ones", () => {
-    expect(importCircles(folderGraph(graph))).toEqual(KNOWN_FOLDER_CIRCLES);
+  it("has no circle between lib's folders, functions and infra", () => {
+    expect(importCircles(folderGraph(graph))).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
-import type { TopicPartition } from '../groups/assignment.js';
-import type { GroupRecords, LeaseRecord, MemberRecord } from '../groups/lease-store.js';
-import { MAX_SESSION_TIMEOUT_MS } from '../groups/session.js';
-import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './tables.js';
+import type { TopicPartition } from './assignment.js';
+import type { GroupRecords, LeaseRecord, MemberRecord } from './lease-store.js';
+import { MAX_SESSION_TIMEOUT_MS } from './session.js';
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../storage/tables.js';
 
 /*
  * The lease table's layout, in one place: every key, attribute name and item codec of the consumer-group

@@ -12,7 +12,7 @@ import {
   memberTtlSeconds,
   registryKey,
   renewedMemberTtlSeconds,
-} from '../../../lib/storage/lease-table.js';
+} from '../../../lib/groups/lease-table.js';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../../lib/storage/tables.js';
 
 const name = fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/);
