@@ -12,6 +12,14 @@
 export { ShardlogClient, DEFAULT_URL, type ShardlogClientOptions } from './client.js';
 export { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 export { Consumer, type ConsumerCalls, type ConsumerOptions, type EachBatchPayload, type RunOptions } from './consumer.js';
+export {
+  ShareConsumer,
+  type EachMessagePayload,
+  type ShareConsumerCalls,
+  type ShareConsumerOptions,
+  type ShareRunOptions,
+} from './share-consumer.js';
+export type * from './share-types.js';
 export type { Clock } from './clock.js';
 export { HttpClient, errorFromResponse, type FetchLike, type HttpClientOptions, type RequestOptions } from './http-client.js';
 export {
