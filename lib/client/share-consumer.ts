@@ -40,6 +40,8 @@ export interface ShareRunOptions {
   eachMessage(payload: EachMessagePayload): Promise<void>;
   /** Records handled at once (default 1). */
   concurrency?: number;
+  /** Called when a fetch found no record to acquire. */
+  onIdle?(): void;
 }
 
 /** The three calls a {@link ShareConsumer} makes; `ShardlogClient` has them, unit tests give a fake. */
@@ -137,6 +139,8 @@ export class ShareConsumer {
         await sleep(backoffDelayMs(Math.min(++failures, MAX_BACKOFF_ATTEMPT)), this.stopController.signal, this.clock).catch(() => undefined);
         continue;
       }
+      if (records.length === 0) run.onIdle?.();
+      if (this.stopping) break;
       if (records.length > 0) await this.handle(run, records, concurrency, request.lockMs!);
       // Nothing to do and no long poll to wait in: pause, rather than ask again at once.
       else if (request.waitMs! < IDLE_PAUSE_MS) await sleep(IDLE_PAUSE_MS - request.waitMs!, this.stopController.signal, this.clock).catch(() => undefined);

@@ -18,6 +18,10 @@ export type CliClient = Pick<
   | 'describeGroup'
   | 'resetOffsets'
   | 'runMaintenance'
+  | 'shareConsumer'
+  | 'listShareGroups'
+  | 'describeShareGroup'
+  | 'deleteShareGroup'
 >;
 
 /** Everything the CLI touches outside itself, injected so tests run it in-process. */
