@@ -1,7 +1,7 @@
 import { MAX_FETCH_LIMIT, MAX_WAIT_MS } from '../../contract/limits.js';
 import type { AutoOffsetReset, ConsumedRecord, FetchOptions } from '../types.js';
 import { intOption, noMoreArgs, required, UsageError, type ParsedArgs } from './args.js';
-import { writeLine, type CliClient, type CliIo } from './io.js';
+import { warnOnStderr, writeLine, type CliClient, type CliIo } from './io.js';
 import { consumeShareGroup } from './share-commands.js';
 
 /** Long-poll wait per request with `--follow`: the longest the API allows. */
@@ -136,8 +136,7 @@ async function consumeGroup(
     maxRecords: FETCH_LIMIT,
     maxBytes: FETCH_MAX_BYTES,
     ...(options.autoOffsetReset ? { autoOffsetReset: options.autoOffsetReset } : {}),
-    // The member survives these on its own (it retries, rejoins); say so, once per failure, and go on.
-    onError: (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`),
+    onError: warnOnStderr(io),
   });
   const stop = () => void consumer.stop();
   io.signal?.addEventListener('abort', stop, { once: true });

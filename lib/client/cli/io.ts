@@ -38,6 +38,11 @@ export interface CliIo {
   connect?: (url: string) => CliClient;
 }
 
+/** Reports a failure a consumer survives on its own (it retries, rejoins): once per failure, on stderr. */
+export function warnOnStderr(io: CliIo): (error: unknown) => void {
+  return (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`);
+}
+
 /**
  * Writes one line and waits for `drain` when the stream's buffer is full, so `consume | slow-reader` holds
  * memory flat instead of queueing the whole topic. Resolves `false` once the reader went away (EPIPE).

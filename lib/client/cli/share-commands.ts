@@ -1,7 +1,7 @@
 import type { ShareGroupDescription } from '../share-types.js';
 import { noMoreArgs, required, type ParsedArgs } from './args.js';
 import { table } from './format.js';
-import { writeLine, type CliClient, type CliIo } from './io.js';
+import { warnOnStderr, writeLine, type CliClient, type CliIo } from './io.js';
 
 /*
  * The share-group commands (docs/api.md, "Share groups"): `consume <topic> --share-group <g>` and
@@ -34,7 +34,7 @@ export async function consumeShareGroup(
     waitMs: options.follow ? FOLLOW_WAIT_MS : 0,
     ...(options.from ? { from: options.from } : {}),
     isRetriable: () => true,
-    onError: (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`),
+    onError: warnOnStderr(io),
   });
   const stop = () => void consumer.stop();
   io.signal?.addEventListener('abort', stop, { once: true });
