@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TopicPartition } from '../groups/assignment.js';
 import { expressionNames } from '../groups/lease-table.js';
 import { deleteSomeItems, queryAllItems } from '../storage/partition-key.js';
@@ -88,7 +89,8 @@ export class DynamoShareStore implements ShareStore {
       return 'ok';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return error.Item && decodeWriters(error.Item as Record<string, unknown>).includes(writer) ? 'ok' : 'lost';
+      // The exception's item is in the low-level format: the document client converts responses, not errors.
+      return error.Item && decodeWriters(unmarshall(error.Item)).includes(writer) ? 'ok' : 'lost';
     }
   }
 
@@ -106,7 +108,7 @@ export class DynamoShareStore implements ShareStore {
       return subscription;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
-      return decodeSubscription(error.Item as Record<string, unknown>);
+      return decodeSubscription(unmarshall(error.Item));
     }
   }
 
