@@ -1,6 +1,7 @@
 /**
- * The shardlog client SDK: typed calls for every route of the HTTP API, a batching producer and a
- * consumer-group member. Errors are the server's own classes, re-exported here.
+ * The shardlog client SDK: typed calls for every route of the HTTP API, a batching producer, a
+ * consumer-group member and a share-group member (`client.shareConsumer().run({ eachMessage })`). Errors are
+ * the server's own classes, re-exported here.
  *
  * @example
  * import { ShardlogClient } from 'shardlog';
