@@ -169,7 +169,7 @@ function lambdaMs(stats: OperationStats): number {
   return stats.localMsP50 + (stats.roundTrips.mean - s3) * AWS_DYNAMODB_RTT_MS + s3 * AWS_S3_RTT_MS;
 }
 
-function workOf(stats: OperationStats): Work {
+export function workOf(stats: OperationStats): Work {
   return {
     readUnits: stats.readUnits,
     writeUnits: stats.writeUnits,

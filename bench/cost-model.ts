@@ -194,6 +194,31 @@ function addWork(a: Work, b: Work, bScale = 1): Work {
  * shardlog's monthly bill for `workload`, from the measured work per operation.
  * @throws Error when the workload's produce batch differs from the measured one (the per-call work would not apply).
  */
+/**
+ * The bill lines of `n` calls of one operation a month, each doing `w`: API Gateway requests (when it is served
+ * over HTTP), Lambda requests and duration at `memoryMb`, DynamoDB units, S3 requests.
+ */
+export function operationLines(
+  name: string,
+  n: number,
+  w: Work,
+  serving: { readonly memoryMb: number; readonly viaHttp: boolean; readonly lambdaRequests: boolean },
+  prices: PriceTable,
+): BillLine[] {
+  const lines: BillLine[] = [];
+  const line = (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
+    if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
+  };
+  if (serving.viaHttp) line('API Gateway', `requests: ${name}`, n * meteredRequests(w.httpBytes, prices), 'requests', prices.apiGateway.perRequest);
+  line('Lambda', `requests: ${name}`, serving.lambdaRequests ? n : 0, 'requests', prices.lambda.perRequest);
+  line('Lambda', `duration: ${name}`, (n * w.lambdaMs * serving.memoryMb) / 1000 / 1024, 'GB-s', prices.lambda.perGbSecond);
+  line('DynamoDB', `write units: ${name}`, n * w.writeUnits, 'WRU', prices.dynamodb.perWriteUnit);
+  line('DynamoDB', `read units: ${name}`, n * w.readUnits, 'RRU', prices.dynamodb.perReadUnit);
+  line('S3', `PUTs: ${name}`, n * w.s3Puts, 'requests', prices.s3.perPut);
+  line('S3', `GETs: ${name}`, n * w.s3Gets, 'requests', prices.s3.perGet);
+  return lines;
+}
+
 export function shardlogBill(workload: Workload, measured: MeasuredWork, deployment: Deployment, prices: PriceTable): Bill {
   if (measured.produceBatch.records !== workload.recordsPerProduce || measured.produceBatch.recordBytes !== workload.recordBytes) {
     throw new Error(
@@ -221,20 +246,12 @@ export function shardlogBill(workload: Workload, measured: MeasuredWork, deploym
     ['cold reads', tiered ? consumedMiB * workload.coldReadFraction : 0, measured.coldReadPerMiB, deployment.groupsMemoryMb, false],
   ];
 
-  const lines: BillLine[] = [];
+  const lines: BillLine[] = ops.flatMap(([name, n, w, memoryMb, viaHttp]) =>
+    operationLines(name, n, w, { memoryMb, viaHttp, lambdaRequests: viaHttp || name === 'maintenance schedule' }, prices),
+  );
   const line = (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
     if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
   };
-  for (const [name, n, w, memoryMb, viaHttp] of ops) {
-    if (viaHttp) line('API Gateway', `requests: ${name}`, n * meteredRequests(w.httpBytes, prices), 'requests', prices.apiGateway.perRequest);
-    const lambdaRequests = viaHttp || name === 'maintenance schedule' ? n : 0;
-    line('Lambda', `requests: ${name}`, lambdaRequests, 'requests', prices.lambda.perRequest);
-    line('Lambda', `duration: ${name}`, (n * w.lambdaMs * memoryMb) / 1000 / 1024, 'GB-s', prices.lambda.perGbSecond);
-    line('DynamoDB', `write units: ${name}`, n * w.writeUnits, 'WRU', prices.dynamodb.perWriteUnit);
-    line('DynamoDB', `read units: ${name}`, n * w.readUnits, 'RRU', prices.dynamodb.perReadUnit);
-    line('S3', `PUTs: ${name}`, n * w.s3Puts, 'requests', prices.s3.perPut);
-    line('S3', `GETs: ${name}`, n * w.s3Gets, 'requests', prices.s3.perGet);
-  }
   // Steady state: DynamoDB holds `hotResidenceHours` of traffic; S3 holds `retentionDays` of it when tiered.
   const bytesPerHour = workload.bytesPerMonth / HOURS_PER_MONTH;
   line('DynamoDB', 'storage: batches', (bytesPerHour * plan.hotResidenceHours * measured.hotBytesPerPayloadByte) / GB, 'GB-month', prices.dynamodb.storagePerGbMonth);

@@ -1,5 +1,6 @@
 import type { BundleStats } from './bundles.js';
 import { renderContention, type ContentionResults } from './contention.js';
+import { renderShareGroups, type ShareGroupResults } from './share-groups.js';
 import type { Bill, Deployment, KinesisBill, MeasuredWork, Workload } from './cost-model.js';
 import type { OperationStats, Sample } from './measure.js';
 import type { PriceTable } from './prices.js';
@@ -57,6 +58,8 @@ export interface BenchResults {
   bundles: BundleStats[];
   /** Producers racing on the same partitions (bench/contention.ts); absent in results written before it. */
   contention?: ContentionResults;
+  /** Share groups (bench/share-groups.ts); absent in results written before it. */
+  shareGroups?: ShareGroupResults;
   costModel: {
     workload: Workload;
     measured: MeasuredWork | undefined;
@@ -184,6 +187,7 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
   );
 
   if (r.contention) push(renderContention(r.contention));
+  if (r.shareGroups) push(renderShareGroups(r.shareGroups));
 
   const opRows = (Object.entries(r.operations) as Array<[string, OperationStats]>).map(([name, s]) => [
     name,

@@ -19,6 +19,8 @@
  *   7. growth.ts       one partition from 10^3 records up
  *   8. bundles.ts      Lambda bundles and module initialisation; contention.ts: producers racing on partitions
  *   9. bill.ts         the monthly bill from the measured work
+ *  10. share-groups.ts units and round trips per record delivered and acked, members racing on one partition,
+ *                     the bill with a share group reading instead of a consumer group
  *
  * How calls are counted: the handlers run in this process over the local stack's engine, so the bench attaches
  * the CapacityMeter and an AwsTracer to that engine's clients (harness.ts). Latency, units and round trips of a
@@ -42,6 +44,7 @@ import { measureGroups, measureHeartbeatGrowth } from './groups.js';
 import { measureGrowth } from './growth.js';
 import { BATCH, benchContext, PLANS, RECORD_BYTES, round } from './harness.js';
 import { measurePerCall } from './per-call.js';
+import { measureShareGroups } from './share-groups.js';
 import { renderChart, renderMarkdown, type BenchResults } from './report.js';
 import { measureThroughput } from './throughput.js';
 import { measureTiering } from './tiering.js';
@@ -82,6 +85,7 @@ try {
     log,
   });
   const costModel = modelBill({ plan: PLAN, config: stack.config, perCall, groups: groups.stats, tiering });
+  const shareGroups = await measureShareGroups(ctx, costModel.shardlog);
 
   const date = new Date().toISOString().slice(0, 10);
   const name = QUICK ? `${date}-quick` : date;
@@ -114,6 +118,7 @@ try {
     growth,
     bundles,
     contention,
+    shareGroups,
     costModel,
   };
   final.durationSeconds = round((performance.now() - STARTED) / 1000, 0);

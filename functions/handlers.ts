@@ -5,6 +5,7 @@ import type { LambdaHttpHandler } from './http/handler.js';
 import { maintenanceHandler } from './maintenance.js';
 import { produceHandler } from './produce.js';
 import type { FunctionName } from './routes.js';
+import { shareGroupsHandler } from './share-groups.js';
 import { topicsHandler } from './topics.js';
 
 /**
@@ -18,6 +19,7 @@ export function functionHandlers(engine: Shardlog): Readonly<Record<FunctionName
     produce: produceHandler(engine),
     fetch: fetchHandler(engine),
     groups: groupsHandler(engine),
+    shareGroups: shareGroupsHandler(engine),
     maintenance: maintenanceHandler(engine),
   };
 }

@@ -48,6 +48,13 @@ export const FUNCTIONS = {
     memoryMb: 1024,
     timeoutSeconds: 29,
   },
+  // Its own function (not `groups`): dead-letter appends need writes to the log table that consumer groups never make.
+  shareGroups: {
+    entry: 'functions/lambda/share-groups.ts',
+    description: 'shardlog: share groups (subscribe, fetch, acknowledge, dead letters)',
+    memoryMb: 1024,
+    timeoutSeconds: 29,
+  },
   maintenance: {
     entry: 'functions/lambda/maintenance.ts',
     description: 'shardlog: tiering to S3 and retention',
@@ -111,6 +118,17 @@ export const ROUTES: readonly DeployedRouteSpec[] = [
   { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/commit', function: 'groups', grants: ['consume'] },
   // A reset moves the group's committed offsets under its members' feet: an operator's seek.
   { method: 'POST', path: '/v1/groups/{group}/offsets', function: 'groups', grants: ADMIN_ONLY },
+  // Share groups (docs/api.md v1.1): the tags of V1_1_ROUTES in test/unit/infra/grants.test.ts.
+  { method: 'PUT', path: '/v1/share-groups/{group}/subscriptions/{topic}', function: 'shareGroups', grants: ['shareConsume'] },
+  { method: 'DELETE', path: '/v1/share-groups/{group}/subscriptions/{topic}', function: 'shareGroups', grants: ['shareConsume'] },
+  { method: 'POST', path: '/v1/share-groups/{group}/fetch', function: 'shareGroups', grants: ['shareConsume'] },
+  { method: 'POST', path: '/v1/share-groups/{group}/acks', function: 'shareGroups', grants: ['shareConsume'] },
+  { method: 'GET', path: '/v1/share-groups/{group}', function: 'shareGroups', grants: ['shareConsume'] },
+  // Sets where the group's archived records get written, and deletes the group: an operator's decisions.
+  { method: 'PATCH', path: '/v1/share-groups/{group}', function: 'shareGroups', grants: ADMIN_ONLY },
+  { method: 'DELETE', path: '/v1/share-groups/{group}', function: 'shareGroups', grants: ADMIN_ONLY },
+  // Lists every share group name: administrators only.
+  { method: 'GET', path: '/v1/share-groups', function: 'shareGroups', grants: ADMIN_ONLY },
   { method: 'POST', path: '/v1/admin/maintenance', function: 'maintenance', grants: ADMIN_ONLY },
 ];
 

@@ -73,6 +73,15 @@ export const ACCESS = {
     leaseTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
     segmentBucket: COLD_READS,
   },
+  // lib/share-groups/dynamo-share-store.ts: share-partitions (GetItem, conditional PutItem), a group's items and
+  // the registry (Query), subscriptions and settings (PutItem, UpdateItem, DeleteItem), a group's deletion (Query +
+  // BatchWriteItem). Fetch reads the log like `fetch`; dead-letter copies are appended like `produce` (conditional
+  // PutItem or TransactWriteItems with an idempotency record, GetItem of that record, spill PUTs of large batches).
+  shareGroups: {
+    logTable: ['GetItem', 'Query', 'PutItem', 'ConditionCheckItem'],
+    leaseTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+    segmentBucket: { get: [SEGMENT_PREFIX, SPILL_PREFIX], put: [SPILL_PREFIX], list: [SEGMENT_PREFIX, SPILL_PREFIX] },
+  },
   // lib/maintenance: reads hot batches (Query) and spilled ones (GET spill/) to tier them; PUTs segments and
   // indexes them (conditional PutItem); advances partition meta and sets batch TTLs (conditional UpdateItem);
   // deletes expired segments and spill objects (the only function that may delete objects: ListObjectsV2 and

@@ -9,6 +9,9 @@ import { LogService } from './log/log-service.js';
 import type { LogStore } from './log/log-store.js';
 import { createMaintenance, createSegmentStore } from './maintenance/create-maintenance.js';
 import type { MaintenanceService } from './maintenance/maintenance-service.js';
+import { DynamoShareStore } from './share-groups/dynamo-share-store.js';
+import type { ShareStepHook } from './share-groups/share-context.js';
+import { ShareGroupService } from './share-groups/share-group-service.js';
 import { translateStorageErrors } from './storage/aws-errors.js';
 import { DynamoTopicStore } from './topics/dynamo-topic-store.js';
 import type { TopicStore } from './topics/topic.js';
@@ -32,6 +35,8 @@ export interface ShardlogOptions {
   readonly metaCacheMs?: number;
   readonly tailCacheMs?: number;
   readonly cold?: ColdTier;
+  /** Crash injection in tests: runs after each step of the share groups' dead-letter protocol. */
+  readonly onShareStep?: ShareStepHook;
 }
 
 /** The engine, wired: what the Lambda handlers and the local stack call. */
@@ -46,6 +51,8 @@ export interface Shardlog {
   readonly groups: GroupService;
   /** Tiering to S3 segments, retention and reclaiming deleted topics (one pass per call). */
   readonly maintenance: MaintenanceService;
+  /** Share groups over the lease table: queue semantics over the log (docs/api.md v1.1). */
+  readonly shareGroups: ShareGroupService;
 }
 
 /**
@@ -83,5 +90,12 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
   });
   const maintenance = createMaintenance({ clients, config, topics, store, segments, now });
   const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now });
-  return { config, clients, topics, store, log, maintenance, groups };
+  const shareGroups = new ShareGroupService({
+    store: new DynamoShareStore({ doc: clients.doc, tableName: config.leaseTable }),
+    topics,
+    log,
+    now,
+    ...(options.onShareStep ? { onStep: options.onShareStep } : {}),
+  });
+  return { config, clients, topics, store, log, maintenance, groups, shareGroups };
 }

@@ -9,6 +9,7 @@ import {
 } from '../../lib/contract/limits.js';
 import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
 import type { GroupBatch } from '../../lib/groups/group-service.js';
+import type { SharedRecord } from '../../lib/share-groups/share-group-service.js';
 import type { StoredRecord } from '../../lib/log/batch-format.js';
 import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
 import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-types.js';
@@ -252,6 +253,23 @@ export function encodeGroupBatch(batch: GroupBatch, encoding: Encoding): string 
     `{"topic":${JSON.stringify(batch.topic)},"partition":${batch.partition},"leaseToken":${JSON.stringify(batch.leaseToken)},` +
     `"records":[${records}],"nextOffset":${batch.nextOffset},"endOffset":${batch.endOffset}}`
   );
+}
+
+/**
+ * The body of a share-group fetch (docs/api.md, "Share groups"), as JSON text: each record is the fetch record
+ * with its `topic`, `partition`, `deliveryCount` and `receipt` in front, which `shareRecordEnvelopeSize`
+ * (lib/share-groups/share-fetch.ts) measures besides the record's `wireSize`.
+ */
+export function encodeShareFetchResponse(records: readonly SharedRecord[], encoding: Encoding): JsonText {
+  return new JsonText(`{"records":[${records.map((r) => encodeSharedRecord(r, encoding)).join(',')}]}`);
+}
+
+/** One record of a share-group fetch, as JSON text. */
+export function encodeSharedRecord(shared: SharedRecord, encoding: Encoding): string {
+  const fields =
+    `"topic":${JSON.stringify(shared.topic)},"partition":${shared.partition},` +
+    `"deliveryCount":${shared.deliveryCount},"receipt":${JSON.stringify(shared.receipt)},`;
+  return `{${fields}${encodeWireRecord(shared.record, encoding).slice(1)}`;
 }
 
 /**

@@ -2,6 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
 import { HttpClient, type HttpClientOptions } from './http-client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
+import { ShareConsumer, type ShareConsumerCalls, type ShareConsumerOptions } from './share-consumer.js';
+import type {
+  ShareAck,
+  ShareAckResult,
+  ShareFetchRequest,
+  SharedRecord,
+  ShareGroupDescription,
+  ShareGroupSettings,
+  ShareGroupSummary,
+} from './share-types.js';
 import type {
   CommitOffset,
   CommitResponse,
@@ -42,7 +52,7 @@ export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: str
  * await client.produce('orders', [{ key: 'customer-1', value: { total: 42 } }]);
  * const { records } = await client.fetch('orders', 0, { from: 'earliest' });
  */
-export class ShardlogClient implements ProducerCalls, ConsumerCalls {
+export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsumerCalls {
   readonly http: HttpClient;
 
   constructor(options: ShardlogClientOptions = {}) {
@@ -196,6 +206,65 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
    */
   resetOffsets(group: string, request: ResetOffsetsRequest): Promise<ResetOffsetsResponse> {
     return this.http.request('POST', `/v1/groups/${seg(group)}/offsets`, { body: request });
+  }
+
+  // ---- share groups (docs/api.md, "Share groups (v1.1)") ----
+
+  /** A share-group member; `run()` it with a group, topics and a per-record handler. */
+  shareConsumer(options: ShareConsumerOptions = {}): ShareConsumer {
+    return new ShareConsumer(this, options);
+  }
+
+  /**
+   * `PUT /v1/share-groups/{group}/subscriptions/{topic}`: idempotent; a new subscription starts at the end
+   * unless `from` is `earliest`.
+   * @throws TopicNotFoundError
+   */
+  subscribeShareGroup(group: string, topic: string, from?: 'earliest' | 'latest'): Promise<{ group: string; topic: string }> {
+    return this.http.request('PUT', `/v1/share-groups/${seg(group)}/subscriptions/${seg(topic)}`, { body: from ? { from } : {} });
+  }
+
+  /** `DELETE /v1/share-groups/{group}/subscriptions/{topic}`: its records' receipts are `FENCED` from now on. */
+  async unsubscribeShareGroup(group: string, topic: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/share-groups/${seg(group)}/subscriptions/${seg(topic)}`);
+  }
+
+  /**
+   * `POST /v1/share-groups/{group}/fetch`: acquires up to `maxRecords` records, each locked to its `receipt`.
+   * @throws GroupNotFoundError
+   */
+  shareFetch(group: string, request: ShareFetchRequest = {}, signal?: AbortSignal): Promise<{ records: SharedRecord[] }> {
+    return this.http.request('POST', `/v1/share-groups/${seg(group)}/fetch`, {
+      body: request,
+      extraTimeoutMs: request.waitMs ?? 0,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** `POST /v1/share-groups/{group}/acks`: one result per ack, `ok: false` with `FENCED` for a stale receipt. */
+  async shareAck(group: string, acks: ShareAck[]): Promise<ShareAckResult[]> {
+    const response = await this.http.request<{ results: ShareAckResult[] }>('POST', `/v1/share-groups/${seg(group)}/acks`, { body: { acks } });
+    return response.results;
+  }
+
+  /** `PATCH /v1/share-groups/{group}`: `maxDeliveries`, the dead-letter topic (`null`: none). */
+  configureShareGroup(group: string, settings: ShareGroupSettings): Promise<ShareGroupDescription> {
+    return this.http.request('PATCH', `/v1/share-groups/${seg(group)}`, { body: settings });
+  }
+
+  /** `GET /v1/share-groups/{group}` */
+  describeShareGroup(group: string): Promise<ShareGroupDescription> {
+    return this.http.request('GET', `/v1/share-groups/${seg(group)}`);
+  }
+
+  /** `GET /v1/share-groups` */
+  async listShareGroups(): Promise<ShareGroupSummary[]> {
+    return (await this.http.request<{ groups: ShareGroupSummary[] }>('GET', '/v1/share-groups')).groups;
+  }
+
+  /** `DELETE /v1/share-groups/{group}` */
+  async deleteShareGroup(group: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/share-groups/${seg(group)}`);
   }
 
   // ---- maintenance ----

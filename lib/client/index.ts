@@ -1,6 +1,7 @@
 /**
- * The shardlog client SDK: typed calls for every route of the HTTP API, a batching producer and a
- * consumer-group member. Errors are the server's own classes, re-exported here.
+ * The shardlog client SDK: typed calls for every route of the HTTP API, a batching producer, a
+ * consumer-group member and a share-group member (`client.shareConsumer().run({ eachMessage })`). Errors are
+ * the server's own classes, re-exported here.
  *
  * @example
  * import { ShardlogClient } from 'shardlog';
@@ -12,6 +13,14 @@
 export { ShardlogClient, DEFAULT_URL, type ShardlogClientOptions } from './client.js';
 export { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 export { Consumer, type ConsumerCalls, type ConsumerOptions, type EachBatchPayload, type RunOptions } from './consumer.js';
+export {
+  ShareConsumer,
+  type EachMessagePayload,
+  type ShareConsumerCalls,
+  type ShareConsumerOptions,
+  type ShareRunOptions,
+} from './share-consumer.js';
+export type * from './share-types.js';
 export type { Clock } from './clock.js';
 export { HttpClient, errorFromResponse, type FetchLike, type HttpClientOptions, type RequestOptions } from './http-client.js';
 export {

@@ -59,6 +59,19 @@ export class ResponseCut {
     return true;
   }
 
+  /**
+   * A copy with the same counts, to try a cut on before committing to it: a share-group fetch cuts the records
+   * it means to acquire, and keeps the copy only if its conditional write wins (lib/share-groups/share-fetch.ts).
+   */
+  fork(): ResponseCut {
+    const copy = new ResponseCut({ limit: this.limit, maxBytes: this.maxBytes, encoding: this.encoding });
+    copy.records = this.records;
+    copy.recordBytes = this.recordBytes;
+    copy.totalBytes = this.totalBytes;
+    copy.stopped = this.stopped;
+    return copy;
+  }
+
   /** Counts bytes that are not records (an envelope) against the response's limit; false, counting nothing, if they do not fit. */
   reserve(bytes: number): boolean {
     if (this.totalBytes + bytes > MAX_RESPONSE_RECORD_BYTES) return false;

@@ -26,27 +26,30 @@ interface Call {
   readonly why: string;
 }
 
-const ALL: readonly FunctionName[] = ['topics', 'produce', 'fetch', 'groups', 'maintenance'];
-const READERS: readonly FunctionName[] = ['fetch', 'groups'];
+const ALL: readonly FunctionName[] = ['topics', 'produce', 'fetch', 'groups', 'shareGroups', 'maintenance'];
+/** Functions that read records: plain fetch, group fetch, share-group fetch (and its dead-letter copies' sources). */
+const READERS: readonly FunctionName[] = ['fetch', 'groups', 'shareGroups'];
+/** Functions that append: produce, and share groups' dead-letter copies. */
+const APPENDERS: readonly FunctionName[] = ['produce', 'shareGroups'];
 
 /** Not Lambda code: the client SDK runs in the caller, bootstrap creates tables for the local stack and tests. */
 const NOT_IN_LAMBDA = ['lib/client/', 'lib/storage/bootstrap.ts', 'lib/storage/capacity-meter.ts'];
 
 const CALLS: readonly Call[] = [
   // lib/log: the hot log (the append protocol, idempotency records, spill objects, the queries).
-  { file: 'lib/log/dynamo-append.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'logTable', functions: ['produce'], why: 'append to one partition' },
+  { file: 'lib/log/dynamo-append.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'logTable', functions: APPENDERS, why: 'append to one partition' },
   {
     file: 'lib/log/dynamo-append.ts',
     command: 'TransactWriteCommand',
     actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
     resource: 'logTable',
-    functions: ['produce'],
+    functions: APPENDERS,
     why: 'append to several partitions / expectedOffsets / Idempotency-Key: Puts and ConditionChecks',
   },
-  { file: 'lib/log/idempotency-records.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['produce'], why: 'idempotency record' },
-  { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: ['fetch', 'groups', 'topics'], why: 'partition meta' },
+  { file: 'lib/log/idempotency-records.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: APPENDERS, why: 'idempotency record' },
+  { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: [...READERS, 'topics'], why: 'partition meta' },
   { file: 'lib/log/dynamo-log-store.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'logTable', functions: ALL, why: 'tail and batches of a partition' },
-  { file: 'lib/log/spill-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@spill/'], resource: 'bucket', functions: ['produce'], why: 'spill a large batch' },
+  { file: 'lib/log/spill-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@spill/'], resource: 'bucket', functions: APPENDERS, why: 'spill a large batch' },
   {
     file: 'lib/log/spill-store.ts',
     command: 'GetObjectCommand',
@@ -109,6 +112,14 @@ const CALLS: readonly Call[] = [
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'UpdateCommand', actions: ['dynamodb:UpdateItem'], resource: 'leaseTable', functions: ['groups'], why: 'heartbeat, take/release, commit, reset, registry' },
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'leaseTable', functions: ['groups'], why: 'leave' },
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'leaseTable', functions: ['groups'], why: 're-read after a lost race' },
+  // lib/share-groups/dynamo-share-store.ts: share groups.
+  { file: 'lib/share-groups/dynamo-share-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'a share-partition' },
+  { file: 'lib/share-groups/dynamo-share-store.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'share-partition writes (conditional on version), subscriptions' },
+  { file: 'lib/share-groups/dynamo-share-store.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['shareGroups'], why: 'settings and subscriptions, share-partitions' },
+  { file: 'lib/share-groups/dynamo-share-store.ts', command: 'UpdateCommand', actions: ['dynamodb:UpdateItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'settings, registry' },
+  { file: 'lib/share-groups/dynamo-share-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'unsubscribe, registry entry' },
+  { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['shareGroups'], why: 'the share-group registry, a deleted share group\'s items' },
+  { file: 'lib/storage/partition-key.ts', command: 'BatchWriteCommand', actions: ['dynamodb:BatchWriteItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'delete a share group\'s items' },
 ];
 
 function libFiles(dir = join(REPO_ROOT, 'lib')): string[] {
@@ -157,7 +168,7 @@ describe('least privilege against the code', () => {
     expect(commandsInLib()).toEqual(listed);
   });
 
-  it.each(['topics', 'produce', 'fetch', 'groups', 'maintenance'] as const)(
+  it.each(['topics', 'produce', 'fetch', 'groups', 'shareGroups', 'maintenance'] as const)(
     'grants %s exactly the actions its calls need, nothing missing and nothing extra',
     (fn) => {
       expect(granted(fn)).toEqual(needed(fn));

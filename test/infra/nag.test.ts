@@ -75,12 +75,12 @@ describe('cdk-nag', () => {
     expect(found).toEqual(
       [
         'Shardlog-Stateful/SegmentBucket: AwsSolutions-S1',
-        ...['Topics', 'Produce', 'Fetch', 'Groups', 'Maintenance'].map((f) => `Shardlog-Api/${f}Function: Serverless-LambdaDLQ`),
+        ...['Topics', 'Produce', 'Fetch', 'Groups', 'ShareGroups', 'Maintenance'].map((f) => `Shardlog-Api/${f}Function: Serverless-LambdaDLQ`),
         'Shardlog-Api/MaintenanceSchedule: Serverless-LambdaDLQ',
         'Shardlog-Api/MaintenanceSchedule: Serverless-LambdaAsyncFailureDestination',
         'Shardlog-Api/MaintenanceEveryMinute: Serverless-EventBusDLQ',
         `Shardlog-Api/ProduceFunctionRole: ${iam5('spill/')}`,
-        ...['FetchFunctionRole', 'GroupsFunctionRole', 'MaintenanceFunctionRole', 'MaintenanceScheduleRole'].flatMap((r) => [
+        ...['FetchFunctionRole', 'GroupsFunctionRole', 'ShareGroupsFunctionRole', 'MaintenanceFunctionRole', 'MaintenanceScheduleRole'].flatMap((r) => [
           `Shardlog-Api/${r}: ${iam5('segments/')}`,
           `Shardlog-Api/${r}: ${iam5('spill/')}`,
         ]),

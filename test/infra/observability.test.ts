@@ -145,8 +145,8 @@ describe('Observability alarms', () => {
     expect([...defaults.alarms.keys()].sort()).toEqual(
       [
         'api-5xx-rate',
-        ...['topics', 'produce', 'fetch', 'groups', 'maintenance'].map((f) => `function-${f}-errors`),
-        ...['topics', 'produce', 'fetch', 'groups', 'maintenance', 'maintenance-schedule'].map((f) => `function-${f}-throttles`),
+        ...['topics', 'produce', 'fetch', 'groups', 'share-groups', 'maintenance'].map((f) => `function-${f}-errors`),
+        ...['topics', 'produce', 'fetch', 'groups', 'share-groups', 'maintenance', 'maintenance-schedule'].map((f) => `function-${f}-throttles`),
         'dynamodb-log-throttles',
         'dynamodb-lease-throttles',
         'any-group-records-behind',

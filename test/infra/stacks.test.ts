@@ -317,6 +317,13 @@ describe('ApiStack least-privilege grants', () => {
         [tableArn(ids.leaseTable)]: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
         ...cold,
       },
+      shareGroups: {
+        [tableArn(ids.logTable)]: ['ConditionCheckItem', 'GetItem', 'PutItem', 'Query'].map(ddb),
+        [tableArn(ids.leaseTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
+        [objectsArn('segments/*')]: ['s3:GetObject'],
+        [objectsArn('spill/*')]: ['s3:GetObject', 's3:PutObject'],
+        [`${ids.bucket}.Arn`]: ['s3:ListBucket'],
+      },
       maintenance,
       maintenanceSchedule: maintenance,
     };
@@ -345,7 +352,7 @@ describe('ApiStack least-privilege grants', () => {
     }
   });
 
-  it.each(['fetch', 'groups', 'maintenance', 'maintenanceSchedule'] as const)(
+  it.each(['fetch', 'groups', 'shareGroups', 'maintenance', 'maintenanceSchedule'] as const)(
     'limits the bucket listing of %s to the segments/ and spill/ prefixes',
     (role) => {
       const listing = statementsOf(role).filter((st) => ([] as string[]).concat(st.Action).includes('s3:ListBucket'));

@@ -2,6 +2,7 @@ import type { GroupDescription, ResetTarget, TopicDescription } from '../types.j
 import { intOption, noMoreArgs, numberOption, required, UsageError, type ParsedArgs } from './args.js';
 import { formatBytes, table } from './format.js';
 import type { CliClient, CliIo } from './io.js';
+import { SHARE_GROUP_COMMANDS } from './share-commands.js';
 
 /** What a command prints: the API's response with `--json`, else its text. */
 interface Printed {
@@ -21,6 +22,7 @@ export async function runAdminCommand(client: CliClient, parsed: ParsedArgs, io:
 }
 
 const ADMIN_COMMANDS: Record<string, AdminCommand> = {
+  ...SHARE_GROUP_COMMANDS,
   'topics create': async (client, { command, args, values }) => {
     const name = required(args, 0, 'name', command);
     noMoreArgs(args, 1, command);

@@ -22,6 +22,7 @@ const OPTIONS = {
   interval: { type: 'string' },
   iterations: { type: 'string' },
   watch: { type: 'boolean', short: 'w' },
+  'share-group': { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -35,10 +36,13 @@ const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   'topics describe': [],
   'topics delete': [],
   produce: ['key'],
-  consume: ['group', 'partition', 'offset', 'from', 'max', 'follow'],
+  consume: ['group', 'share-group', 'partition', 'offset', 'from', 'max', 'follow'],
   'groups list': [],
   'groups describe': ['watch', 'interval', 'iterations'],
   'groups reset': ['to', 'partition'],
+  'share-groups list': [],
+  'share-groups describe': [],
+  'share-groups delete': [],
   maintenance: ['topic'],
   top: ['topic', 'group', 'interval', 'iterations'],
 };
@@ -67,7 +71,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   const [first = '', second = ''] = positionals;
   let command = first;
   let args = positionals.slice(1);
-  if (first === 'topics' || first === 'groups') {
+  if (first === 'topics' || first === 'groups' || first === 'share-groups') {
     command = second ? `${first} ${second}` : first;
     args = positionals.slice(2);
   }
@@ -138,6 +142,14 @@ Consumer groups
   shardlog groups list
   shardlog groups describe <group> [--watch [--interval S]]
   shardlog groups reset <group> <topic> --to earliest|latest|<offset> [--partition P]
+
+Share groups (queue semantics: any number of workers, each record acknowledged one by one)
+  shardlog consume <topic> --share-group <g> [--from earliest|latest] [--max N] [--follow]
+      one JSON line per record (with its deliveryCount); each record written is accepted, those past
+      --max are released for others; --from says where a new subscription starts (default latest)
+  shardlog share-groups list
+  shardlog share-groups describe <group>
+  shardlog share-groups delete <group>
 
 Operations
   shardlog maintenance [--topic t]     run one tiering and retention pass now

@@ -1,7 +1,8 @@
 import { MAX_FETCH_LIMIT, MAX_WAIT_MS } from '../../contract/limits.js';
 import type { AutoOffsetReset, ConsumedRecord, FetchOptions } from '../types.js';
 import { intOption, noMoreArgs, required, UsageError, type ParsedArgs } from './args.js';
-import { writeLine, type CliClient, type CliIo } from './io.js';
+import { warnOnStderr, writeLine, type CliClient, type CliIo } from './io.js';
+import { consumeShareGroup } from './share-commands.js';
 
 /** Long-poll wait per request with `--follow`: the longest the API allows. */
 const FOLLOW_WAIT_MS = MAX_WAIT_MS;
@@ -39,6 +40,12 @@ export async function runConsume(client: CliClient, parsed: ParsedArgs, io: CliI
   if (offset !== undefined && from !== undefined) throw new UsageError('give either --offset or --from, not both');
   if (offset !== undefined && partition === undefined) throw new UsageError('--offset needs --partition');
 
+  if (typeof values['share-group'] === 'string') {
+    if (partition !== undefined || offset !== undefined || values.group !== undefined) {
+      throw new UsageError('--partition, --offset and --group do not apply with --share-group: the share group hands out records');
+    }
+    return consumeShareGroup(client, topic, values['share-group'], { max, follow, ...(from !== undefined ? { from } : {}) }, io);
+  }
   if (typeof values.group === 'string') {
     if (partition !== undefined || offset !== undefined) {
       throw new UsageError(
@@ -129,8 +136,7 @@ async function consumeGroup(
     maxRecords: FETCH_LIMIT,
     maxBytes: FETCH_MAX_BYTES,
     ...(options.autoOffsetReset ? { autoOffsetReset: options.autoOffsetReset } : {}),
-    // The member survives these on its own (it retries, rejoins); say so, once per failure, and go on.
-    onError: (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`),
+    onError: warnOnStderr(io),
   });
   const stop = () => void consumer.stop();
   io.signal?.addEventListener('abort', stop, { once: true });

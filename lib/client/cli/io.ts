@@ -18,6 +18,10 @@ export type CliClient = Pick<
   | 'describeGroup'
   | 'resetOffsets'
   | 'runMaintenance'
+  | 'shareConsumer'
+  | 'listShareGroups'
+  | 'describeShareGroup'
+  | 'deleteShareGroup'
 >;
 
 /** Everything the CLI touches outside itself, injected so tests run it in-process. */
@@ -32,6 +36,11 @@ export interface CliIo {
   stdinBytes?: number;
   /** The client for the resolved URL; tests give an in-memory fake. Default: a `ShardlogClient` of that URL. */
   connect?: (url: string) => CliClient;
+}
+
+/** Reports a failure a consumer survives on its own (it retries, rejoins): once per failure, on stderr. */
+export function warnOnStderr(io: CliIo): (error: unknown) => void {
+  return (error) => void io.stderr.write(`shardlog: warning: ${(error as Error).message ?? String(error)}\n`);
 }
 
 /**

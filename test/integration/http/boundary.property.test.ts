@@ -41,6 +41,7 @@ const MAIN_TOPICS: Readonly<Record<string, number>> = { 'prop-a': 3, 'prop-b': 1
 const POOL_TOPICS = ['prop-p0', 'prop-p1'];
 const POOL_GROUPS = ['prop-g0', 'prop-g1'];
 const VERIFY_GROUP = 'prop-verify';
+const POOL_SHARE_GROUPS = ['prop-s0', 'prop-s1'];
 const LONG_SESSION_MS = 300_000;
 /** docs/api.md and README: JSON record values nest at most 64 levels (`[[1]]` is 2 deep). */
 const MAX_JSON_DEPTH = 64;
@@ -65,6 +66,8 @@ interface Snapshot {
   readonly topics: unknown;
   readonly described: Record<string, { partitions: number; partitionStats: Array<{ startOffset: number; endOffset: number }> }>;
   readonly groups: Record<string, unknown>;
+  /** Share groups as described, without `acquired` and `available`: those change as locks expire, by themselves. */
+  readonly shareGroups: Record<string, unknown>;
 }
 
 interface Member {
@@ -78,6 +81,8 @@ interface Context {
   readonly models: Map<string, Array<Map<number, Expected>>>;
   readonly members: Map<string, Member[]>;
   verify: Member;
+  /** Records share-group fetches handed out, with their receipts, per share group (the acks' material). */
+  readonly shared: Map<string, Array<{ topic: string; partition: number; offset: number; receipt: string }>>;
 }
 
 let ctx: Context;
@@ -91,7 +96,12 @@ async function snapshot(): Promise<Snapshot> {
   for (const g of (await call('GET', '/v1/groups')).body.groups as Array<{ group: string }>) {
     groups[g.group] = (await call('GET', `/v1/groups/${g.group}`)).body;
   }
-  return { topics, described, groups };
+  const shareGroups: Record<string, unknown> = Object.create(null);
+  for (const g of (await call('GET', '/v1/share-groups')).body.groups as Array<{ group: string }>) {
+    const body = (await call('GET', `/v1/share-groups/${g.group}`)).body;
+    shareGroups[g.group] = { ...body, partitions: body.partitions?.map(({ acquired: _a, available: _v, ...p }: Record<string, unknown>) => p) };
+  }
+  return { topics, described, groups, shareGroups };
 }
 
 function partitionsOf(topic: string): number {
@@ -276,7 +286,17 @@ const SUCCESS_SHAPES: Record<string, (body: unknown, where: string) => void> = {
   'POST /v1/groups/{group}/members/{memberId}/commit': (b, w) => expect(b, w).toEqual({ results: expect.any(Array) }),
   'POST /v1/groups/{group}/offsets': (b, w) => expect(b, w).toEqual({ group: expect.any(String), offsets: expect.any(Array) }),
   'POST /v1/admin/maintenance': (b, w) => expect(b, w).toMatchObject({ tiered: expect.any(Object), expired: expect.any(Object) }),
+  'PUT /v1/share-groups/{group}/subscriptions/{topic}': (b, w) => expect(b, w).toEqual({ group: expect.any(String), topic: expect.any(String) }),
+  'POST /v1/share-groups/{group}/fetch': (b, w) => expect(b, w).toEqual({ records: expect.any(Array) }),
+  'POST /v1/share-groups/{group}/acks': (b, w) => expect(b, w).toEqual({ results: expect.any(Array) }),
+  'PATCH /v1/share-groups/{group}': (b, w) => expectShareDescription(b, w),
+  'GET /v1/share-groups/{group}': (b, w) => expectShareDescription(b, w),
+  'GET /v1/share-groups': (b, w) => expect(b, w).toEqual({ groups: expect.any(Array) }),
 };
+
+function expectShareDescription(body: unknown, where: string) {
+  expect(body, where).toEqual({ group: expect.any(String), subscriptions: expect.any(Array), maxDeliveries: int, deadLetterTopic: expect.toBeOneOf([null, expect.any(String)]), partitions: expect.any(Array) });
+}
 
 function expectDescription(body: unknown, where: string) {
   expect(body, where).toEqual({ name: expect.any(String), partitions: int, retentionHours: int, createdAt: int, partitionStats: expect.any(Array) });
@@ -1091,6 +1111,7 @@ const strangeBodyPlan: fc.Arbitrary<Plan> = fc
       ['POST', '/v1/topics/prop-a/records', 'POST /v1/topics/{topic}/records'],
       ['PATCH', '/v1/topics/prop-p0', 'PATCH /v1/topics/{topic}'],
       ['POST', '/v1/groups/prop-g0/members', 'POST /v1/groups/{group}/members'],
+      ['POST', '/v1/share-groups/prop-s0/acks', 'POST /v1/share-groups/{group}/acks'],
       ['POST', '/v1/admin/maintenance', 'POST /v1/admin/maintenance'],
     ),
     body: fc
@@ -1136,6 +1157,8 @@ const nonCanonicalPlan: fc.Arbitrary<Plan> = fc
       ['PATCH', '/v1/topics/prop-p0'],
       ['GET', '/v1/groups/prop-g0'],
       ['POST', '/v1/groups/prop-g0/members'],
+      ['POST', '/v1/share-groups/prop-s0/fetch'],
+      ['PUT', '/v1/share-groups/prop-s0/subscriptions/prop-a'],
       ['POST', '/v1/admin/maintenance'],
       ['GET', '/v1/health'],
     ),
@@ -1200,6 +1223,105 @@ const strangeHeadersPlan: fc.Arbitrary<Plan> = fc
     ...(headers.some(([n]) => n === 'bad header' || n === 'b@d') ? { expect: 400 } : {}),
   })));
 
+// Share groups (docs/api.md v1.1): subscribe, fetch, acknowledge with remembered or forged receipts, configure,
+// describe, list, delete, over a pool of share groups reading the main topics.
+const shareGroupName = pathName(POOL_SHARE_GROUPS);
+const shareBase = (group: PathName) => `/v1/share-groups/${segment(group)}`;
+
+const shareSubscribePlan: fc.Arbitrary<Plan> = fc
+  .record({
+    group: shareGroupName,
+    topic: pathName(Object.keys(MAIN_TOPICS)),
+    unsubscribe: fc.boolean(),
+    body: fc.option(mostly(fc.record({ from: fc.constantFrom('earliest', 'latest') }), fc.constantFrom<unknown>({ from: 'middle' }, { x: 1 }, [])), { nil: undefined }),
+  })
+  .map((plan) => described(plan, () => {
+    const path = `${shareBase(plan.group)}/subscriptions/${segment(plan.topic)}`;
+    const invalid = isInvalid(plan.group) || isInvalid(plan.topic);
+    if (plan.unsubscribe) {
+      return { label: `share unsubscribe ${path}`, method: 'DELETE', path, route: 'DELETE /v1/share-groups/{group}/subscriptions/{topic}', ...(invalid ? { expect: 400 } : {}) };
+    }
+    const bad = plan.body !== undefined && !(typeof plan.body === 'object' && plan.body !== null && 'from' in plan.body && ['earliest', 'latest'].includes(String((plan.body as { from: unknown }).from)));
+    return jsonRequest(`share subscribe ${path}`, 'PUT', path, 'PUT /v1/share-groups/{group}/subscriptions/{topic}', plan.body ?? {}, invalid || bad ? { expect: 400 } : {});
+  }));
+
+const shareFetchPlan: fc.Arbitrary<Plan> = fc
+  .record({
+    group: shareGroupName,
+    maxRecords: fc.option(mostly(fc.integer({ min: 1, max: 1000 }), fc.constantFrom<unknown>(0, 1001, '5', 1.5)), { nil: undefined }),
+    // Locks outlive the run (so no record comes back by itself between two snapshots), or are refused.
+    lockMs: fc.option(mostly(fc.integer({ min: 600_000, max: 43_200_000 }), fc.constantFrom<unknown>(999, 43_200_001, -1, 'x')), { nil: undefined }),
+    // Long polls wait for real: a few milliseconds at most here.
+    waitMs: mostly(fc.integer({ min: 0, max: 20 }), fc.constantFrom<unknown>(20_001, -1)),
+    encoding: fc.option(mostly(fc.constantFrom('json', 'base64'), fc.constant('xml')), { nil: undefined }),
+  })
+  .map((plan) => described(plan, () => {
+    const { group, ...fields } = plan;
+    const body = { lockMs: 600_000, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+    return jsonRequest(`share fetch ${segment(group)}`, 'POST', `${shareBase(group)}/fetch`, 'POST /v1/share-groups/{group}/fetch', body, {
+      ...(isInvalid(group) ? { expect: 400 } : {}),
+      onSuccess: async (answer) => {
+        const records = answer.json.records as Array<{ topic: string; partition: number; offset: number; receipt: string; deliveryCount: number }>;
+        for (const r of records) {
+          expect(r.deliveryCount, 'share fetch: deliveryCount').toBeGreaterThanOrEqual(1);
+          expectKnownRecords(r.topic, r.partition, [r as unknown as Record<string, unknown>], (plan.encoding ?? 'json') as 'json' | 'base64', 'share fetch', answer.body);
+        }
+        ctx.shared.set(group as string, [...(ctx.shared.get(group as string) ?? []), ...records].slice(-50));
+      },
+    });
+  }));
+
+const shareAckPlan: fc.Arbitrary<Plan> = fc
+  .record({
+    group: shareGroupName,
+    acks: fc.array(
+      fc.record({
+        pick: fc.nat(),
+        type: mostly(fc.constantFrom('accept', 'release', 'reject', 'renew'), fc.constantFrom<unknown>('ack', null)),
+        receipt: mostly(fc.constant<unknown>('known'), fc.oneof(fc.constantFrom<unknown>('forged-receipt', '', 'a b', 7), anyText)),
+      }),
+      { minLength: 0, maxLength: 4 },
+    ),
+  })
+  .map((plan) => described(plan, () => {
+    const held = typeof plan.group === 'string' ? (ctx.shared.get(plan.group) ?? []) : [];
+    const acks = plan.acks.map((a, i) => {
+      const r = held.length ? held[a.pick % held.length]! : { topic: 'prop-a', partition: 0, offset: i, receipt: 'none' };
+      return { topic: r.topic, partition: r.partition, offset: r.offset, receipt: a.receipt === 'known' ? r.receipt : a.receipt, type: a.type };
+    });
+    const named = new Set(acks.map((a) => `${a.topic}/${a.partition}@${a.offset}`));
+    const bad =
+      isInvalid(plan.group) ||
+      acks.length === 0 ||
+      named.size < acks.length ||
+      acks.some((a) => typeof a.receipt !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(a.receipt) || !['accept', 'release', 'reject', 'renew'].includes(String(a.type)));
+    return jsonRequest(`share acks ${segment(plan.group)}`, 'POST', `${shareBase(plan.group)}/acks`, 'POST /v1/share-groups/{group}/acks', { acks }, bad ? { expect: 400 } : {});
+  }));
+
+const shareAdminPlan: fc.Arbitrary<Plan> = fc
+  .record({
+    group: shareGroupName,
+    action: fc.constantFrom('patch', 'describe', 'list', 'delete'),
+    maxDeliveries: fc.option(mostly(fc.integer({ min: 1, max: 100 }), fc.constantFrom<unknown>(0, 101, '3')), { nil: undefined }),
+    deadLetterTopic: fc.option(fc.oneof(fc.constant(null), fc.constantFrom(...POOL_TOPICS), invalidName), { nil: undefined }),
+  })
+  .map((plan) => described(plan, () => {
+    const path = shareBase(plan.group);
+    const invalid = isInvalid(plan.group);
+    switch (plan.action) {
+      case 'describe':
+        return { label: `share describe ${path}`, method: 'GET', path, route: 'GET /v1/share-groups/{group}', ...(invalid ? { expect: 400 } : {}) };
+      case 'list':
+        return { label: 'share list', method: 'GET', path: '/v1/share-groups', route: 'GET /v1/share-groups', expect: 200 };
+      case 'delete':
+        return { label: `share delete ${path}`, method: 'DELETE', path, ...(invalid ? { expect: 400 } : {}), onSuccess: async () => void ctx.shared.delete(plan.group as string) };
+      default: {
+        const body = Object.fromEntries(Object.entries({ maxDeliveries: plan.maxDeliveries, deadLetterTopic: plan.deadLetterTopic }).filter(([, v]) => v !== undefined));
+        return jsonRequest(`share patch ${path}`, 'PATCH', path, 'PATCH /v1/share-groups/{group}', body, invalid || Object.keys(body).length === 0 ? { expect: 400 } : {});
+      }
+    }
+  }));
+
 const anyPlan: fc.Arbitrary<Plan> = fc.oneof(
   { weight: 14, arbitrary: producePlan },
   { weight: 5, arbitrary: fetchPlan },
@@ -1221,6 +1343,10 @@ const anyPlan: fc.Arbitrary<Plan> = fc.oneof(
   { weight: 3, arbitrary: strangeBodyPlan },
   { weight: 3, arbitrary: nonCanonicalPlan },
   { weight: 1, arbitrary: strangeHeadersPlan },
+  { weight: 2, arbitrary: shareSubscribePlan },
+  { weight: 3, arbitrary: shareFetchPlan },
+  { weight: 3, arbitrary: shareAckPlan },
+  { weight: 2, arbitrary: shareAdminPlan },
 );
 
 // ------------------------------------------------------------------------------------------------ the suite
@@ -1241,12 +1367,13 @@ beforeAll(async () => {
   for (const topic of Object.keys(MAIN_TOPICS)) {
     await subscribe(VERIFY_GROUP, topic);
     for (const group of POOL_GROUPS) await subscribe(group, topic);
+    for (const group of POOL_SHARE_GROUPS) expect((await call('PUT', `/v1/share-groups/${group}/subscriptions/${topic}`, { from: 'earliest' })).status).toBe(200);
   }
   const joined = await call('POST', `/v1/groups/${VERIFY_GROUP}/members`, { topics: Object.keys(MAIN_TOPICS), sessionTimeoutMs: LONG_SESSION_MS });
   expect(joined.status).toBe(200);
   const verify = { memberId: joined.body.memberId as string, tokens: new Map<string, string>() };
   for (const a of joined.body.assignments as Array<{ topic: string; partition: number; leaseToken: string }>) verify.tokens.set(`${a.topic}/${a.partition}`, a.leaseToken);
-  ctx = { snapshot: await snapshot(), models, members: new Map(), verify };
+  ctx = { snapshot: await snapshot(), models, members: new Map(), verify, shared: new Map() };
 }, 60_000);
 
 afterAll(() => server?.stop());

@@ -68,4 +68,17 @@ export class InMemoryShardlog implements CliClient {
     this.adminCalls.push({ call: 'runMaintenance', args: [request] });
     return { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
   }
+
+  // Share groups are not modelled in memory: their CLI commands run against the local stack
+  // (test/integration/share-groups/cli.test.ts).
+  shareConsumer(): never {
+    throw new Error('share groups are not in the in-memory fake');
+  }
+  listShareGroups = async () => [];
+  describeShareGroup(): never {
+    throw new Error('share groups are not in the in-memory fake');
+  }
+  deleteShareGroup(): never {
+    throw new Error('share groups are not in the in-memory fake');
+  }
 }
