@@ -316,26 +316,10 @@ export function metricsOfArea(area: MetricArea): MetricName[] {
  * their catalogued dimensions.
  */
 export const EMITTED_METRICS: readonly MetricName[] = [
-  'RecordsProduced',
-  'BytesProduced',
-  'ProduceLatency',
-  'AppendRacesLost',
-  'AppendRetries',
-  'RecordsFetched',
-  'BytesFetched',
-  'FetchLatency',
-  'EmptyLongPolls',
-  'CommitLatency',
-  'RecordsBehind',
-  'OldestUnreadRecordAge',
-  'ErrorResponses',
-  'DynamoDbThrottles',
-  'BytesTiered',
-  'SegmentsWritten',
-  'RecordsExpired',
-  'MaintenancePassDuration',
-  'MaintenanceFailures',
-  'OldestUntieredBatchAge',
+  'RecordsProduced', 'BytesProduced', 'ProduceLatency', 'AppendRacesLost', 'AppendRetries', 'RecordsFetched',
+  'BytesFetched', 'FetchLatency', 'EmptyLongPolls', 'CommitLatency', 'RecordsBehind', 'OldestUnreadRecordAge',
+  'ErrorResponses', 'DynamoDbThrottles', 'BytesTiered', 'SegmentsWritten', 'RecordsExpired',
+  'MaintenancePassDuration', 'MaintenanceFailures', 'OldestUntieredBatchAge',
 ];
 
 /** The shape of a deployment, for {@link estimateCustomMetrics}. */
