@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { httpHandler, json, JsonText, withQuery, type HttpRequest } from '../../../../functions/http/handler.js';
 import { FencedError, OffsetOutOfRangeError, ThrottledError, UnavailableError } from '../../../../lib/errors.js';
-import { RecordingLogger } from '../../../support/telemetry.js';
+import { EmfCapture, RecordingLogger } from '../../../support/telemetry.js';
 
 /** An event as API Gateway builds it: `rawPath` is the route's template with the path parameters filled in. */
 function event(routeKey: string, body?: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
@@ -119,6 +119,27 @@ describe('httpHandler', () => {
     expect(JSON.parse(result.body!)).toEqual({ error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
     expect(String(logger.lines.find((line) => line.level === 'error')?.fields.error)).toContain('BigInt');
     expect(logger.lines.filter((line) => line.message === 'request').map((line) => line.fields.status)).toEqual([500]);
+  });
+
+  it('counts every error answer by its code in ErrorResponses (read back from the EMF lines), and no success', async () => {
+    const capture = new EmfCapture('Shardlog-Test');
+    const handler = httpHandler(
+      {
+        'GET /ok': async () => json(200, {}),
+        'GET /fenced': async () => {
+          throw new FencedError('lease moved');
+        },
+        'GET /bug': async () => {
+          throw new TypeError('bug');
+        },
+      },
+      { metrics: capture.sink },
+    );
+    for (const routeKey of ['GET /ok', 'GET /fenced', 'GET /fenced', 'GET /bug', 'GET /nowhere']) await handler(event(routeKey));
+    capture.flush();
+    const byCode = Object.fromEntries(capture.points('ErrorResponses').map((p) => [p.dimensions.ErrorCode, p.values]));
+    expect(byCode).toEqual({ FENCED: [2], INTERNAL: [1], NOT_FOUND: [1] });
+    expect(capture.points().every((p) => p.name === 'ErrorResponses' && p.dimensions.service === 'Shardlog-Test')).toBe(true);
   });
 
   it('sends a JsonText body as it is', async () => {
