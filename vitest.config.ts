@@ -16,6 +16,9 @@ export default defineConfig({
     env: {
       // The handlers log one line per request; in tests only warnings and errors are worth reading.
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // The Lambda entries write their metrics as EMF lines on stdout (functions/telemetry.ts): unit tests that
+      // read them turn this off again (test/unit/functions/telemetry.test.ts); nothing else should print them.
+      POWERTOOLS_METRICS_DISABLED: 'true',
       // The AWS SDK's notice about Node 20 would open every test file (see infra/local/local-env.ts).
       ...SDK_NODE_VERSION_WARNING_OFF,
     },

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { FUNCTIONS, type FunctionName } from '../functions/routes.js';
 import { ENV } from '../lib/config.js';
 import { REPO_ROOT } from '../infra/local/handler-loader.js';
+import { SDK_NODE_VERSION_WARNING_OFF } from '../infra/local/local-env.js';
 import { percentile } from './measure.js';
 
 const run = promisify(execFile);
@@ -21,6 +22,8 @@ export interface BundleStats {
   /** Module initialisation: `import()` of the bundle in a fresh `node` process (median and max over runs). */
   readonly initMsP50: number;
   readonly initMsMax: number;
+  /** CPU time (user + system) of the same imports, median: less sensitive to the machine's load than wall time. */
+  readonly initCpuMsP50: number;
   readonly runs: number;
 }
 
@@ -37,25 +40,25 @@ export async function measureBundles(runs: number): Promise<BundleStats[]> {
     const out: BundleStats[] = [];
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const outfile = join(dir, name, 'index.mjs');
-      await build({
-        entryPoints: [join(REPO_ROOT, FUNCTIONS[name].entry)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node24',
-        minify: true,
-        sourcemap: 'external',
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        banner: { js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);" },
-        logLevel: 'error',
-      });
+      await bundleEntry(join(REPO_ROOT, FUNCTIONS[name].entry), outfile);
       const bytes = (await stat(outfile)).size;
       const gzipBytes = gzipSync(await readFile(outfile)).length;
       const times: number[] = [];
-      for (let i = 0; i < runs; i++) times.push(await importTime(outfile));
-      out.push({ function: name, bytes, gzipBytes, initMsP50: Number(percentile(times, 50).toFixed(1)), initMsMax: Number(Math.max(...times).toFixed(1)), runs });
+      const cpu: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const cost = await importCost(outfile);
+        times.push(cost.wallMs);
+        cpu.push(cost.cpuMs);
+      }
+      out.push({
+        function: name,
+        bytes,
+        gzipBytes,
+        initMsP50: Number(percentile(times, 50).toFixed(1)),
+        initMsMax: Number(Math.max(...times).toFixed(1)),
+        initCpuMsP50: Number(percentile(cpu, 50).toFixed(1)),
+        runs,
+      });
     }
     return out;
   } finally {
@@ -63,9 +66,34 @@ export async function measureBundles(runs: number): Promise<BundleStats[]> {
   }
 }
 
-/** Milliseconds from just before `import()` to its resolution, in a fresh process with the handler's environment. */
-async function importTime(file: string): Promise<number> {
-  const script = `const t=performance.now();await import(${JSON.stringify(`file://${file}`)});console.log(performance.now()-t);`;
+/** Bundles `entry` into `outfile` with the options `cdk synth` uses for the functions (see {@link measureBundles}). */
+export async function bundleEntry(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minify: true,
+    sourcemap: 'external',
+    sourcesContent: false,
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);" },
+    logLevel: 'error',
+  });
+}
+
+/**
+ * What importing `file` costs a fresh process with the handler's environment: milliseconds from just before
+ * `import()` to its resolution (wall), and the CPU time the process spent meanwhile (user + system), which
+ * depends less on what else the machine runs.
+ */
+export async function importCost(file: string): Promise<{ wallMs: number; cpuMs: number }> {
+  const script =
+    'const c=process.cpuUsage();const t=performance.now();' +
+    `await import(${JSON.stringify(`file://${file}`)});` +
+    'const w=performance.now()-t;const u=process.cpuUsage(c);console.log(JSON.stringify({wallMs:w,cpuMs:(u.user+u.system)/1000}));';
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -76,7 +104,8 @@ async function importTime(file: string): Promise<number> {
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
       LOG_LEVEL: 'warn',
+      ...SDK_NODE_VERSION_WARNING_OFF,
     },
   });
-  return Number(stdout.trim());
+  return JSON.parse(stdout.trim()) as { wallMs: number; cpuMs: number };
 }

@@ -1,5 +1,6 @@
 import { httpHandler, json, withQuery } from './http/handler.js';
 import { encodeFetchResponse, FETCH_QUERY_PARAMS, parseFetchQuery } from './http/records.js';
+import { recordFetch } from './http/route-metrics.js';
 import { intParam, name } from './http/validate.js';
 import type { Shardlog } from '../lib/shardlog.js';
 
@@ -10,8 +11,11 @@ export const fetchHandler = (engine: Shardlog) => httpHandler({
     // Any non-negative integer parses; whether the partition exists is the topic's to say (404, not 400).
     const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
     const query = parseFetchQuery(req.query);
-    const result = await engine.log.read(await engine.topics.get(topic), partition, query);
+    const startedAt = performance.now();
+    let waited = false;
+    const result = await engine.log.read(await engine.topics.get(topic), partition, { ...query, onWait: () => (waited = true) });
+    recordFetch(req.metrics, { startedAt, waited, returned: [{ topic, records: result.records }] });
     // Records are cut by their size in this encoding (lib/log/wire-size.ts), so the response fits Lambda.
     return json(200, encodeFetchResponse(result, query.encoding));
   }),
-});
+}, engine);

@@ -12,6 +12,7 @@ import {
 import { MAX_PARTITIONS } from '../lib/topics/topic.js';
 import { httpHandler, json, noContent, type HttpRequest } from './http/handler.js';
 import { MAX_TIMESTAMP, encodeGroupFetchResponse, type Encoding } from './http/records.js';
+import { recordFetch, timed } from './http/route-metrics.js';
 import { int, isObject, name, objectBody, oneOf, requiredObjectBody, strictObject } from './http/validate.js';
 import type { Shardlog } from '../lib/shardlog.js';
 
@@ -62,14 +63,18 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
     // An addition to docs/api.md (README, "Behaviour where the contract is silent"): Kafka's auto.offset.reset.
     const resetPolicy =
       body.autoOffsetReset === undefined ? undefined : oneOf<ResetPolicy>(body.autoOffsetReset, 'autoOffsetReset', ['earliest', 'latest']);
-    const batches = await engine.groups.fetch(groupParam(req), memberParam(req), {
+    const input = {
       limit: int(body.limit, 'limit', { min: 1, max: MAX_FETCH_LIMIT }, DEFAULT_FETCH_LIMIT),
       maxBytes: int(body.maxBytes, 'maxBytes', { min: 1, max: MAX_MAX_BYTES }, DEFAULT_MAX_BYTES),
       waitMs: int(body.waitMs, 'waitMs', { min: 0, max: MAX_WAIT_MS }, 0),
       encoding,
       ...(positions ? { positions } : {}),
       ...(resetPolicy ? { resetPolicy } : {}),
-    });
+    };
+    const startedAt = performance.now();
+    let waited = false;
+    const batches = await engine.groups.fetch(groupParam(req), memberParam(req), { ...input, onWait: () => (waited = true) });
+    recordFetch(req.metrics, { startedAt, waited, returned: batches });
     return json(200, encodeGroupFetchResponse(batches, encoding));
   },
 
@@ -84,7 +89,7 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
       }
       return { ...o, leaseToken: token };
     });
-    const results = await engine.groups.commit(groupParam(req), memberParam(req), commits);
+    const results = await timed(req.metrics, 'CommitLatency', () => engine.groups.commit(groupParam(req), memberParam(req), commits));
     return json(200, { results });
   },
 
@@ -102,7 +107,7 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
     });
     return json(200, { group, offsets: offsetsReset });
   },
-});
+}, engine);
 
 function groupParam(req: HttpRequest): string {
   return name(req.pathParameters.group, 'group');

@@ -1,6 +1,6 @@
 import { httpHandler, json } from './http/handler.js';
 import { int, name, objectBody } from './http/validate.js';
-import { createLogger } from '../lib/logger.js';
+import { withFields } from '../lib/logger.js';
 import type { MaintenanceReport } from '../lib/maintenance/maintenance-steps.js';
 import type { Shardlog } from '../lib/shardlog.js';
 
@@ -23,14 +23,42 @@ export const maintenanceHandler = (engine: Shardlog) => httpHandler({
     req.log.info('maintenance pass', { report });
     return json(200, report);
   },
-});
+}, engine);
 
-/** The scheduled entry point over `engine` (EventBridge, the local stack's timer): one pass per invocation. */
-export function maintenancePass(engine: Shardlog): () => Promise<MaintenanceReport> {
-  const log = createLogger({ handler: 'maintenance-schedule' });
+export interface MaintenancePassOptions {
+  /**
+   * Also emit the lag of every group behind (`GroupService.reportLag`), so that a group whose consumers all
+   * stopped still shows, and alarms, on the dashboard. The Lambda schedule does; the local stack, whose metrics
+   * go nowhere, does not. @default true
+   */
+  readonly reportLag?: boolean;
+}
+
+/**
+ * The scheduled entry point over `engine` (EventBridge, the local stack's timer): one pass per invocation, then
+ * the lag sweep. A failed sweep is logged, not thrown: the pass's own failures are what the maintenance alarms
+ * are about.
+ */
+export function maintenancePass(engine: Shardlog, options: MaintenancePassOptions = {}): () => Promise<MaintenanceReport> {
+  const log = withFields(engine.logger, { handler: 'maintenance-schedule' });
   return async () => {
-    const report = await engine.maintenance.runOnce();
-    log.info('maintenance pass', { report });
-    return report;
+    try {
+      const report = await engine.maintenance.runOnce();
+      // A pass that did nothing says so only at debug level: one line a minute of zeros is noise.
+      const worked = report.tiered.segments + report.expired.records + report.expired.segments > 0;
+      if (worked) log.info('maintenance pass', { report });
+      else log.debug('maintenance pass', { report });
+      return report;
+    } finally {
+      if (options.reportLag ?? true) {
+        try {
+          const sweep = await engine.groups.reportLag();
+          log.debug('group lag reported', { ...sweep });
+          if (sweep.skipped > 0) log.warn('group lag: groups left out of the sweep', { ...sweep });
+        } catch (error) {
+          log.error('group lag sweep failed', { error });
+        }
+      }
+    }
   };
 }

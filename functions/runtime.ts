@@ -2,7 +2,8 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig, type ShardlogConfig } from '../lib/config.js';
-import { createShardlog, type Shardlog, type ShardlogClients } from '../lib/shardlog.js';
+import { createShardlog, type Shardlog, type ShardlogClients, type ShardlogOptions } from '../lib/shardlog.js';
+import { instrument, lambdaTelemetry, type LambdaTelemetry } from './telemetry.js';
 
 /**
  * How a function gets its engine: built once, when its entry module loads (the Lambda cold start), from the
@@ -41,10 +42,29 @@ export function createAwsClients(config: ShardlogConfig, options: AwsClientOptio
 }
 
 /**
- * The engine of a Lambda function, from `env`: call it at module level, once per cold start.
+ * An engine from `env` (its configuration) and `options` (a logger, a metrics sink).
  * @throws Error naming the variable when a required one is missing or a number is malformed (see `loadConfig`).
  */
-export function engineFromEnv(env: Record<string, string | undefined> = process.env): Shardlog {
+export function engineFromEnv(env: Record<string, string | undefined> = process.env, options: ShardlogOptions = {}): Shardlog {
   const config = loadConfig(env);
-  return createShardlog(createAwsClients(config), config);
+  return createShardlog(createAwsClients(config), config, options);
+}
+
+/** What a Lambda entry builds at cold start: its engine, and how to wrap a handler around it. */
+export interface LambdaRuntime {
+  readonly engine: Shardlog;
+  readonly telemetry: LambdaTelemetry;
+  /** `handler` as Lambda calls it: log context and sampling per invocation, metrics flushed when it ends. */
+  instrument<E, R>(handler: (event: E) => Promise<R>): ReturnType<typeof instrument<E, R>>;
+}
+
+/**
+ * The engine of a Lambda function, with Powertools logs and metrics (functions/telemetry.ts): call it at module
+ * level, once per cold start.
+ * @throws Error naming the variable when a required one is missing or a number is malformed (see `loadConfig`).
+ */
+export function lambdaRuntime(env: Record<string, string | undefined> = process.env): LambdaRuntime {
+  const telemetry = lambdaTelemetry(env);
+  const engine = engineFromEnv(env, { logger: telemetry.logger, metrics: telemetry.metrics });
+  return { engine, telemetry, instrument: (handler) => instrument(telemetry, handler) };
 }

@@ -83,7 +83,7 @@ export const shareGroupsHandler = (engine: Shardlog) => httpHandler({
   },
 
   'GET /v1/share-groups': async () => json(200, { groups: await engine.shareGroups.list() }),
-});
+}, engine);
 
 function groupParam(req: HttpRequest): string {
   return name(req.pathParameters.group, 'group');

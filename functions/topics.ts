@@ -55,7 +55,7 @@ export const topicsHandler = (engine: Shardlog) => httpHandler({
     await engine.topics.delete(topicParam(req));
     return noContent();
   },
-});
+}, engine);
 
 function topicParam(req: HttpRequest): string {
   return name(req.pathParameters.topic, 'topic');

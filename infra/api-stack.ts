@@ -86,13 +86,15 @@ export const ACCESS = {
   // indexes them (conditional PutItem); advances partition meta and sets batch TTLs (conditional UpdateItem);
   // deletes expired segments and spill objects (the only function that may delete objects: ListObjectsV2 and
   // DeleteObjects), their index entries (DeleteItem) and a deleted topic's items (Query + BatchWriteItem).
-  // No lease-table access: nothing in lib/maintenance touches it. docs/api.md v1.1's group expiry ("a group with no
-  // live member and no commit for 7 days is deleted by maintenance") will need lease-table actions when it lands.
+  // After each scheduled pass, the lag sweep (lib/groups/group-lag.ts) reads the group registry and each group
+  // (lease-table Query, nothing written) and the record at each committed offset behind the end, hot or tiered
+  // (GET segments/). docs/api.md v1.1's group expiry ("a group with no live member and no commit for 7 days is
+  // deleted by maintenance") will need lease-table writes when it lands.
   maintenance: {
     logTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
-    leaseTable: [],
+    leaseTable: ['Query'],
     segmentBucket: {
-      get: [SPILL_PREFIX],
+      get: [SPILL_PREFIX, SEGMENT_PREFIX],
       put: [SEGMENT_PREFIX],
       delete: [SEGMENT_PREFIX, SPILL_PREFIX],
       list: [SEGMENT_PREFIX, SPILL_PREFIX],

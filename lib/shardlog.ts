@@ -7,12 +7,15 @@ import { GroupService } from './groups/group-service.js';
 import { DynamoLogStore } from './log/dynamo-log-store.js';
 import { LogService } from './log/log-service.js';
 import type { LogStore } from './log/log-store.js';
+import { SILENT_LOGGER, withFields, type Logger } from './logger.js';
 import { createMaintenance, createSegmentStore } from './maintenance/create-maintenance.js';
 import type { MaintenanceService } from './maintenance/maintenance-service.js';
+import type { TableRole } from './observability/metrics.js';
+import { NO_METRICS, type MetricsSink } from './observability/metrics-sink.js';
 import { DynamoShareStore } from './share-groups/dynamo-share-store.js';
 import type { ShareStepHook } from './share-groups/share-context.js';
 import { ShareGroupService } from './share-groups/share-group-service.js';
-import { translateStorageErrors } from './storage/aws-errors.js';
+import { translateStorageErrors, type StorageErrorHooks } from './storage/aws-errors.js';
 import { DynamoTopicStore } from './topics/dynamo-topic-store.js';
 import type { TopicStore } from './topics/topic.js';
 
@@ -37,6 +40,10 @@ export interface ShardlogOptions {
   readonly cold?: ColdTier;
   /** Crash injection in tests: runs after each step of the share groups' dead-letter protocol. */
   readonly onShareStep?: ShareStepHook;
+  /** Where the engine logs (default: nowhere). The Lambda entries pass Powertools Logger (functions/telemetry.ts). */
+  readonly logger?: Logger;
+  /** Where the engine's metrics go (default: nowhere). The Lambda entries pass an EMF sink (functions/telemetry.ts). */
+  readonly metrics?: MetricsSink;
 }
 
 /** The engine, wired: what the Lambda handlers and the local stack call. */
@@ -53,6 +60,10 @@ export interface Shardlog {
   readonly maintenance: MaintenanceService;
   /** Share groups over the lease table: queue semantics over the log (docs/api.md v1.1). */
   readonly shareGroups: ShareGroupService;
+  /** The engine's logger; the HTTP handlers log through it too. */
+  readonly logger: Logger;
+  /** The engine's metrics sink; the HTTP handlers emit through it too (README, "Operating shardlog"). */
+  readonly metrics: MetricsSink;
 }
 
 /**
@@ -61,9 +72,19 @@ export interface Shardlog {
  */
 export function createShardlog(clients: ShardlogClients, config: ShardlogConfig, options: ShardlogOptions = {}): Shardlog {
   const now = options.now ?? Date.now;
-  // The storage boundary: SDK errors become shardlog errors here, once, for every store built below.
-  translateStorageErrors(clients.doc);
-  translateStorageErrors(clients.s3);
+  const logger = options.logger ?? SILENT_LOGGER;
+  const metrics = options.metrics ?? NO_METRICS;
+  // The storage boundary: SDK errors become shardlog errors here, once, for every store built below. It is
+  // also where DynamoDB throttling is seen, and counted by table.
+  const tables = new Map<string | undefined, TableRole>([[config.logTable, 'log'], [config.leaseTable, 'lease']]);
+  const hooks: StorageErrorHooks = {
+    onThrottled: (table) => {
+      const role = tables.get(table);
+      if (role !== undefined) metrics.add('DynamoDbThrottles', 1, { Table: role });
+    },
+  };
+  translateStorageErrors(clients.doc, hooks);
+  translateStorageErrors(clients.s3, hooks);
   const topics = new DynamoTopicStore({
     doc: clients.doc,
     tableName: config.logTable,
@@ -79,6 +100,7 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     ...(options.tailCacheMs !== undefined ? { tailCacheMs: options.tailCacheMs } : {}),
     ...(options.metaCacheMs !== undefined ? { metaCacheMs: options.metaCacheMs } : {}),
     spillThresholdBytes: config.spillThresholdBytes,
+    metrics,
   });
   const segments = createSegmentStore(clients, config, now);
   const log = new LogService({
@@ -87,15 +109,17 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     cold: options.cold ?? segments,
     hotRetentionLimitHours: config.hotRetentionLimitHours,
     ...(options.sleep !== undefined ? { sleep: options.sleep } : {}),
+    metrics,
   });
-  const maintenance = createMaintenance({ clients, config, topics, store, segments, now });
-  const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now });
+  const maintenance = createMaintenance({ clients, config, topics, store, segments, now, logger, metrics });
+  const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now, metrics });
   const shareGroups = new ShareGroupService({
     store: new DynamoShareStore({ doc: clients.doc, tableName: config.leaseTable }),
     topics,
     log,
     now,
+    logger: withFields(logger, { component: 'share-groups' }),
     ...(options.onShareStep ? { onStep: options.onShareStep } : {}),
   });
-  return { config, clients, topics, store, log, maintenance, groups, shareGroups };
+  return { config, clients, topics, store, log, maintenance, groups, shareGroups, logger, metrics };
 }

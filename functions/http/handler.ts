@@ -7,9 +7,11 @@ import {
   PayloadTooLargeError,
   RouteNotFoundError,
   ShardlogError,
+  type ErrorCode,
 } from '../../lib/errors.js';
 import { parseJson } from '../../lib/log/json-text.js';
-import { createLogger, type Logger } from '../../lib/logger.js';
+import { SILENT_LOGGER, withFields, type Logger } from '../../lib/logger.js';
+import { NO_METRICS, type MetricsSink } from '../../lib/observability/metrics-sink.js';
 import { routePathProblem } from './canonical-path.js';
 import { STATUS_OF } from './error-table.js';
 import { dictionary, knownParams } from './validate.js';
@@ -25,6 +27,14 @@ export interface HttpRequest {
   readonly body: unknown;
   readonly requestId: string;
   readonly log: Logger;
+  /** Where the route emits its metrics (latency, records and bytes fetched). */
+  readonly metrics: MetricsSink;
+}
+
+/** Where a handler logs and emits metrics: the engine's (`Shardlog` has both); each defaults to nowhere. */
+export interface HandlerTelemetry {
+  readonly logger?: Logger;
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -81,7 +91,8 @@ export const noContent = (): HttpResponse => ({ status: 204 });
  * decodes the API Gateway HTTP API (payload 2.0) event, refuses a path that is not in canonical form
  * (`canonical-path.ts`) and query parameters the route does not declare, parses JSON once, dispatches on
  * `routeKey`, logs one line per request, and maps every error through the error table. A 500 never carries
- * internals.
+ * internals. Every error answer counts in `ErrorResponses` by its code. `telemetry` (the engine) says where the
+ * log lines and metrics go.
  *
  * @example
  * export const handler = httpHandler({
@@ -89,39 +100,41 @@ export const noContent = (): HttpResponse => ({ status: 204 });
  *   'GET /v1/things/{id}': withQuery(['verbose'], async (req) => json(200, { verbose: req.query.verbose })),
  * });
  */
-export function httpHandler(routes: Readonly<Record<string, Route>>): LambdaHttpHandler {
-  const log = createLogger();
+export function httpHandler(routes: Readonly<Record<string, Route>>, telemetry: HandlerTelemetry = {}): LambdaHttpHandler {
+  const log = telemetry.logger ?? SILENT_LOGGER;
+  const metrics = telemetry.metrics ?? NO_METRICS;
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = Date.now();
     const requestId = event.requestContext?.requestId ?? randomUUID();
-    const requestLog = createLogger({ requestId, routeKey: event.routeKey });
+    const requestLog = withFields(log, { requestId, routeKey: event.routeKey });
     let response: HttpResponse;
     let result: APIGatewayProxyStructuredResultV2;
+    let errorCode: ErrorCode | undefined;
     try {
       // Own keys only: a routeKey of `constructor` must not reach Object.prototype.
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new RouteNotFoundError(`no route for ${echo(String(event.routeKey))}`);
       const { query, handle } = typeof route === 'function' ? { query: [], handle: route } : route;
-      response = await handle(decode(event, query, requestId, requestLog));
+      response = await handle(decode(event, query, { requestId, log: requestLog, metrics }));
       // Inside the try: a body that cannot be serialised is a 500 from the error table, logged as one.
       result = encode(response);
     } catch (raw) {
-      response = errorResponse(raw, requestLog);
+      ({ response, code: errorCode } = errorResponse(raw, requestLog));
       try {
         result = encode(response);
       } catch (error) {
         requestLog.error('error response could not be serialised', { error });
-        response = INTERNAL_ERROR;
+        ({ response, code: errorCode } = { response: INTERNAL_ERROR, code: 'INTERNAL' });
         result = encode(response);
       }
     }
-    log.info('request', {
-      requestId,
-      routeKey: event.routeKey,
+    if (errorCode !== undefined) metrics.add('ErrorResponses', 1, { ErrorCode: errorCode });
+    requestLog.info('request', {
       path: event.rawPath,
       // Who called: the IAM principal API Gateway authorized (payload 2.0 `requestContext.authorizer.iam`).
       caller: (event.requestContext as { authorizer?: { iam?: { userArn?: string } } } | undefined)?.authorizer?.iam?.userArn,
       status: response.status,
+      ...(errorCode !== undefined ? { errorCode } : {}),
       durationMs: Date.now() - started,
     });
     return result;
@@ -133,7 +146,11 @@ export function httpHandler(routes: Readonly<Record<string, Route>>): LambdaHttp
  * parameters before the body is even parsed. Headers, query and path parameters go into objects without a
  * prototype, so a parameter named `__proto__` is seen (and refused) instead of vanishing.
  */
-function decode(event: APIGatewayProxyEventV2, allowedQuery: readonly string[], requestId: string, log: Logger): HttpRequest {
+function decode(
+  event: APIGatewayProxyEventV2,
+  allowedQuery: readonly string[],
+  context: Pick<HttpRequest, 'requestId' | 'log' | 'metrics'>,
+): HttpRequest {
   const pathParameters = dictionary<string>();
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
     if (value !== undefined) pathParameters[name] = value;
@@ -148,7 +165,7 @@ function decode(event: APIGatewayProxyEventV2, allowedQuery: readonly string[], 
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
-  return { routeKey: event.routeKey, pathParameters, query, headers, body: parseBody(event, headers), requestId, log };
+  return { routeKey: event.routeKey, pathParameters, query, headers, body: parseBody(event, headers), ...context };
 }
 
 /** `rawPath` must be the route's template with its parameters filled in, nothing else (`canonical-path.ts`). */
@@ -209,17 +226,17 @@ function checkBodySize(bytes: number): void {
   }
 }
 
-function errorResponse(error: unknown, log: Logger): HttpResponse {
+function errorResponse(error: unknown, log: Logger): { response: HttpResponse; code: ErrorCode } {
   // SDK errors arrive translated: the storage boundary (lib/storage/aws-errors.ts) did it.
   if (error instanceof ShardlogError) {
     const status = STATUS_OF[error.code];
     if (status >= 500) log.error('dependency failure', { error });
     const headers: Record<string, string> = {};
     if (error.code === 'THROTTLED') headers['retry-after'] = String(error.details.retryAfterSeconds ?? 1);
-    return json(status, errorToBody(error), headers);
+    return { response: json(status, errorToBody(error), headers), code: error.code };
   }
   log.error('unhandled error', { error });
-  return INTERNAL_ERROR;
+  return { response: INTERNAL_ERROR, code: 'INTERNAL' };
 }
 
 /** The generic 500 (API.md: a 5xx never carries internals). */

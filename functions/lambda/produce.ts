@@ -1,5 +1,9 @@
 import { produceHandler } from '../produce.js';
-import { engineFromEnv } from '../runtime.js';
+import { lambdaRuntime } from '../runtime.js';
 
-/** The `produce` Lambda function: its engine is built here, once, at cold start (functions/runtime.ts). */
-export const handler = produceHandler(engineFromEnv());
+/**
+ * The `produce` Lambda function: its engine, logger and metrics are built here, once, at cold start
+ * (functions/runtime.ts); each invocation flushes its metrics as it ends.
+ */
+const runtime = lambdaRuntime();
+export const handler = runtime.instrument(produceHandler(runtime.engine));

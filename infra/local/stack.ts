@@ -6,6 +6,7 @@ import { ROUTES } from '../../functions/routes.js';
 import { createAwsClients } from '../../functions/runtime.js';
 import type { ShardlogConfig } from '../../lib/config.js';
 import { UnavailableError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
 import { createShardlog, type Shardlog } from '../../lib/shardlog.js';
 import { ensureStorage } from '../../lib/storage/bootstrap.js';
 import {
@@ -19,6 +20,7 @@ import { engineHandlerLoader, type HandlerLoader } from './handler-loader.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION, LOCAL_RESOURCE_NAMES, localClientOptions, localConfig } from './local-env.js';
 import { startMaintenanceTimer, type MaintenancePass } from './maintenance-timer.js';
 import { describeRecovery, Quarantine, quarantineDatabase, repairDynamoDbStore, repairS3Store } from './recovery.js';
+import { localLogger } from './local-log.js';
 import { startS3Local, type S3Local } from './s3-local.js';
 import { createConsoleHandler } from './console/serve.js';
 import { createLocalServer } from './server.js';
@@ -39,6 +41,8 @@ export interface LocalStackOptions {
   readonly s3Port?: number;
   readonly maintenanceIntervalMs: number;
   readonly log?: Pick<Console, 'warn' | 'error'>;
+  /** The engine's and the handlers' logger (default: readable lines, `localLogger` in infra/local/local-log.ts). */
+  readonly logger?: Logger;
   /** Replaces the real handlers (tests). */
   readonly loadHandler?: HandlerLoader;
   /** Replaces the scheduled maintenance pass over the stack's engine (tests). */
@@ -153,7 +157,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     // The endpoints of the emulators as they run now (a restart after quarantine keeps the port).
     clients = createAwsClients(config, localClientOptions({ dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint }));
-    engine = createShardlog(clients, config);
+    // Metrics go nowhere locally: no CloudWatch to read them (`shardlog top` and the console show lag).
+    engine = createShardlog(clients, config, { logger: options.logger ?? localLogger() });
     server = createLocalServer({
       routes: ROUTES,
       loadHandler: options.loadHandler ?? engineHandlerLoader(engine),
@@ -172,7 +177,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const timer = startMaintenanceTimer({
     intervalMs: options.maintenanceIntervalMs,
-    pass: options.maintenancePass ?? maintenancePass(engine),
+    // No lag sweep: it only emits metrics, and the local engine's go nowhere.
+    pass: options.maintenancePass ?? maintenancePass(engine, { reportLag: false }),
     log,
   });
 

@@ -1,4 +1,5 @@
 import type { LogService } from '../log/log-service.js';
+import type { MetricsSink } from '../observability/metrics-sink.js';
 import type { PartitionBounds } from '../log/log-types.js';
 import type { TopicStore } from '../topics/topic.js';
 import type { LeaseStore } from './lease-store.js';
@@ -24,6 +25,8 @@ export interface GroupContext {
   /** A new lease token or member session: unique per call. */
   readonly newToken: () => string;
   readonly resetPolicy: ResetPolicy;
+  /** Where consumer lag goes (lib/groups/group-lag.ts); default: nowhere. */
+  readonly metrics?: MetricsSink;
 }
 
 /** The offset the reset policy starts a partition with nothing committed at. */

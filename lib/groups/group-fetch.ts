@@ -7,6 +7,7 @@ import { compare } from './assignment.js';
 import type { TopicPartitionOffset } from './commits.js';
 import { CONCURRENCY, type GroupContext, type ResetPolicy } from './context.js';
 import { trim, type GroupBatch } from './group-batch.js';
+import { emitLag, fetchLag } from './group-lag.js';
 import { currentLeases, partitionKey, resolveTopics } from './group-records.js';
 import type { LeaseRecord } from './lease-store.js';
 import { liveMembers } from './session.js';
@@ -21,6 +22,8 @@ export interface GroupFetchInput {
   readonly positions?: readonly TopicPartitionOffset[];
   /** Where partitions with nothing committed start in this fetch; the service's policy when absent. */
   readonly resetPolicy?: ResetPolicy;
+  /** Called once if the fetch finds nothing and starts to long-poll (the handler leaves such fetches out of `FetchLatency`). */
+  readonly onWait?: () => void;
 }
 
 /**
@@ -40,7 +43,10 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
     .filter((l) => l.owner === memberId && l.ownerSession === member.session)
     .sort(compare);
   if (held.length === 0) {
-    if (input.waitMs > 0) await ctx.log.waitForAny([], input.waitMs); // nothing to read: a polite wait
+    if (input.waitMs > 0) {
+      input.onWait?.();
+      await ctx.log.waitForAny([], input.waitMs); // nothing to read: a polite wait
+    }
     return [];
   }
   const encoding = input.encoding ?? 'json';
@@ -56,11 +62,14 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
   let batches = await readAll();
   if (input.waitMs > 0 && batches.every((b) => b.records.length === 0)) {
     const waitOn = batches.map((b) => ({ topic: topics.get(b.topic)!, partition: b.partition, offset: b.nextOffset }));
+    input.onWait?.();
     if (await ctx.log.waitForAny(waitOn, input.waitMs)) {
       for (const b of batches) positions.set(partitionKey(b), b.nextOffset);
       batches = await readAll();
     }
   }
+  // Every held partition was read (before the response's cut): the lag metric sees them all, for free.
+  if (ctx.metrics) emitLag(ctx.metrics, group, fetchLag(batches, ctx.now()));
   return trim(batches, input.limit, input.maxBytes, encoding);
 }
 

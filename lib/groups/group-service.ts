@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { MetricsSink } from '../observability/metrics-sink.js';
 import type { TopicStore } from '../topics/topic.js';
 import { commit, type CommitInput, type CommitResult, type TopicPartitionOffset } from './commits.js';
 import type { GroupContext, GroupLog, ResetPolicy } from './context.js';
 import type { GroupBatch } from './group-batch.js';
 import { describe, list, type GroupDescription } from './group-description.js';
 import { fetch, type GroupFetchInput } from './group-fetch.js';
+import { sweepLag, type LagSweep } from './group-lag.js';
 import type { LeaseStore } from './lease-store.js';
 import { heartbeat, join, leave, type JoinInput, type Membership } from './membership.js';
 import { resetOffsets, type ResetInput } from './offset-reset.js';
@@ -16,6 +18,7 @@ export type { ResetPolicy } from './context.js';
 export type { GroupBatch } from './group-batch.js';
 export type { GroupDescription } from './group-description.js';
 export type { GroupFetchInput } from './group-fetch.js';
+export type { LagSweep } from './group-lag.js';
 export type { JoinInput, Membership } from './membership.js';
 export type { ResetInput, ResetTarget } from './offset-reset.js';
 export { DEFAULT_SESSION_TIMEOUT_MS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS } from './session.js';
@@ -28,6 +31,8 @@ export interface GroupServiceOptions {
   readonly newToken?: () => string;
   /** Default `earliest` (docs/api.md). */
   readonly resetPolicy?: ResetPolicy;
+  /** Where consumer lag goes (`RecordsBehind`, `OldestUnreadRecordAge`); default: nowhere. */
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -61,6 +66,7 @@ export class GroupService {
       now: options.now ?? Date.now,
       newToken: options.newToken ?? randomUUID,
       resetPolicy: options.resetPolicy ?? 'earliest',
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     };
   }
 
@@ -116,6 +122,15 @@ export class GroupService {
   /** Every group ever joined or reset, with its live member count. */
   list(): Promise<{ group: string; members: number }[]> {
     return list(this.ctx);
+  }
+
+  /**
+   * Emits the lag of every group behind on a topic, whether or not its consumers run (the scheduled
+   * maintenance pass calls it once a minute; see group-lag.ts for what it reads).
+   * @throws the first error of a group, after the others were swept.
+   */
+  reportLag(): Promise<LagSweep> {
+    return sweepLag(this.ctx);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { UnavailableError } from '../errors.js';
+import { NO_METRICS, type MetricsSink } from '../observability/metrics-sink.js';
 import type { PartitionTail } from '../storage/log-items.js';
 import {
   afterLostRace,
@@ -35,6 +36,8 @@ export interface AppendRacesOptions {
   readonly tailCacheMs: number;
   /** The partition's end offset as of now (a strongly consistent read). */
   readonly readTail: (pk: string) => Promise<PartitionTail>;
+  /** Counts lost races and retries (`AppendRacesLost`, `AppendRetries`); default: nowhere. */
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -67,9 +70,11 @@ export class AppendRaces {
   /** Contention windows of partitions where this process lost races lately. */
   private readonly windows = new Map<string, ContentionWindow>();
   private readonly turns = new PartitionTurns();
+  private readonly metrics: MetricsSink;
 
   constructor(options: AppendRacesOptions) {
     this.options = options;
+    this.metrics = options.metrics ?? NO_METRICS;
   }
 
   /** Waits for this process's earlier appends to any of `pks`; the returned function ends the turn. */
@@ -139,6 +144,7 @@ export class AppendRaces {
   async backOff(race: Race, kind: LostRaceKind, roundTripMs: number): Promise<boolean> {
     const { backoff, random } = this.options;
     race.losses++;
+    this.metrics.add('AppendRacesLost', 1, {});
     const now = this.options.now();
     const quiet = this.windowOf(race.pks, now) === 0;
     for (const pk of race.pks) this.windows.set(pk, widen(this.windows.get(pk), now, roundTripMs, backoff));
@@ -150,6 +156,7 @@ export class AppendRaces {
         `other producers kept winning the race for these partitions (${race.attempts} attempts in ${elapsedMs} ms); nothing was appended, retry the request`,
       );
     }
+    this.metrics.add('AppendRetries', 1, {});
     if (decision.delayMs > 0) await this.options.sleep(decision.delayMs);
     return decision.refresh;
   }

@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException, Transact
 import { PutCommand, TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { OffsetMismatchError, PayloadTooLargeError, ThrottledError } from '../errors.js';
+import { isThrottling } from '../storage/aws-errors.js';
 import { batchEnd, batchWriter, idempotencyPk, itemKey, offsetSk, partitionPk } from '../storage/log-table.js';
 import type { PartitionTail } from '../storage/log-items.js';
 import type { AppendRaces, Race } from './append-races.js';
@@ -23,8 +24,6 @@ interface LostRace {
 
 /** Cancellation reasons of a transaction that lost a race (or met another in flight); anything else is a fault. */
 const LOST_RACE_REASONS = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflict']);
-/** Cancellation reasons that are DynamoDB throttling the request: a 429 with Retry-After, not a lost race. */
-const THROTTLED_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
 /** One attempt's transaction: the partitions of its items in order, their tails, and the append it belongs to. */
 interface TransactionAttempt {
@@ -271,7 +270,8 @@ export class DynamoAppend {
   ): Promise<{ replayed: unknown } | { fresh: boolean; ends: Map<number, PartitionTail> }> {
     const { partitions, tails, expected, race } = attempt;
     const reasons = error.CancellationReasons ?? [];
-    if (reasons.some((r) => THROTTLED_REASONS.has(r.Code ?? ''))) {
+    // DynamoDB throttling an item: a 429 with Retry-After, not a lost race.
+    if (isThrottling(error)) {
       throw new ThrottledError('the storage layer is throttling writes to these partitions; retry after a short pause', 1, { cause: error });
     }
     if (reasons.some((r) => !LOST_RACE_REASONS.has(r.Code ?? 'None'))) throw error;

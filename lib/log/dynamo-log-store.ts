@@ -13,6 +13,7 @@ import {
   TAIL_PROJECTION,
 } from '../storage/log-table.js';
 import type { HotBatch, PartitionMeta, PartitionTail } from '../storage/log-items.js';
+import type { MetricsSink } from '../observability/metrics-sink.js';
 import { AppendRaces, TAIL_CACHE_MS } from './append-races.js';
 import { DEFAULT_APPEND_BACKOFF, type AppendBackoffPolicy } from './append-retry.js';
 import { DynamoAppend } from './dynamo-append.js';
@@ -40,6 +41,8 @@ export interface DynamoLogStoreOptions {
   readonly metaCacheMs?: number;
   /** Batches larger than this go to S3 behind a pointer item (default: only those too large for an item). */
   readonly spillThresholdBytes?: number;
+  /** Where lost append races and their retries are counted (`AppendRacesLost`, `AppendRetries`). */
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -70,6 +73,7 @@ export class DynamoLogStore implements LogStore {
       backoff: options.backoff ?? DEFAULT_APPEND_BACKOFF,
       tailCacheMs: options.tailCacheMs ?? TAIL_CACHE_MS,
       readTail,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     this.appender = new DynamoAppend({
       doc: this.doc,

@@ -1,4 +1,5 @@
 import { PartitionNotFoundError, PayloadTooLargeError } from '../errors.js';
+import { NO_METRICS, recordBytes, type MetricsSink } from '../observability/metrics-sink.js';
 import { partitionPk } from '../storage/log-table.js';
 import { appendExpiry, type Topic } from '../topics/topic.js';
 import type { LogRecord } from './batch-format.js';
@@ -19,6 +20,8 @@ export interface LogServiceOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Counts what produce appended (`RecordsProduced`, `BytesProduced`); default: nowhere. */
+  readonly metrics?: MetricsSink;
 }
 
 /** Long-poll probe interval: starts short for latency, backs off to bound the cost of an idle wait. */
@@ -38,6 +41,7 @@ export class LogService {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly metrics: MetricsSink;
 
   constructor(options: LogServiceOptions) {
     this.store = options.store;
@@ -46,6 +50,7 @@ export class LogService {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.metrics = options.metrics ?? NO_METRICS;
   }
 
   /**
@@ -90,6 +95,9 @@ export class LogService {
     for (const [partition, base] of result.baseOffsets) {
       this.hints.noteEnd(partitionPk(topic.topicId, partition), base + byPartition.get(partition)!.length);
     }
+    // Counted once appended: a replay above appended nothing, a failure threw.
+    this.metrics.add('RecordsProduced', input.records.length, { Topic: topic.name });
+    this.metrics.add('BytesProduced', input.records.reduce((sum, r) => sum + recordBytes(r), 0), { Topic: topic.name });
     return respond(result.baseOffsets);
   }
 
@@ -118,6 +126,7 @@ export class LogService {
     let result = await this.reader.forward(ref, start, options);
     if (result.records.length > 0 || result.nextOffset < result.endOffset) return result;
     const pk = partitionPk(topic.topicId, partition);
+    options.onWait?.();
     await this.poll(deadline, async () => {
       // A probe at the end offset reads nothing (and costs the minimum) until a batch lands there.
       const probe = await this.store.queryBatches(pk, { forward: true, fromOffset: start, limit: 1 });

@@ -51,6 +51,8 @@ export interface ReadOptions {
   readonly encoding: RecordEncoding;
   readonly waitMs: number;
   readonly direction: 'forward' | 'backward';
+  /** Called once if the read finds nothing and starts to long-poll (the handler leaves such reads out of `FetchLatency`). */
+  readonly onWait?: () => void;
 }
 
 export interface ReadResult {

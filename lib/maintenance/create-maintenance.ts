@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ShardlogConfig } from '../config.js';
 import type { LogStore } from '../log/log-store.js';
-import { createLogger } from '../logger.js';
+import { withFields, type Logger } from '../logger.js';
+import type { MetricsSink } from '../observability/metrics-sink.js';
 import { DynamoSegmentIndex } from '../segments/dynamo-segment-index.js';
 import { S3SegmentStore } from '../segments/s3-segment-store.js';
 import type { TopicStore } from '../topics/topic.js';
@@ -29,6 +30,9 @@ export interface CreateMaintenanceInput {
   readonly onStep?: MaintenanceServiceOptions['onStep'];
   readonly maxSegmentBatches?: number;
   readonly maxSegmentBytes?: number;
+  readonly logger?: Logger;
+  /** Where each pass's metrics go (README "Operating shardlog"); default: nowhere. */
+  readonly metrics?: MetricsSink;
 }
 
 /** Wires a {@link MaintenanceService} (the composition root calls this; tests add `onStep` for crash injection). */
@@ -44,7 +48,8 @@ export function createMaintenance(input: CreateMaintenanceInput): MaintenanceSer
     tierAfterMs: input.config.tierAfterMs,
     hotRetentionLimitHours: input.config.hotRetentionLimitHours,
     now,
-    log: createLogger({ component: 'maintenance' }),
+    ...(input.logger ? { log: withFields(input.logger, { component: 'maintenance' }) } : {}),
+    ...(input.metrics ? { metrics: input.metrics } : {}),
     ...(input.onStep ? { onStep: input.onStep } : {}),
     ...(input.maxSegmentBatches !== undefined ? { maxSegmentBatches: input.maxSegmentBatches } : {}),
     ...(input.maxSegmentBytes !== undefined ? { maxSegmentBytes: input.maxSegmentBytes } : {}),

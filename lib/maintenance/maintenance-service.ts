@@ -2,6 +2,7 @@ import { mapLimit } from '../concurrency.js';
 import { TopicNotFoundError } from '../errors.js';
 import type { LogStore } from '../log/log-store.js';
 import type { Logger } from '../logger.js';
+import { NO_METRICS, type MetricsSink } from '../observability/metrics-sink.js';
 import { MAX_SEGMENT_BATCHES, MAX_SEGMENT_BYTES } from '../segments/segment-format.js';
 import type { SegmentIndex, SegmentStore } from '../segments/segment-store.js';
 import { partitionPk } from '../storage/log-table.js';
@@ -49,6 +50,15 @@ export interface MaintenanceServiceOptions {
   readonly onStep?: StepHook;
   readonly maxSegmentBytes?: number;
   readonly maxSegmentBatches?: number;
+  /** Where each pass's metrics go ({@link MaintenanceService.runOnce}); default: nowhere. */
+  readonly metrics?: MetricsSink;
+}
+
+/** What a pass tallies besides its report (the body of the maintenance route): for its metrics. */
+interface PassTally {
+  readonly report: MaintenanceReport;
+  /** Append time of the oldest hot batch found due for tiering, before the pass tiered it. */
+  oldestDueAppendedAt: number | undefined;
 }
 
 /**
@@ -65,6 +75,7 @@ export class MaintenanceService {
   private readonly tierAfterMs: number;
   private readonly hotRetentionLimitHours: number;
   private readonly log: Logger | undefined;
+  private readonly metrics: MetricsSink;
 
   constructor(options: MaintenanceServiceOptions) {
     this.topics = options.topics;
@@ -84,6 +95,7 @@ export class MaintenanceService {
     this.tierAfterMs = options.tierAfterMs;
     this.hotRetentionLimitHours = options.hotRetentionLimitHours ?? 0;
     this.log = options.log;
+    this.metrics = options.metrics ?? NO_METRICS;
   }
 
   /**
@@ -92,29 +104,57 @@ export class MaintenanceService {
    * @throws TopicNotFoundError when `request.topic` does not exist.
    */
   async runOnce(request: MaintenanceRequest = {}): Promise<MaintenanceReport> {
-    const report: MaintenanceReport = { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
-    const scheduled = request.topic === undefined && request.tierOlderThanMs === undefined;
+    const startedAt = this.ctx.now();
+    const requested = request.topic !== undefined ? [await this.topics.get(request.topic)] : undefined;
+    const tally: PassTally = { report: { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } }, oldestDueAppendedAt: undefined };
+    let failed = true;
+    try {
+      await this.pass(requested, request.tierOlderThanMs, tally);
+      failed = false;
+      return tally.report;
+    } finally {
+      this.emitPass(tally, startedAt, failed);
+    }
+  }
+
+  /** One pass over `requested` topics, or every live one (skipping those with nothing due when scheduled). */
+  private async pass(requested: Topic[] | undefined, tierOlderThanMs: number | undefined, tally: PassTally): Promise<void> {
+    const scheduled = requested === undefined && tierOlderThanMs === undefined;
     const now = this.ctx.now();
-    let topics = request.topic !== undefined ? [await this.topics.get(request.topic)] : await this.liveTopics();
+    let topics = requested ?? (await this.liveTopics());
     // An idle topic costs a scheduled pass one read (its topic item), not a few reads per partition.
     if (scheduled) topics = topics.filter((topic) => topic.maintainAfter === undefined || topic.maintainAfter <= now);
     const errors: unknown[] = [];
-    const dueAt = await this.maintainTopics(topics, request.tierOlderThanMs, report, errors);
+    const dueAt = await this.maintainTopics(topics, tierOlderThanMs, tally, errors);
     await this.schedule(dueAt, now);
-    if (request.topic === undefined) await this.reclaimAll(errors);
+    if (requested === undefined) await this.reclaimAll(errors);
     if (errors.length > 0) throw errors[0];
-    return report;
+  }
+
+  /**
+   * The pass's metrics: its duration always (the schedule's heartbeat), a failure, and what it moved and
+   * removed and how old the oldest batch due for tiering was, when not zero (an idle deployment pays for one
+   * metric, not six).
+   */
+  private emitPass({ report, oldestDueAppendedAt }: PassTally, startedAt: number, failed: boolean): void {
+    const now = this.ctx.now();
+    this.metrics.add('MaintenancePassDuration', Math.max(0, now - startedAt), {});
+    if (failed) this.metrics.add('MaintenanceFailures', 1, {});
+    if (report.tiered.bytes > 0) this.metrics.add('BytesTiered', report.tiered.bytes, {});
+    if (report.tiered.segments > 0) this.metrics.add('SegmentsWritten', report.tiered.segments, {});
+    if (report.expired.records > 0) this.metrics.add('RecordsExpired', report.expired.records, {});
+    if (oldestDueAppendedAt !== undefined) this.metrics.add('OldestUntieredBatchAge', Math.max(0, startedAt - oldestDueAppendedAt), {});
   }
 
   /** Maintains every partition of `topics`; returns, per topic, when it next has work. Failures go to `errors`. */
-  private async maintainTopics(topics: readonly Topic[], tierOlderThanMs: number | undefined, report: MaintenanceReport, errors: unknown[]) {
+  private async maintainTopics(topics: readonly Topic[], tierOlderThanMs: number | undefined, tally: PassTally, errors: unknown[]) {
     const now = this.ctx.now();
     const work = topics.flatMap((topic) => Array.from({ length: topic.partitions }, (_, partition) => ({ topic, partition })));
     const dueAt = new Map<Topic, number>();
     await mapLimit(work, PARTITION_CONCURRENCY, async ({ topic, partition }) => {
       let due: number;
       try {
-        due = await this.maintainPartition(topic, partition, tierOlderThanMs, report);
+        due = await this.maintainPartition(topic, partition, tierOlderThanMs, tally);
       } catch (error) {
         due = now;
         errors.push(error);
@@ -167,14 +207,18 @@ export class MaintenanceService {
    * expire by the TTL they were written with, which costs nothing, while tiering would rewrite every item to
    * set one. Any other topic is tiered after `tierAfterMs`, and always before its retention ends.
    */
-  private async maintainPartition(topic: Topic, partition: number, tierOlderThanMs: number | undefined, report: MaintenanceReport): Promise<number> {
+  private async maintainPartition(topic: Topic, partition: number, tierOlderThanMs: number | undefined, tally: PassTally): Promise<number> {
+    const { report } = tally;
     const retentionMs = topic.retentionHours * HOUR_MS;
     const hot = isHotRetention(topic, this.hotRetentionLimitHours);
     let due = Infinity;
     if (!hot || tierOlderThanMs !== undefined) {
       // Data older than the retention is tiered now, whatever the threshold, so that retention can expire it.
       const olderThanMs = Math.min(tierOlderThanMs ?? this.tierAfterMs, retentionMs);
-      due = Math.min(due, await this.tiering.tierPartition(topic.topicId, partition, olderThanMs, report));
+      const waiting = (appendedAt: number) => {
+        tally.oldestDueAppendedAt = Math.min(tally.oldestDueAppendedAt ?? Infinity, appendedAt);
+      };
+      due = Math.min(due, await this.tiering.tierPartition(topic.topicId, partition, olderThanMs, report, waiting));
     }
     if (hot) due = Math.min(due, await this.retention.expireHot(topic.topicId, partition, retentionMs, report));
     due = Math.min(due, await this.retention.expireSegments(topic.topicId, partition, retentionMs, report));

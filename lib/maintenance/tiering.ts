@@ -35,8 +35,18 @@ export class Tiering {
     this.maxSegmentBatches = limits.maxSegmentBatches;
   }
 
-  /** Tiers the partition's batches appended `olderThanMs` ago or earlier; returns when it next has a batch to tier. */
-  async tierPartition(topicId: string, partition: number, olderThanMs: number, report: MaintenanceReport): Promise<number> {
+  /**
+   * Tiers the partition's batches appended `olderThanMs` ago or earlier; returns when it next has a batch to tier.
+   * `onDue` hears the append time of the oldest batch found due, before it is tiered (the `OldestUntieredBatchAge`
+   * metric): found by the read the pass makes anyway.
+   */
+  async tierPartition(
+    topicId: string,
+    partition: number,
+    olderThanMs: number,
+    report: MaintenanceReport,
+    onDue?: (appendedAt: number) => void,
+  ): Promise<number> {
     const pk = partitionPk(topicId, partition);
     let meta = await this.ctx.meta.read(pk);
     if (meta.releasedOffset < meta.tieredOffset) {
@@ -47,6 +57,7 @@ export class Tiering {
     const cutoff = this.ctx.now() - olderThanMs;
     for (let s = 0; s < MAX_SEGMENTS_PER_PARTITION_PASS; s++) {
       const { batches, youngAppendedAt } = await this.collect(pk, meta.tieredOffset, cutoff);
+      if (s === 0 && batches.length > 0) onDue?.(batches[0]!.appendedAt);
       // Nothing to tier: the first young batch is due when it is old enough, a batch appended later even later.
       if (batches.length === 0) return (youngAppendedAt ?? this.ctx.now()) + olderThanMs;
       const tieredTo = await this.tierSegment(topicId, partition, meta, batches, report);

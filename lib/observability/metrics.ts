@@ -1,8 +1,9 @@
 /**
  * The shardlog metric catalogue: the one source of truth for every custom metric shardlog publishes, as
  * functions/routes.ts is for routes. The CloudWatch dashboard and alarms (infra/constructs/observability.ts)
- * read their metric names, units and dimensions from here, and the emitting code (Powertools Metrics, in
- * Embedded Metric Format) is to import the same names, so the three cannot drift. This module has no AWS or
+ * read their metric names, units and dimensions from here, and the emitting code names them through a
+ * `MetricsSink` typed by this catalogue (lib/observability/metrics-sink.ts; in Lambda, Powertools Metrics writes
+ * them in Embedded Metric Format: functions/telemetry.ts), so the three cannot drift. This module has no AWS or
  * Powertools import: it is data and types.
  *
  * Namespace and identity. Every metric lives in the CloudWatch namespace {@link METRICS_NAMESPACE} (`shardlog`)
@@ -28,10 +29,12 @@
  *   a member id per consumer start) and would turn a $10 bill into a $1,000 one. Per-partition detail is what
  *   `GET /v1/groups/{group}`, `shardlog top` and the local console show on demand, for free.
  *
- * Lag is emitted where it is cheap to know: a group fetch or commit sees its partitions' end offsets and the
- * member's position. Each request sees only the partitions of one member, so the emitted value is the LARGEST
- * lag among the partitions it saw, read with the `Maximum` statistic: "the worst partition of group g on topic
- * t". The total over partitions (Kafka tools' sum) is what `shardlog top` and `groups describe` print.
+ * Lag is emitted where it is cheap to know: a group fetch sees its partitions' end offsets and the member's
+ * position (a commit follows the fetch that already emitted it). Each request sees only the partitions of one
+ * member, so the emitted value is the LARGEST lag among the partitions it saw, read with the `Maximum`
+ * statistic: "the worst partition of group g on topic t". A group whose consumers all stopped fetches nothing:
+ * the lag sweep after each scheduled maintenance pass emits it (lib/groups/group-lag.ts). The total over
+ * partitions (Kafka tools' sum) is what `shardlog top` and `groups describe` print.
  *
  * {@link estimateCustomMetrics} counts the metrics (and so the bill) for a deployment's shape.
  */
@@ -93,15 +96,15 @@ export const METRICS = {
     dimensions: ['Topic'],
     statistics: ['Sum'],
     description: 'Records acknowledged by produce requests (an Idempotency-Key replay appends nothing and counts nothing).',
-    emittedBy: 'produce handler (functions/produce.ts), once per acknowledged request',
+    emittedBy: 'LogService.produce (lib/log/log-service.ts), once per acknowledged request',
   },
   BytesProduced: {
     area: 'produce',
     unit: 'Bytes',
     dimensions: ['Topic'],
     statistics: ['Sum'],
-    description: "Bytes of the acknowledged records (keys, values, headers), as lib/log/wire-size.ts measures them for the contract's limits.",
-    emittedBy: 'produce handler (functions/produce.ts), once per acknowledged request',
+    description: 'Bytes of the acknowledged records: keys, values, header names and values, as stored (lib/observability/metrics-sink.ts `recordBytes`, the same measure as BytesFetched).',
+    emittedBy: 'LogService.produce (lib/log/log-service.ts), once per acknowledged request',
   },
   ProduceLatency: {
     area: 'produce',
@@ -109,7 +112,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['p99', 'p50'],
     description: "Time from a validated produce request to its acknowledgement, inside the function (no Lambda init, no API Gateway).",
-    emittedBy: 'produce handler (functions/produce.ts), every request that reached the log',
+    emittedBy: 'the produce route (functions/produce.ts, through functions/http/route-metrics.ts `timed`), every validated request, answered or failed',
   },
   AppendRacesLost: {
     area: 'produce',
@@ -117,7 +120,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'Conditional appends that lost to a concurrent producer on the same partition (a return value, not an error).',
-    emittedBy: 'the append path of lib/log (DynamoLogStore), per lost race',
+    emittedBy: 'AppendRaces.backOff (lib/log/append-races.ts), per lost race',
   },
   AppendRetries: {
     area: 'produce',
@@ -125,7 +128,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'Appends tried again after a lost race (lib/log/append-retry.ts decided to retry within its time budget).',
-    emittedBy: 'the append path of lib/log (DynamoLogStore), per retry',
+    emittedBy: 'AppendRaces.backOff (lib/log/append-races.ts), per retry decided',
   },
   // --------------------------------------------------------------------------------------------- fetch
   RecordsFetched: {
@@ -141,7 +144,7 @@ export const METRICS = {
     unit: 'Bytes',
     dimensions: ['Topic'],
     statistics: ['Sum'],
-    description: 'Bytes of the records returned by plain and group fetches, as encoded in the response.',
+    description: 'Bytes of the records returned by plain and group fetches: keys, values, header names and values, as stored (what the response encoding adds is left out).',
     emittedBy: 'fetch handler (functions/fetch.ts) and the group fetch route (functions/groups.ts), per response',
   },
   FetchLatency: {
@@ -159,7 +162,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'Fetches with waitMs > 0 that returned no record when the wait ran out (idle consumers; each is a billed request).',
-    emittedBy: 'the long-poll wait of lib/log (LogService), per fetch',
+    emittedBy: 'fetch handler and group fetch route (functions/http/route-metrics.ts `recordFetch`), told by lib that the read long-polled (`onWait`)',
   },
   // -------------------------------------------------------------------------------------------- groups
   CommitLatency: {
@@ -176,8 +179,8 @@ export const METRICS = {
     dimensions: ['ConsumerGroup', 'Topic'],
     statistics: ['Maximum'],
     description:
-      "Consumer lag in records: endOffset minus the group's position, the largest over the partitions one group fetch or commit saw (read with Maximum: the group's worst partition on the topic).",
-    emittedBy: 'the group fetch and commit routes (functions/groups.ts, lib/groups), which already see endOffset and the position',
+      "Consumer lag in records: endOffset minus the group's position, the largest over the partitions one group fetch (or the sweep) saw (read with Maximum: the group's worst partition on the topic).",
+    emittedBy: 'group fetch (lib/groups/group-fetch.ts), which already sees endOffset and the position; and the lag sweep after each scheduled maintenance pass (lib/groups/group-lag.ts), for groups behind whose consumers stopped',
   },
   OldestUnreadRecordAge: {
     area: 'groups',
@@ -186,7 +189,7 @@ export const METRICS = {
     statistics: ['Maximum'],
     description:
       "Age of the oldest record the group has not read yet (now minus the timestamp of the first record a group fetch returned; 0 when caught up): Kinesis' IteratorAgeMilliseconds. Record timestamps may be set by producers, so a producer with a wrong clock skews it.",
-    emittedBy: 'the group fetch route (functions/groups.ts, lib/groups), per (group, topic) in the response',
+    emittedBy: 'group fetch (lib/groups/group-fetch.ts), per (group, topic) read; the lag sweep (lib/groups/group-lag.ts) for groups behind',
   },
   // -------------------------------------------------------------------------------------------- errors
   ErrorResponses: {
@@ -205,7 +208,7 @@ export const METRICS = {
     statistics: ['Sum'],
     description:
       "DynamoDB requests refused for throughput after the SDK's own retries, as the storage boundary translates them (the table's own ThrottledRequests counts every attempt).",
-    emittedBy: 'the storage boundary (lib/storage/aws-errors.ts), per translated throttling error',
+    emittedBy: 'the storage boundary (lib/storage/aws-errors.ts `onThrottled`, mapped to the table role in lib/shardlog.ts), per translated throttling error',
   },
   // --------------------------------------------------------------------------------------- maintenance
   BytesTiered: {
@@ -214,7 +217,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'Bytes of hot batches moved into S3 segments.',
-    emittedBy: 'the maintenance pass (lib/maintenance), per pass',
+    emittedBy: 'MaintenanceService.runOnce (lib/maintenance/maintenance-service.ts), per pass that tiered',
   },
   SegmentsWritten: {
     area: 'maintenance',
@@ -222,7 +225,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'S3 segments written and indexed.',
-    emittedBy: 'the maintenance pass (lib/maintenance), per pass',
+    emittedBy: 'MaintenanceService.runOnce (lib/maintenance/maintenance-service.ts), per pass that tiered',
   },
   RecordsExpired: {
     area: 'maintenance',
@@ -230,7 +233,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'Records removed by retention (hot and cold).',
-    emittedBy: 'the maintenance pass (lib/maintenance), per pass',
+    emittedBy: 'MaintenanceService.runOnce (lib/maintenance/maintenance-service.ts), per pass that expired',
   },
   MaintenancePassDuration: {
     area: 'maintenance',
@@ -238,7 +241,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Maximum', 'Average'],
     description: 'Wall time of one maintenance pass (the schedule runs one a minute; a pass over ~60 s overlaps the next).',
-    emittedBy: 'the maintenance handler (functions/maintenance.ts), per pass',
+    emittedBy: 'MaintenanceService.runOnce (lib/maintenance/maintenance-service.ts), every pass, scheduled or requested',
   },
   MaintenanceFailures: {
     area: 'maintenance',
@@ -246,7 +249,7 @@ export const METRICS = {
     dimensions: [],
     statistics: ['Sum'],
     description: 'Maintenance passes that ended in an error (the next pass redoes the work).',
-    emittedBy: 'the maintenance handler (functions/maintenance.ts), per failed pass',
+    emittedBy: 'MaintenanceService.runOnce (lib/maintenance/maintenance-service.ts), per pass that threw',
   },
   OldestUntieredBatchAge: {
     area: 'maintenance',
@@ -255,7 +258,7 @@ export const METRICS = {
     statistics: ['Maximum'],
     description:
       'Age of the oldest hot batch that is due for tiering and still in DynamoDB: healthy is about tierAfterMs plus a pass interval; growing means maintenance falls behind.',
-    emittedBy: 'the maintenance pass (lib/maintenance), per pass',
+    emittedBy: 'MaintenanceService.runOnce (lib/maintenance/maintenance-service.ts), per pass that found a batch due (found by the read tiering makes anyway)',
   },
 } as const satisfies Record<string, MetricDefinition>;
 
@@ -307,12 +310,17 @@ export function metricsOfArea(area: MetricArea): MetricName[] {
 }
 
 /**
- * The metrics the code publishes today. EMPTY until the emission round lands: every metric above is catalogued
- * (the dashboard and alarms read it), none is emitted yet, so their widgets stay empty and the alarms on them
- * stay OK (missing data is not breaching). The emitting change adds each name here, and README "Operating
- * shardlog" lists this array.
+ * The metrics the code publishes today: every one of the catalogue. test/unit/observability/metrics.test.ts holds
+ * this list equal to the names the code of lib/ and functions/ passes to a `MetricsSink`, README "Operating
+ * shardlog" lists it, and test/infra/observability.test.ts holds the dashboard and alarms to these names with
+ * their catalogued dimensions.
  */
-export const EMITTED_METRICS: readonly MetricName[] = [];
+export const EMITTED_METRICS: readonly MetricName[] = [
+  'RecordsProduced', 'BytesProduced', 'ProduceLatency', 'AppendRacesLost', 'AppendRetries', 'RecordsFetched',
+  'BytesFetched', 'FetchLatency', 'EmptyLongPolls', 'CommitLatency', 'RecordsBehind', 'OldestUnreadRecordAge',
+  'ErrorResponses', 'DynamoDbThrottles', 'BytesTiered', 'SegmentsWritten', 'RecordsExpired',
+  'MaintenancePassDuration', 'MaintenanceFailures', 'OldestUntieredBatchAge',
+];
 
 /** The shape of a deployment, for {@link estimateCustomMetrics}. */
 export interface DeploymentShape {

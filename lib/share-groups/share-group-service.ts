@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createLogger, type Logger } from '../logger.js';
+import { SILENT_LOGGER, type Logger } from '../logger.js';
 import type { TopicStore } from '../topics/topic.js';
 import { acknowledge, type AckInput, type AckResult } from './share-acks.js';
 import { configure, deleteGroup, subscribe, unsubscribe } from './share-admin.js';
@@ -67,7 +67,7 @@ export class ShareGroupService {
       random: options.random ?? Math.random,
       // 12 random bytes: 16 base64url characters, the receipt length responses are measured with.
       newId: () => randomBytes((RECEIPT_CHARS * 3) / 4).toString('base64url'),
-      logger: options.logger ?? createLogger({ component: 'share-groups' }),
+      logger: options.logger ?? SILENT_LOGGER,
       ...(options.onStep ? { onStep: options.onStep } : {}),
     };
   }

@@ -34,6 +34,40 @@ const THROTTLING_NAMES = new Set([
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/**
+ * Whether `error` is the storage layer refusing a request for throughput: SDK throttling (after the SDK's own
+ * retries), or a cancelled transaction one of whose items was throttled (the SDK does not retry those; the
+ * append path turns them into `ThrottledError` itself, lib/log/dynamo-append.ts).
+ */
+export function isThrottling(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; $retryable?: { throttling?: boolean }; CancellationReasons?: Array<{ Code?: string }> };
+  if (e.$retryable?.throttling || THROTTLING_NAMES.has(e.name ?? '')) return true;
+  return e.name === 'TransactionCanceledException' && (e.CancellationReasons ?? []).some((r) => THROTTLED_REASONS.has(r.Code ?? ''));
+}
+
+/** Cancellation reasons of a transaction item that DynamoDB refused for throughput. */
+const THROTTLED_REASONS = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
+
+/** What the storage boundary reports besides translating errors. */
+export interface StorageErrorHooks {
+  /**
+   * A request was refused for throughput (see {@link isThrottling}): `table` is the DynamoDB table it named
+   * (`TableName`, the first item's of a transaction, the first of a batch), undefined for S3. Must not throw.
+   */
+  readonly onThrottled?: (table: string | undefined) => void;
+}
+
+/** The table a DynamoDB command names, from its input. */
+function tableOf(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const i = input as { TableName?: string; TransactItems?: Array<Record<string, { TableName?: string } | undefined>>; RequestItems?: object };
+  if (typeof i.TableName === 'string') return i.TableName;
+  const first = i.TransactItems?.[0];
+  if (first) return Object.values(first).find((op) => typeof op?.TableName === 'string')?.TableName;
+  return i.RequestItems ? Object.keys(i.RequestItems)[0] : undefined;
+}
+
 /** The name of the middleware {@link translateStorageErrors} adds (also how it recognises itself). */
 export const STORAGE_ERRORS_MIDDLEWARE = 'shardlogStorageErrors';
 
@@ -48,11 +82,13 @@ export interface ClientWithMiddleware {
  * sees the error after the SDK's own retries, and every caller of the client, engine code, the maintenance
  * schedule and the HTTP edge alike, sees `ThrottledError` / `UnavailableError` (with `retriable`) instead of
  * an SDK exception. A document client shares its base client's middleware stack, so either may be passed.
+ * `hooks.onThrottled` hears of every throttled request (the `DynamoDbThrottles` metric); the hooks of the first
+ * call stay, as the middleware does.
  *
  * @example
  * const doc = translateStorageErrors(DynamoDBDocumentClient.from(new DynamoDBClient({})));
  */
-export function translateStorageErrors<C extends ClientWithMiddleware>(client: C): C {
+export function translateStorageErrors<C extends ClientWithMiddleware>(client: C, hooks: StorageErrorHooks = {}): C {
   const stack = client.middlewareStack;
   if (stack.identify().some((entry) => entry.startsWith(STORAGE_ERRORS_MIDDLEWARE))) return client;
   stack.add(
@@ -60,6 +96,7 @@ export function translateStorageErrors<C extends ClientWithMiddleware>(client: C
       try {
         return await next(args);
       } catch (error) {
+        if (hooks.onThrottled && isThrottling(error)) hooks.onThrottled(tableOf((args as { input?: unknown }).input));
         throw translateAwsError(error);
       }
     },

@@ -47,7 +47,7 @@ const CALLS: readonly Call[] = [
     why: 'append to several partitions / expectedOffsets / Idempotency-Key: Puts and ConditionChecks',
   },
   { file: 'lib/log/idempotency-records.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: APPENDERS, why: 'idempotency record' },
-  { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: [...READERS, 'topics'], why: 'partition meta' },
+  { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: [...READERS, 'topics', 'maintenance'], why: 'partition meta (maintenance: the lag sweep reads the record at a committed offset)' },
   { file: 'lib/log/dynamo-log-store.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'logTable', functions: ALL, why: 'tail and batches of a partition' },
   { file: 'lib/log/spill-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@spill/'], resource: 'bucket', functions: APPENDERS, why: 'spill a large batch' },
   {
@@ -72,7 +72,7 @@ const CALLS: readonly Call[] = [
   { file: 'lib/topics/dynamo-topic-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'logTable', functions: ['maintenance'], why: 'forgetDeleted' },
   // lib/storage/partition-key.ts: whole partition keys.
   { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'logTable', functions: ['topics', 'maintenance'], why: 'topic catalog, deleted topics, a deleted topic\'s items' },
-  { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['groups'], why: 'a whole group, the group registry' },
+  { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['groups', 'maintenance'], why: 'a whole group, the group registry (maintenance: the lag sweep, lib/groups/group-lag.ts)' },
   { file: 'lib/storage/partition-key.ts', command: 'BatchWriteCommand', actions: ['dynamodb:BatchWriteItem'], resource: 'logTable', functions: ['maintenance'], why: 'delete a deleted topic\'s items' },
   // lib/segments: cold storage.
   { file: 'lib/segments/dynamo-segment-index.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'logTable', functions: ['maintenance'], why: 'index a segment' },
@@ -84,8 +84,8 @@ const CALLS: readonly Call[] = [
     command: 'GetObjectCommand',
     actions: ['s3:GetObject@segments/', 's3:ListBucket@segments/'],
     resource: 'bucket',
-    functions: READERS,
-    why: 'ranged GET of a segment; ListBucket so that one removed by retention meanwhile is NoSuchKey ("gone"), not 403',
+    functions: [...READERS, 'maintenance'],
+    why: 'ranged GET of a segment (maintenance: the lag sweep reads the oldest unread record, tiered or not); ListBucket so that one removed by retention meanwhile is NoSuchKey ("gone"), not 403',
   },
   { file: 'lib/segments/s3-segment-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@segments/'], resource: 'bucket', functions: ['maintenance'], why: 'write a segment' },
   {

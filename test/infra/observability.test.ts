@@ -11,7 +11,7 @@ import { ApiStack, REPO_ROOT, type ApiStackProps } from '../../infra/api-stack.j
 import { DEFAULT_ALARM_THRESHOLDS, DEFAULT_GROUP_LAG } from '../../infra/constructs/observability.js';
 import { StatefulStack } from '../../infra/stateful-stack.js';
 import { DEFAULT_TIER_AFTER_MS } from '../../lib/config.js';
-import { METRIC_NAMES, METRICS_NAMESPACE, SERVICE_NAME_ENV } from '../../lib/observability/metrics.js';
+import { EMITTED_METRICS, METRIC_NAMES, METRICS, METRICS_NAMESPACE, SERVICE_DIMENSION, SERVICE_NAME_ENV, type MetricName } from '../../lib/observability/metrics.js';
 
 /*
  * The dashboard and alarms of infra/constructs/observability.ts, in the API stack as infra/app.ts wires it, with
@@ -136,6 +136,64 @@ describe('Observability dashboard', () => {
     const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions).toHaveLength(FUNCTION_COUNT);
     for (const fn of functions) expect(fn.Properties.Environment.Variables[SERVICE_NAME_ENV]).toBe(STACK);
+  });
+});
+
+/**
+ * Every reference to a `shardlog` metric in the dashboard body and the alarms, as (metric name, dimension names):
+ * plain metrics (`[namespace, name, dim, value, …]` in a graph, `MetricStat` in an alarm), SEARCH expressions
+ * (`{shardlog,dims…} MetricName="…"`) and Metrics Insights queries (`SELECT MAX("…") FROM SCHEMA("shardlog", dims…)`).
+ */
+function shardlogReferences(body: Json, alarms: Iterable<Json>): Array<{ name: string; dimensions: string[]; where: string }> {
+  const found: Array<{ name: string; dimensions: string[]; where: string }> = [];
+  const fromExpression = (expression: string, where: string) => {
+    for (const m of expression.matchAll(/\{([^}]*)\} MetricName="([^"]+)"/g)) {
+      const [namespace, ...dimensions] = m[1]!.split(',');
+      if (namespace === METRICS_NAMESPACE) found.push({ name: m[2]!, dimensions, where });
+    }
+    for (const m of expression.matchAll(/SELECT \w+\("([^"]+)"\) FROM SCHEMA\("([^"]+)"((?:, "[^"]+")*)\)/g)) {
+      if (m[2] === METRICS_NAMESPACE) found.push({ name: m[1]!, dimensions: [...m[3]!.matchAll(/"([^"]+)"/g)].map((d) => d[1]!), where });
+    }
+  };
+  for (const metric of graphMetrics(body)) {
+    if (metric[0] === METRICS_NAMESPACE) {
+      const dims = metric.slice(2).filter((part) => typeof part === 'string');
+      found.push({ name: String(metric[1]), dimensions: dims.filter((_, i) => i % 2 === 0) as string[], where: 'dashboard' });
+    } else if (typeof (metric[0] as Json | undefined)?.expression === 'string') {
+      fromExpression((metric[0] as Json).expression as string, 'dashboard');
+    }
+  }
+  for (const alarm of alarms) {
+    const where = `alarm ${String(alarm.AlarmName)}`;
+    if (alarm.Namespace === METRICS_NAMESPACE) found.push({ name: alarm.MetricName, dimensions: (alarm.Dimensions ?? []).map((d: Json) => d.Name), where });
+    for (const m of (alarm.Metrics ?? []) as Json[]) {
+      if (m.MetricStat?.Metric?.Namespace === METRICS_NAMESPACE) {
+        found.push({ name: m.MetricStat.Metric.MetricName, dimensions: (m.MetricStat.Metric.Dimensions ?? []).map((d: Json) => d.Name), where });
+      }
+      if (typeof m.Expression === 'string') fromExpression(m.Expression, where);
+    }
+  }
+  return found;
+}
+
+describe('the dashboard and alarms read what the code emits', () => {
+  // With a listed group too, so that its own alarms are checked as well as the default ones.
+  const withGroup = synth({ groups: { billing: { maxRecordsBehind: 5 } } });
+  const references = shardlogReferences(dashboardBody(withGroup.resources), withGroup.alarms.values());
+
+  it('name only emitted metrics, each with exactly its catalogued dimensions and service', () => {
+    expect(references.length).toBeGreaterThan(METRIC_NAMES.length);
+    for (const { name, dimensions, where } of references) {
+      expect(EMITTED_METRICS, `${where}: ${name}`).toContain(name);
+      expect([...dimensions].sort(), `${where}: ${name}`).toEqual([...METRICS[name as MetricName].dimensions, SERVICE_DIMENSION].sort());
+    }
+  });
+
+  it('graph every emitted metric, and alarm on lag, failed passes and the untiered age', () => {
+    const graphed = new Set(references.filter((r) => r.where === 'dashboard').map((r) => r.name));
+    expect([...graphed].sort()).toEqual([...EMITTED_METRICS].sort());
+    const alarmed = new Set(references.filter((r) => r.where.startsWith('alarm')).map((r) => r.name));
+    expect([...alarmed].sort()).toEqual(['MaintenanceFailures', 'OldestUnreadRecordAge', 'OldestUntieredBatchAge', 'RecordsBehind']);
   });
 });
 

@@ -301,7 +301,9 @@ describe('ApiStack least-privilege grants', () => {
     };
     const maintenance = {
       [tableArn(ids.logTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
-      [objectsArn('segments/*')]: ['s3:DeleteObject', 's3:PutObject'],
+      // The lag sweep after each scheduled pass (lib/groups/group-lag.ts): groups read, the oldest unread record read.
+      [tableArn(ids.leaseTable)]: ['Query'].map(ddb),
+      [objectsArn('segments/*')]: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       [objectsArn('spill/*')]: ['s3:DeleteObject', 's3:GetObject'],
       [`${ids.bucket}.Arn`]: ['s3:ListBucket'],
     };

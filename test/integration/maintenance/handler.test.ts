@@ -6,6 +6,7 @@ import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { indexItems, sampleRecord } from './harness.js';
 import { produceTo } from '../../support/by-name.js';
+import { lambdaContext } from '../../support/lambda-context.js';
 
 /**
  * The Lambda entry of maintenance (functions/lambda/maintenance.ts) against the emulators, configured through
@@ -64,30 +65,30 @@ describe('maintenance entry points', () => {
     const name = `sched-${Date.now()}`;
     const topic = await engine.topics.create({ name, partitions: 2, retentionHours: 168 });
     await produceTo(engine, name, { records: [0, 1, 2].map((i) => ({ ...sampleRecord(i, Date.now()), partition: 1 })) });
-    const report = await maintenance.scheduledHandler();
+    const report = await maintenance.scheduledHandler({}, lambdaContext());
     expect(report.tiered).toMatchObject({ segments: 1, records: 3 });
     expect((await indexItems(storage, topic.topicId, 1)).map((i) => i.end)).toEqual([3]);
-    expect(await maintenance.scheduledHandler()).toEqual({ tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } });
+    expect(await maintenance.scheduledHandler({}, lambdaContext())).toEqual({ tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } });
   });
 
   it('POST /v1/admin/maintenance runs a pass for one topic and returns its report', async () => {
     const name = `http-${Date.now()}`;
     await engine.topics.create({ name, partitions: 1, retentionHours: 168 });
     await produceTo(engine, name, { records: [sampleRecord(1, Date.now())] });
-    const held = await maintenance.handler(post({ topic: name, tierOlderThanMs: 3_600_000 }));
+    const held = await maintenance.handler(post({ topic: name, tierOlderThanMs: 3_600_000 }), lambdaContext());
     expect(held.statusCode).toBe(200);
     expect(JSON.parse(held.body!)).toEqual({ tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } });
-    const moved = await maintenance.handler(post({ topic: name, tierOlderThanMs: 0 }));
+    const moved = await maintenance.handler(post({ topic: name, tierOlderThanMs: 0 }), lambdaContext());
     expect(JSON.parse(moved.body!).tiered).toMatchObject({ segments: 1, records: 1 });
   });
 
   it('rejects a bad body with 400 and an unknown topic with 404', async () => {
     for (const body of [{ tierOlderThanMs: -1 }, { tierOlderThanMs: 1.5 }, { topic: '..' }, { extra: 1 }, [1]]) {
-      const response = await maintenance.handler(post(body));
+      const response = await maintenance.handler(post(body), lambdaContext());
       expect(response.statusCode).toBe(400);
       expect(JSON.parse(response.body!).error.code).toBe('INVALID_REQUEST');
     }
-    const missing = await maintenance.handler(post({ topic: 'no-such-topic' }));
+    const missing = await maintenance.handler(post({ topic: 'no-such-topic' }), lambdaContext());
     expect(missing.statusCode).toBe(404);
     expect(JSON.parse(missing.body!).error.code).toBe('TOPIC_NOT_FOUND');
   });

@@ -8,6 +8,7 @@ import { decodeBatch, type LogRecord } from '../../../lib/log/batch-format.js';
 import { DEFAULT_APPEND_BACKOFF } from '../../../lib/log/append-retry.js';
 import { DynamoLogStore } from '../../../lib/log/dynamo-log-store.js';
 import { offsetSk } from '../../../lib/storage/log-table.js';
+import { RecordingMetricsSink } from '../../support/telemetry.js';
 
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const ddb = mockClient(doc);
@@ -104,6 +105,48 @@ describe('DynamoLogStore.append', () => {
     const result = await store().append('t', [{ partition: 0, records: [record(1)] }]);
     expect(result).toMatchObject({ baseOffsets: new Map([[0, 3]]) });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(2);
+  });
+
+  it('counts each lost race and each retry (AppendRacesLost, AppendRetries), and not a retry that met its own write', async () => {
+    const metrics = new RecordingMetricsSink();
+    const log = new DynamoLogStore({ doc, tableName: 'log', now: () => 5_000, random: () => 0, sleep: async () => {}, metrics });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).rejectsOnce(lostRace({ sk: offsetSk(0), n: 3, mt: 2000 })).rejectsOnce(lostRace({ sk: offsetSk(3), n: 1, mt: 2000 })).resolves({});
+    await log.append('t', [{ partition: 0, records: [record(1)] }]);
+    expect([metrics.sum('AppendRacesLost'), metrics.sum('AppendRetries')]).toEqual([2, 2]);
+
+    metrics.clear();
+    ddb.reset();
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb
+      .on(PutCommand)
+      .callsFakeOnce(async (input: { Item: Record<string, unknown> }) => {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: marshall(input.Item) });
+      })
+      .resolves({});
+    await log.append('t2', [{ partition: 0, records: [record(1)] }]);
+    expect(metrics.points).toEqual([]);
+  });
+
+  it('counts the lost races of an append that gave up, and one retry fewer', async () => {
+    const metrics = new RecordingMetricsSink();
+    const clock = { nowMs: 0 };
+    const log = new DynamoLogStore({
+      doc,
+      tableName: 'log',
+      now: () => clock.nowMs,
+      random: () => 0.9,
+      sleep: async (ms) => {
+        clock.nowMs += ms;
+      },
+      metrics,
+    });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(PutCommand).rejects(lostRace({ sk: offsetSk(0), n: 1, mt: 1 }));
+    await expect(log.append('t', [{ partition: 0, records: [record(1)] }])).rejects.toBeInstanceOf(UnavailableError);
+    const lost = metrics.sum('AppendRacesLost');
+    expect(lost).toBe(ddb.commandCalls(PutCommand).length);
+    expect(metrics.sum('AppendRetries')).toBe(lost - 1);
   });
 
   it('answers OFFSET_MISMATCH instead of retrying when expectedOffsets no longer holds', async () => {

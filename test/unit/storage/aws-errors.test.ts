@@ -5,10 +5,12 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ThrottledError, UnavailableError } from '../../../lib/errors.js';
+import { createShardlog } from '../../../lib/shardlog.js';
 import { STORAGE_ERRORS_MIDDLEWARE, translateStorageErrors } from '../../../lib/storage/aws-errors.js';
+import { RecordingMetricsSink } from '../../support/telemetry.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 
@@ -75,5 +77,39 @@ describe('translateStorageErrors', () => {
     translateStorageErrors(dynamo);
     translateStorageErrors(doc);
     expect(dynamo.middlewareStack.identify().filter((m) => m.startsWith(STORAGE_ERRORS_MIDDLEWARE))).toHaveLength(1);
+  });
+
+  it('reports each throttled request with the table it named, and nothing for other failures', async () => {
+    const throttled = () => sdkError('ThrottlingException', { $fault: 'client', $retryable: { throttling: true } });
+    const { doc, s3 } = failingClients(throttled);
+    const tables: Array<string | undefined> = [];
+    translateStorageErrors(doc, { onThrottled: (table) => tables.push(table) });
+    translateStorageErrors(s3, { onThrottled: (table) => tables.push(table) });
+    await doc.send(new GetCommand({ TableName: 'log-t', Key: { pk: 'a' } })).catch(() => undefined);
+    await doc
+      .send(new TransactWriteCommand({ TransactItems: [{ Put: { TableName: 'lease-t', Item: { pk: 'a' } } }] }))
+      .catch(() => undefined);
+    await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' })).catch(() => undefined);
+    expect(tables).toEqual(['log-t', 'lease-t', undefined]);
+
+    const down = failingClients(() => sdkError('InternalServerError', { $fault: 'server' }));
+    const none: unknown[] = [];
+    translateStorageErrors(down.doc, { onThrottled: (table) => none.push(table) });
+    await down.doc.send(new GetCommand({ TableName: 'log-t', Key: { pk: 'a' } })).catch(() => undefined);
+    expect(none).toEqual([]);
+  });
+
+  it('counts DynamoDB throttles by table role in the engine (DynamoDbThrottles), S3 throttling not', async () => {
+    const throttled = () => sdkError('ProvisionedThroughputExceededException', { $fault: 'client', $retryable: { throttling: true } });
+    const clients = failingClients(throttled);
+    const metrics = new RecordingMetricsSink();
+    const config = { logTable: 'the-log', leaseTable: 'the-leases', segmentBucket: 'b' } as Parameters<typeof createShardlog>[1];
+    createShardlog({ doc: clients.doc, s3: clients.s3 }, config, { metrics });
+    for (const table of ['the-log', 'the-log', 'the-leases']) {
+      await expect(clients.doc.send(new GetCommand({ TableName: table, Key: { pk: 'a' } }))).rejects.toBeInstanceOf(ThrottledError);
+    }
+    await expect(clients.s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }))).rejects.toBeInstanceOf(ThrottledError);
+    expect([metrics.sum('DynamoDbThrottles', { Table: 'log' }), metrics.sum('DynamoDbThrottles', { Table: 'lease' })]).toEqual([2, 1]);
+    expect(metrics.of('DynamoDbThrottles')).toHaveLength(3);
   });
 });

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { httpHandler, json, JsonText, withQuery, type HttpRequest } from '../../../../functions/http/handler.js';
 import { FencedError, OffsetOutOfRangeError, ThrottledError, UnavailableError } from '../../../../lib/errors.js';
+import { EmfCapture, RecordingLogger } from '../../../support/telemetry.js';
 
 /** An event as API Gateway builds it: `rawPath` is the route's template with the path parameters filled in. */
 function event(routeKey: string, body?: string, extra: Partial<APIGatewayProxyEventV2> = {}): APIGatewayProxyEventV2 {
@@ -31,11 +32,8 @@ function event(routeKey: string, body?: string, extra: Partial<APIGatewayProxyEv
   };
 }
 
-const quiet = () => vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-
 describe('httpHandler', () => {
   it('passes the parsed body, lower-cased headers and path parameters to the route', async () => {
-    quiet();
     const route = vi.fn(async (_request: HttpRequest) => json(200, { ok: true }));
     const handler = httpHandler({ 'POST /v1/things/{id}': route });
     const result = await handler(event('POST /v1/things/{id}', '{"a":1}', { pathParameters: { id: 'x' } }));
@@ -45,7 +43,6 @@ describe('httpHandler', () => {
   });
 
   it('answers malformed JSON with 400 INVALID_REQUEST without calling the route', async () => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const result = await httpHandler({ 'POST /x': route })(event('POST /x', '{"a":'));
     expect(result.statusCode).toBe(400);
@@ -54,7 +51,6 @@ describe('httpHandler', () => {
   });
 
   it('maps engine errors through the error table, with their details', async () => {
-    quiet();
     const handler = httpHandler({
       'GET /range': async () => {
         throw new OffsetOutOfRangeError(99, 5, 10);
@@ -77,7 +73,6 @@ describe('httpHandler', () => {
   });
 
   it('sets Retry-After on 429', async () => {
-    quiet();
     const result = await httpHandler({
       'GET /busy': async () => {
         throw new ThrottledError('slow down', 3);
@@ -88,8 +83,6 @@ describe('httpHandler', () => {
   });
 
   it('answers an outage translated at the storage boundary with 503, without the cause', async () => {
-    quiet();
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const down = Object.assign(new Error('boom at shardlog-prod-xyz'), { name: 'InternalServerError', $fault: 'server' });
     const handler = httpHandler({
       'GET /b': async () => {
@@ -102,39 +95,59 @@ describe('httpHandler', () => {
     expect(unavailable.body).not.toContain('boom');
   });
 
-  it('answers an unexpected error with a generic 500 that leaks nothing', async () => {
-    quiet();
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    const result = await httpHandler({
-      'GET /bug': async () => {
-        throw new TypeError('secret table name shardlog-prod-xyz');
+  it('answers an unexpected error with a generic 500 that leaks nothing, and logs it', async () => {
+    const logger = new RecordingLogger();
+    const result = await httpHandler(
+      {
+        'GET /bug': async () => {
+          throw new TypeError('secret table name shardlog-prod-xyz');
+        },
       },
-    })(event('GET /bug'));
+      { logger },
+    )(event('GET /bug'));
     expect(result.statusCode).toBe(500);
     expect(JSON.parse(result.body!)).toEqual({ error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
-    expect(String(stderr.mock.calls.flat().join(''))).toContain('secret table name'); // logged, not returned
+    const logged = logger.lines.find((line) => line.level === 'error');
+    expect(String(logged?.fields.error)).toContain('secret table name'); // logged, not returned
   });
 
   it('answers a body that cannot be serialised with the contract\'s 500, logged, never a crash or a 200 log line', async () => {
-    const stdout = quiet();
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const logger = new RecordingLogger();
     // Any failure while writing the body (here a value JSON.stringify refuses) stays inside the error table.
-    const result = await httpHandler({ 'GET /bad': async () => json(200, { n: 1n }) })(event('GET /bad'));
+    const result = await httpHandler({ 'GET /bad': async () => json(200, { n: 1n }) }, { logger })(event('GET /bad'));
     expect(result.statusCode).toBe(500);
     expect(JSON.parse(result.body!)).toEqual({ error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
-    expect(stderr.mock.calls.flat().join('')).toContain('BigInt');
-    const lines = stdout.mock.calls.flat().join('');
-    if (lines) expect(lines).not.toContain('"status":200');
+    expect(String(logger.lines.find((line) => line.level === 'error')?.fields.error)).toContain('BigInt');
+    expect(logger.lines.filter((line) => line.message === 'request').map((line) => line.fields.status)).toEqual([500]);
+  });
+
+  it('counts every error answer by its code in ErrorResponses (read back from the EMF lines), and no success', async () => {
+    const capture = new EmfCapture('Shardlog-Test');
+    const handler = httpHandler(
+      {
+        'GET /ok': async () => json(200, {}),
+        'GET /fenced': async () => {
+          throw new FencedError('lease moved');
+        },
+        'GET /bug': async () => {
+          throw new TypeError('bug');
+        },
+      },
+      { metrics: capture.sink },
+    );
+    for (const routeKey of ['GET /ok', 'GET /fenced', 'GET /fenced', 'GET /bug', 'GET /nowhere']) await handler(event(routeKey));
+    capture.flush();
+    const byCode = Object.fromEntries(capture.points('ErrorResponses').map((p) => [p.dimensions.ErrorCode, p.values]));
+    expect(byCode).toEqual({ FENCED: [2], INTERNAL: [1], NOT_FOUND: [1] });
+    expect(capture.points().every((p) => p.name === 'ErrorResponses' && p.dimensions.service === 'Shardlog-Test')).toBe(true);
   });
 
   it('sends a JsonText body as it is', async () => {
-    quiet();
     const result = await httpHandler({ 'GET /text': async () => json(200, new JsonText('{"n":12345678901234567890}')) })(event('GET /text'));
     expect(result.body).toBe('{"n":12345678901234567890}');
   });
 
   it('refuses bodies over 6 MB with 413', async () => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const result = await httpHandler({ 'POST /x': route })(event('POST /x', `"${'a'.repeat(6 * 1024 * 1024)}"`));
     expect(result.statusCode).toBe(413);
@@ -142,7 +155,6 @@ describe('httpHandler', () => {
   });
 
   it('refuses a base64-encoded body that is not valid UTF-8 instead of decoding it with replacement characters', async () => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const invalid = Buffer.concat([Buffer.from('{"v":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]).toString('base64');
     const result = await httpHandler({ 'POST /x': route })(event('POST /x', invalid, { isBase64Encoded: true }));
@@ -152,7 +164,6 @@ describe('httpHandler', () => {
   });
 
   it('parses a base64-encoded UTF-8 body as JSON', async () => {
-    quiet();
     const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
     const body = Buffer.from('{"v":"é€😀"}').toString('base64');
     await httpHandler({ 'POST /x': route })(event('POST /x', body, { isBase64Encoded: true }));
@@ -160,7 +171,6 @@ describe('httpHandler', () => {
   });
 
   it('ignores one leading byte-order mark and reads JSON whatever the content type says', async () => {
-    quiet();
     const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
     const handler = httpHandler({ 'POST /x': route });
     await handler(event('POST /x', '\ufeff{"a":1}'));
@@ -171,7 +181,6 @@ describe('httpHandler', () => {
   });
 
   it('refuses a body whose charset is not UTF-8', async () => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const result = await httpHandler({ 'POST /x': route })(
       event('POST /x', '{"a":1}', { headers: { 'content-type': 'application/json; charset=utf-16' } }),
@@ -181,7 +190,6 @@ describe('httpHandler', () => {
   });
 
   it('refuses query parameters on a route that declares none, __proto__ included', async () => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const handler = httpHandler({ 'GET /x': route });
     for (const queryStringParameters of [{ x: '1' }, JSON.parse('{"__proto__":"1"}'), { constructor: '1' }]) {
@@ -193,7 +201,6 @@ describe('httpHandler', () => {
   });
 
   it('passes the declared query parameters of a route and refuses the others', async () => {
-    quiet();
     const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
     const handler = httpHandler({ 'GET /x': withQuery(['limit'], route) });
     expect((await handler(event('GET /x', undefined, { queryStringParameters: { limit: '5' } }))).statusCode).toBe(200);
@@ -204,7 +211,6 @@ describe('httpHandler', () => {
   });
 
   it('keeps headers named like Object.prototype members as data', async () => {
-    quiet();
     const route = vi.fn(async (_request: HttpRequest) => json(200, {}));
     await httpHandler({ 'GET /x': route })(event('GET /x', undefined, { headers: JSON.parse('{"__proto__":"p","Constructor":"c"}') }));
     const { headers } = route.mock.calls[0]![0];
@@ -213,7 +219,6 @@ describe('httpHandler', () => {
   });
 
   it('answers 404 for a routeKey that only Object.prototype knows', async () => {
-    quiet();
     const result = await httpHandler({ 'GET /x': async () => json(200, {}) })(event('GET /x', undefined, { routeKey: 'constructor' }));
     expect(result.statusCode).toBe(404);
   });
@@ -228,7 +233,6 @@ describe('httpHandler', () => {
     ['a parameter that is not the one in the path', '/v1/t/orders/p/1', { topic: 'other', partition: '1' }],
     ['a decoded slash inside a parameter', '/v1/t/a/b/p/1', { topic: 'a/b', partition: '1' }],
   ])('refuses a path with %s before calling the route', async (_name, rawPath, pathParameters) => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const handler = httpHandler({ 'GET /v1/t/{topic}/p/{partition}': route });
     const result = await handler(event('GET /v1/t/{topic}/p/{partition}', undefined, { rawPath, pathParameters }));
@@ -238,7 +242,6 @@ describe('httpHandler', () => {
   });
 
   it('accepts a canonical path, also behind a named stage', async () => {
-    quiet();
     const route = vi.fn(async () => json(200, {}));
     const handler = httpHandler({ 'GET /v1/t/{topic}/p/{partition}': route });
     const pathParameters = { topic: 'orders.v1', partition: '10' };
@@ -249,7 +252,6 @@ describe('httpHandler', () => {
   });
 
   it('quotes at most a bounded part of the path in its error', async () => {
-    quiet();
     const rawPath = `/v1/t/${'x'.repeat(100_000)}/`;
     const result = await httpHandler({ 'GET /v1/t/{topic}': async () => json(200, {}) })(
       event('GET /v1/t/{topic}', undefined, { rawPath, pathParameters: { topic: 'x'.repeat(100_000) } }),
