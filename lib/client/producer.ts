@@ -194,8 +194,13 @@ export class Producer {
     this.bufferedBytes += pending.bytes;
     this.outstanding += 1;
     let batch = lane.batches.at(-1);
+    // A batch that closes here is full: it leaves now (as in Kafka), not when the next batch's linger ends.
+    let full = false;
     if (!batch || batch.closed || batch.bytes + pending.bytes > this.maxBatchBytes) {
-      if (batch) this.closeBatch(batch);
+      if (batch && !batch.closed) {
+        this.closeBatch(batch);
+        full = true;
+      }
       const fresh: Batch = { entries: [], bytes: 0, closed: false };
       fresh.cancelLinger = this.clock.schedule(() => {
         this.closeBatch(fresh);
@@ -208,8 +213,9 @@ export class Producer {
     batch.bytes += pending.bytes;
     if (batch.bytes >= this.maxBatchBytes || batch.entries.length >= this.maxBatchRecords) {
       this.closeBatch(batch);
-      this.pump();
+      full = true;
     }
+    if (full) this.pump();
   }
 
   private closeBatch(batch: Batch): void {

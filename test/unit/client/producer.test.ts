@@ -83,6 +83,21 @@ describe('Producer', () => {
     expect(values(0)).toEqual(records.map((r) => r.value));
   });
 
+  it('sends a batch as soon as the next record does not fit in it, without waiting for a linger timer', async () => {
+    const { clock, log, producer, values } = setup(1, { lingerMs: 10_000, maxBatchBytes: 100 });
+    const first = { partition: 0, value: 'a'.repeat(60) };
+    const second = { partition: 0, value: 'b'.repeat(60) };
+
+    const sending = Promise.all([producer.send('orders', [first]), producer.send('orders', [second])]);
+    await clock.advance(0);
+
+    // The first batch is full (the second record does not fit): it leaves now, as Kafka sends a full batch.
+    expect(log.produced.map((call) => call.records.map((r) => r.value))).toEqual([[first.value]]);
+    await clock.advance(10_000);
+    await sending;
+    expect(values(0)).toEqual([first.value, second.value]);
+  });
+
   it('keeps one request in flight per partition, so a later batch never overtakes an earlier one', async () => {
     const { clock, log, producer, values } = setup(1, { lingerMs: 0, maxBatchBytes: 50 });
     const held = gate();
