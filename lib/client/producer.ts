@@ -54,7 +54,13 @@ interface Lane {
 interface Batch {
   readonly entries: Pending[];
   bytes: number;
-  closed: boolean;
+  /** Its linger is over (or a flush or a full buffer asked): it leaves as soon as its lane is idle. */
+  ready: boolean;
+  /**
+   * It takes no more records: it reached `maxBatchBytes` or `maxBatchRecords`, or the next record did not fit.
+   * A ready batch that is not full keeps taking records while its lane has a request in flight (as in Kafka).
+   */
+  full: boolean;
   /** Cancels the linger timer. */
   cancelLinger?: () => void;
 }
@@ -69,7 +75,8 @@ interface Pending {
 /**
  * A batching producer, after Kafka's: records are grouped per partition, a batch leaves when it is full or
  * has lingered `lingerMs`, and ready batches of several partitions of a topic share one all-or-nothing
- * request.
+ * request. A batch whose partition still has a request in flight keeps taking records until that request
+ * returns (or the batch is full), so under load the round trip batches as the linger does.
  *
  * - **Placement.** A record with `partition` goes there. A keyed record goes where the server will put it,
  *   `partitionFor(utf8(key), partitions)` (murmur2, Kafka's DefaultPartitioner), computed here only to batch
@@ -154,7 +161,7 @@ export class Producer {
   /** Sends every queued record now and resolves when all are acknowledged or failed. */
   async flush(): Promise<void> {
     await this.enqueueChain;
-    for (const lane of this.lanes.values()) for (const batch of lane.batches) this.closeBatch(batch);
+    for (const lane of this.lanes.values()) for (const batch of lane.batches) this.markReady(batch);
     this.pump();
     if (this.outstanding > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -171,7 +178,7 @@ export class Producer {
     for (const { record, bytes } of sized) {
       while (this.bufferedBytes > 0 && this.bufferedBytes + bytes > this.maxBufferedBytes) {
         // Full: nothing is gained by lingering any more.
-        for (const lane of this.lanes.values()) for (const batch of lane.batches) this.closeBatch(batch);
+        for (const lane of this.lanes.values()) for (const batch of lane.batches) this.markReady(batch);
         this.pump();
         await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
       }
@@ -194,16 +201,16 @@ export class Producer {
     this.bufferedBytes += pending.bytes;
     this.outstanding += 1;
     let batch = lane.batches.at(-1);
-    // A batch that closes here is full: it leaves now (as in Kafka), not when the next batch's linger ends.
-    let full = false;
-    if (!batch || batch.closed || batch.bytes + pending.bytes > this.maxBatchBytes) {
-      if (batch && !batch.closed) {
-        this.closeBatch(batch);
-        full = true;
+    // A batch that fills up here leaves now (as in Kafka), not when the next batch's linger ends.
+    let filled = false;
+    if (!batch || batch.full || batch.bytes + pending.bytes > this.maxBatchBytes) {
+      if (batch && !batch.full) {
+        this.seal(batch);
+        filled = true;
       }
-      const fresh: Batch = { entries: [], bytes: 0, closed: false };
+      const fresh: Batch = { entries: [], bytes: 0, ready: false, full: false };
       fresh.cancelLinger = this.clock.schedule(() => {
-        this.closeBatch(fresh);
+        this.markReady(fresh);
         this.pump();
       }, this.lingerMs);
       lane.batches.push(fresh);
@@ -212,20 +219,25 @@ export class Producer {
     batch.entries.push(pending);
     batch.bytes += pending.bytes;
     if (batch.bytes >= this.maxBatchBytes || batch.entries.length >= this.maxBatchRecords) {
-      this.closeBatch(batch);
-      full = true;
+      this.seal(batch);
+      filled = true;
     }
-    if (full) this.pump();
+    if (filled) this.pump();
   }
 
-  private closeBatch(batch: Batch): void {
-    if (batch.closed) return;
-    batch.closed = true;
+  private markReady(batch: Batch): void {
+    if (batch.ready) return;
+    batch.ready = true;
     batch.cancelLinger?.();
   }
 
+  private seal(batch: Batch): void {
+    batch.full = true;
+    this.markReady(batch);
+  }
+
   /**
-   * Starts requests for every topic that has a ready (closed) head batch on an idle lane. Like Kafka's
+   * Starts requests for every topic that has a ready head batch on an idle lane. Like Kafka's
    * `RecordAccumulator.drain`, such a request also takes the not-yet-full head batches of the topic's other idle
    * lanes: they ride along for free instead of costing a request of their own a moment later.
    */
@@ -238,7 +250,7 @@ export class Producer {
       const lanes = idle.get(lane.topic) ?? [];
       lanes.push(lane);
       idle.set(lane.topic, lanes);
-      if (head.closed) ready.add(lane.topic);
+      if (head.ready) ready.add(lane.topic);
     }
     for (const topic of ready) {
       let request: Array<{ lane: Lane; batch: Batch }> = [];
@@ -246,7 +258,7 @@ export class Producer {
       let bytes = 0;
       for (const lane of idle.get(topic)!) {
         const batch = lane.batches[0]!;
-        this.closeBatch(batch);
+        this.markReady(batch);
         if (request.length > 0 && (records + batch.entries.length > MAX_RECORDS_PER_REQUEST || bytes + batch.bytes > this.maxRequestBytes)) {
           this.dispatch(topic, request);
           request = [];

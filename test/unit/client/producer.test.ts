@@ -98,6 +98,26 @@ describe('Producer', () => {
     expect(values(0)).toEqual([first.value, second.value]);
   });
 
+  it('keeps adding records to a batch whose linger is over while its partition has a request in flight', async () => {
+    const { clock, log, producer, values } = setup(1, { lingerMs: 5 });
+    const held = gate();
+    log.beforeProduce = () => (log.produced.length === 1 ? held.promise : undefined);
+
+    const sends = [producer.send('orders', [{ partition: 0, value: 1 }])];
+    await clock.advance(5); // the first request leaves and is held in flight
+    sends.push(producer.send('orders', [{ partition: 0, value: 2 }]));
+    await clock.advance(5); // the second batch's linger is over, but the partition is busy
+    sends.push(producer.send('orders', [{ partition: 0, value: 3 }]));
+    await clock.advance(5);
+    held.open();
+    await clock.advance(0);
+    await Promise.all(sends);
+
+    // As in Kafka: the wait for the partition batches as well as the linger does.
+    expect(log.produced.map((call) => call.records.map((r) => r.value))).toEqual([[1], [2, 3]]);
+    expect(values(0)).toEqual([1, 2, 3]);
+  });
+
   it('keeps one request in flight per partition, so a later batch never overtakes an earlier one', async () => {
     const { clock, log, producer, values } = setup(1, { lingerMs: 0, maxBatchBytes: 50 });
     const held = gate();
