@@ -165,10 +165,12 @@ export function monthlyCalls(workload: Workload): {
   const fetchesPerMemberByBytes = workload.bytesPerMonth / workload.membersPerGroup / workload.maxBytesPerFetch;
   const groupFetch = members * Math.max(fetchesPerMemberByPolling, fetchesPerMemberByBytes);
   const bytesPerGroupFetch = (workload.bytesPerMonth * workload.consumerGroups) / groupFetch;
+  // A member commits what it read, so at most once per record it received: a quiet topic costs few commits.
+  const commitsPerMember = Math.min(SECONDS_PER_MONTH / workload.commitIntervalS, records / workload.membersPerGroup);
   return {
     produce,
     groupFetch,
-    commit: (members * SECONDS_PER_MONTH) / workload.commitIntervalS,
+    commit: members * commitsPerMember,
     heartbeat: (members * SECONDS_PER_MONTH) / workload.heartbeatIntervalS,
     bytesPerGroupFetch,
   };
@@ -188,6 +190,38 @@ function addWork(a: Work, b: Work, bScale = 1): Work {
     lambdaMs: a.lambdaMs + b.lambdaMs * bScale,
     httpBytes: a.httpBytes + b.httpBytes * bScale,
   };
+}
+
+/** Adds a line of `quantity × price` to `lines` (none for a zero quantity). */
+const lineAdder = (lines: BillLine[]) => (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
+  if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
+};
+
+/** One operation of a bill: `calls` a month, each doing `work` in a function of `memoryMb`. */
+export interface PricedOperation {
+  readonly name: string;
+  readonly calls: number;
+  readonly work: Work;
+  readonly memoryMb: number;
+  /** Through API Gateway (metered by its bodies). */
+  readonly viaHttp: boolean;
+  /** Each call is a Lambda invocation (false for work that rides in another invocation). */
+  readonly lambdaRequests: boolean;
+}
+
+/** The bill lines of one operation: API Gateway, Lambda requests and duration, DynamoDB units, S3 requests. */
+export function workLines(op: PricedOperation, prices: PriceTable): BillLine[] {
+  const { name, calls: n, work: w, memoryMb } = op;
+  const lines: BillLine[] = [];
+  const line = lineAdder(lines);
+  if (op.viaHttp) line('API Gateway', `requests: ${name}`, n * meteredRequests(w.httpBytes, prices), 'requests', prices.apiGateway.perRequest);
+  line('Lambda', `requests: ${name}`, op.lambdaRequests ? n : 0, 'requests', prices.lambda.perRequest);
+  line('Lambda', `duration: ${name}`, (n * w.lambdaMs * memoryMb) / 1000 / 1024, 'GB-s', prices.lambda.perGbSecond);
+  line('DynamoDB', `write units: ${name}`, n * w.writeUnits, 'WRU', prices.dynamodb.perWriteUnit);
+  line('DynamoDB', `read units: ${name}`, n * w.readUnits, 'RRU', prices.dynamodb.perReadUnit);
+  line('S3', `PUTs: ${name}`, n * w.s3Puts, 'requests', prices.s3.perPut);
+  line('S3', `GETs: ${name}`, n * w.s3Gets, 'requests', prices.s3.perGet);
+  return lines;
 }
 
 /**
@@ -222,18 +256,9 @@ export function shardlogBill(workload: Workload, measured: MeasuredWork, deploym
   ];
 
   const lines: BillLine[] = [];
-  const line = (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
-    if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
-  };
+  const line = lineAdder(lines);
   for (const [name, n, w, memoryMb, viaHttp] of ops) {
-    if (viaHttp) line('API Gateway', `requests: ${name}`, n * meteredRequests(w.httpBytes, prices), 'requests', prices.apiGateway.perRequest);
-    const lambdaRequests = viaHttp || name === 'maintenance schedule' ? n : 0;
-    line('Lambda', `requests: ${name}`, lambdaRequests, 'requests', prices.lambda.perRequest);
-    line('Lambda', `duration: ${name}`, (n * w.lambdaMs * memoryMb) / 1000 / 1024, 'GB-s', prices.lambda.perGbSecond);
-    line('DynamoDB', `write units: ${name}`, n * w.writeUnits, 'WRU', prices.dynamodb.perWriteUnit);
-    line('DynamoDB', `read units: ${name}`, n * w.readUnits, 'RRU', prices.dynamodb.perReadUnit);
-    line('S3', `PUTs: ${name}`, n * w.s3Puts, 'requests', prices.s3.perPut);
-    line('S3', `GETs: ${name}`, n * w.s3Gets, 'requests', prices.s3.perGet);
+    lines.push(...workLines({ name, calls: n, work: w, memoryMb, viaHttp, lambdaRequests: viaHttp || name === 'maintenance schedule' }, prices));
   }
   // Steady state: DynamoDB holds `hotResidenceHours` of traffic; S3 holds `retentionDays` of it when tiered.
   const bytesPerHour = workload.bytesPerMonth / HOURS_PER_MONTH;
@@ -263,7 +288,7 @@ export interface KinesisLine {
 }
 
 export interface KinesisBill {
-  readonly mode: 'on-demand' | 'provisioned';
+  readonly mode: 'on-demand' | 'on-demand advantage' | 'provisioned';
   readonly lines: readonly KinesisLine[];
   readonly total: number;
   readonly shards?: number;
@@ -278,12 +303,16 @@ function kinesisGb(workload: Workload): number {
   return (records * Math.ceil(workload.recordBytes / KB) * KB) / GB;
 }
 
-/** Kinesis Data Streams on-demand: stream-hours, GB in, GB out per consumer, extended retention per GB-month. */
-export function kinesisOnDemandBill(workload: Workload, prices: PriceTable): KinesisBill {
-  const p = prices.kinesis.onDemand;
+/**
+ * Kinesis Data Streams on-demand: stream-hours, GB in, GB out per consumer, extended retention per GB-month.
+ * `advantage`: On-demand Advantage's prices, no stream-hours; whether the account meets its commitment is the
+ * caller's question (bench/frontier-model.ts prices it only where the fleet does).
+ */
+export function kinesisOnDemandBill(workload: Workload, prices: PriceTable, advantage = false): KinesisBill {
+  const p = advantage ? { ...prices.kinesis.onDemandAdvantage, perStreamHour: 0 } : prices.kinesis.onDemand;
   const gb = kinesisGb(workload);
   const lines: KinesisLine[] = [
-    { item: 'stream-hours', arithmetic: `${HOURS_PER_MONTH} h × ${money(p.perStreamHour)}`, dollars: HOURS_PER_MONTH * p.perStreamHour },
+    ...(advantage ? [] : [{ item: 'stream-hours', arithmetic: `${HOURS_PER_MONTH} h × ${money(p.perStreamHour)}`, dollars: HOURS_PER_MONTH * p.perStreamHour }]),
     { item: 'data in', arithmetic: `${num(gb)} GB × ${money(p.perGbIn)}`, dollars: gb * p.perGbIn },
     {
       item: 'data out',
@@ -301,7 +330,7 @@ export function kinesisOnDemandBill(workload: Workload, prices: PriceTable): Kin
       dollars: storedGb * p.extendedRetentionPerGbMonth,
     });
   }
-  return { mode: 'on-demand', lines, total: lines.reduce((s, l) => s + l.dollars, 0) };
+  return { mode: advantage ? 'on-demand advantage' : 'on-demand', lines, total: lines.reduce((s, l) => s + l.dollars, 0) };
 }
 
 /**
