@@ -54,6 +54,59 @@ describe('Producer', () => {
     expect(values(0)).toEqual([1, 2, 3]);
   });
 
+  it('by default lingers 100 ms, so records sent within 100 ms of the first share one request', async () => {
+    const { clock, log, producer, values } = setup(1);
+
+    const first = producer.send('orders', [{ value: 1 }]);
+    await clock.advance(60);
+    const second = producer.send('orders', [{ value: 2 }]);
+    await clock.advance(39);
+    expect(log.produced).toHaveLength(0);
+    await clock.advance(1);
+    await Promise.all([first, second]);
+
+    expect(log.produced).toHaveLength(1);
+    expect(values(0)).toEqual([1, 2]);
+  });
+
+  it('with latencyCritical, sends a record without lingering', async () => {
+    const { clock, log, producer } = setup(1, { latencyCritical: true });
+
+    const sending = producer.send('orders', [{ value: 1 }]);
+    await clock.advance(0);
+    await sending;
+
+    expect(log.produced).toHaveLength(1);
+  });
+
+  it('with latencyCritical, still batches the records that arrive while the partition has a request in flight', async () => {
+    const { clock, log, producer, values } = setup(1, { latencyCritical: true });
+    const held = gate();
+    log.beforeProduce = () => (log.produced.length === 1 ? held.promise : undefined);
+
+    const first = producer.send('orders', [{ partition: 0, value: 1 }]);
+    await clock.advance(0); // the first request leaves and is held in flight
+    const rest = Promise.all([2, 3, 4].map((value) => producer.send('orders', [{ partition: 0, value }])));
+    await clock.advance(0);
+    held.open();
+    await clock.advance(0);
+    await Promise.all([first, rest]);
+
+    expect(log.produced.map((call) => call.records.length)).toEqual([1, 3]);
+    expect(values(0)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('lingerMs given with latencyCritical wins', async () => {
+    const { clock, log, producer } = setup(1, { latencyCritical: true, lingerMs: 20 });
+
+    const sending = producer.send('orders', [{ value: 1 }]);
+    await clock.advance(19);
+    expect(log.produced).toHaveLength(0);
+    await clock.advance(1);
+    await sending;
+    expect(log.produced).toHaveLength(1);
+  });
+
   it('combines ready batches of several partitions into one request', async () => {
     const { clock, log, producer } = setup(4, { lingerMs: 5 });
 
