@@ -169,7 +169,8 @@ function lambdaMs(stats: OperationStats): number {
   return stats.localMsP50 + (stats.roundTrips.mean - s3) * AWS_DYNAMODB_RTT_MS + s3 * AWS_S3_RTT_MS;
 }
 
-function workOf(stats: OperationStats): Work {
+/** The work of one call from its measured statistics (Lambda time modeled from its round trips). */
+export function workOf(stats: OperationStats): Work {
   return {
     readUnits: stats.readUnits,
     writeUnits: stats.writeUnits,
