@@ -245,7 +245,13 @@ export interface LingerRow {
 
 export interface FrontierResults {
   /** One topic at the lowest rate: its bill, and the part its consumer groups' polls, commits and heartbeats make. */
-  readonly floor: { readonly recordsPerSecond: number; readonly total: number; readonly consumers: number };
+  readonly floor: {
+    readonly recordsPerSecond: number;
+    readonly total: number;
+    readonly consumers: number;
+    /** Lambda duration of a member that long-polls all month (the SDK consumer's waitMs): arithmetic, not measured. */
+    readonly longPollPerMember: number;
+  };
   readonly assumptions: { producersPerTopic: number; produceRoundTripMs: number; referenceRate: number; fleetTopicRate: number; partitions: number; consumerGroups: number; pollIntervalS: number; retentionDays: number };
   readonly produce: readonly ProducePoint[];
   readonly read: readonly ReadPoint[];

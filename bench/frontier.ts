@@ -135,7 +135,14 @@ export async function priceFrontier(inputs: FrontierInputs): Promise<Omit<Fronti
   // What a nearly idle topic costs, and how much of it its consumers' polls, commits and heartbeats are.
   const quiet = shardlogTopicBill({ recordsPerSecond: RATES[0], shapes: (await simulate(RATES[0], {})).shapes, pollIntervalS }, inputs);
   const consumerLines = quiet.lines.filter((l) => /group fetch|commit|heartbeat/.test(l.item));
-  const floor = { recordsPerSecond: RATES[0], total: round(quiet.total, 2), consumers: round(consumerLines.reduce((sum, l) => sum + l.dollars, 0), 2) };
+  // The SDK consumer long-polls (waitMs 5,000): at an idle topic its groups function is busy the whole month.
+  const longPollPerMember = SECONDS_PER_MONTH * (inputs.deployment.groupsMemoryMb / 1024) * inputs.prices.lambda.perGbSecond;
+  const floor = {
+    recordsPerSecond: RATES[0],
+    total: round(quiet.total, 2),
+    consumers: round(consumerLines.reduce((sum, l) => sum + l.dollars, 0), 2),
+    longPollPerMember: round(longPollPerMember, 2),
+  };
   return {
     floor,
     assumptions: {
