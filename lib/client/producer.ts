@@ -8,17 +8,12 @@ import type { ProduceRecord, ProduceResponse, RecordMetadata } from './types.js'
 
 export interface ProducerOptions {
   /**
-   * How long a batch waits for more records before it is sent (Kafka's `linger.ms`, KPL's
-   * `RecordMaxBufferedTime`; default 100, or 0 with `latencyCritical`). Every request is billed (API Gateway,
-   * Lambda, a DynamoDB transaction), so a longer linger lowers the bill of a steady topic: README, "Producer
-   * batching: latency against dollars".
+   * How long a batch waits for more records before it is sent (Kafka's `linger.ms`, KPL's `RecordMaxBufferedTime`;
+   * default 100, or 0 with `latencyCritical`). Each request is billed, so a longer linger lowers a steady topic's
+   * bill: README, "Producer batching: latency against dollars".
    */
   lingerMs?: number;
-  /**
-   * Send each batch as soon as possible (`lingerMs` 0 unless given): for records a user waits on. Records still
-   * batch while their partition has a request in flight. At 89 records/s from 4 producers this roughly doubles
-   * the bill of the default (README, "Producer batching: latency against dollars").
-   */
+  /** No linger (`lingerMs` 0 unless given), for records a user waits on; a busy partition still batches. */
   latencyCritical?: boolean;
   /** A partition's batch is sent once it holds this many bytes (default 1 MiB). */
   maxBatchBytes?: number;
@@ -45,7 +40,7 @@ export interface ProducerCalls {
   produce(topic: string, records: ProduceRecord[], options: { idempotencyKey: string }): Promise<ProduceResponse>;
 }
 
-/** Chosen from the cost frontier (`npm run bench`, README "Producer batching: latency against dollars"), as KPL's. */
+/** Chosen from the cost frontier of `npm run bench`, as KPL's (README, "Producer batching"). */
 const DEFAULT_LINGER_MS = 100;
 const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 /** Under the 6 MB request body of docs/api.md, leaving room for the JSON around the records. */
