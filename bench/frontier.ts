@@ -69,17 +69,19 @@ export async function measureFrontier(ctx: BenchContext, base: MeasuredWork, dep
   for (const [i, setting] of PRODUCER_SETTINGS.slice(0, 2).entries()) {
     ctx.log(`frontier: ${PRODUCERS_PER_TOPIC} SDK producers (${setting.label}) at ${REFERENCE_RATE} records/s in all, ${seconds} s in real time over HTTP`);
     const result = await measureLiveProducers(ctx, setting.options, PRODUCERS_PER_TOPIC, REFERENCE_RATE, seconds, 1400 + i);
-    const bill = shardlogTopicBill({ recordsPerSecond: REFERENCE_RATE, shapes: result.shapes, pollIntervalS: REFERENCE_WORKLOAD.pollIntervalS }, inputs);
+    const bill = shardlogTopicBill({ recordsPerSecond: REFERENCE_RATE, shapes: result.shapes, pollIntervalS: POLL_INTERVAL_S }, inputs);
     live.push({ label: setting.label, records: result.records, requests: result.requests, recordsPerRequest: result.recordsPerRequest, ackMs: result.ackMs, monthly: round(bill.total + sharedFleetBill(inputs), 2) });
   }
   ctx.log('frontier: the SDK producer in virtual time at each rate, then the bills');
   return { ...(await priceFrontier(inputs)), live };
 }
 
-/** The frontier from measured inputs: pure but for the producer simulations (virtual time, no I/O). */
-export async function priceFrontier(inputs: FrontierInputs): Promise<Omit<FrontierResults, 'live'>> {
+type Simulate = (rate: number, options: ProducerOptions) => Promise<BatchingResult>;
+
+/** The SDK producer at `rate` records/s per topic (spread over its producers), in virtual time; memoized. */
+function simulator(inputs: FrontierInputs): Simulate {
   const simulations = new Map<string, BatchingResult>();
-  const simulate = async (rate: number, options: ProducerOptions) => {
+  return async (rate, options) => {
     const key = `${rate}/${JSON.stringify(options)}`;
     const cached = simulations.get(key);
     if (cached) return cached;
@@ -97,15 +99,21 @@ export async function priceFrontier(inputs: FrontierInputs): Promise<Omit<Fronti
     simulations.set(key, result);
     return result;
   };
-  const pollIntervalS = REFERENCE_WORKLOAD.pollIntervalS;
+}
+
+const POLL_INTERVAL_S = REFERENCE_WORKLOAD.pollIntervalS;
+
+/** The frontier from measured inputs: pure but for the producer simulations (virtual time, no I/O). */
+export async function priceFrontier(inputs: FrontierInputs): Promise<Omit<FrontierResults, 'live'>> {
+  const simulate = simulator(inputs);
   const point = async (rate: number, topics: number, x: number): Promise<FrontierPoint> => {
     const shardlog = {} as Record<ProducerSetting, { total: number; recordsPerRequest: number }>;
     for (const setting of PRODUCER_SETTINGS) {
       const sim = await simulate(rate, setting.options);
-      const bill = shardlogTopicBill({ recordsPerSecond: rate, shapes: sim.shapes, pollIntervalS }, inputs);
+      const bill = shardlogTopicBill({ recordsPerSecond: rate, shapes: sim.shapes, pollIntervalS: POLL_INTERVAL_S }, inputs);
       shardlog[setting.key] = { total: topics * bill.total + sharedFleetBill(inputs), recordsPerRequest: bill.recordsPerRequest };
     }
-    const workload = topicWorkload(rate, 1, pollIntervalS, inputs.recordBytes);
+    const workload = topicWorkload(rate, 1, POLL_INTERVAL_S, inputs.recordBytes);
     const kinesis = kinesisTopicBills(workload, inputs.prices);
     return {
       x,
@@ -121,39 +129,18 @@ export async function priceFrontier(inputs: FrontierInputs): Promise<Omit<Fronti
   for (const rate of RATES) byRate.push(await point(rate, 1, rate));
   const byTopics: FrontierPoint[] = [];
   for (const topics of TOPIC_COUNTS) byTopics.push(await point(FLEET_TOPIC_RATE, topics, topics));
-  const lingers: LingerRow[] = [];
-  for (const lingerMs of LINGERS) {
-    const sim = await simulate(REFERENCE_RATE, { lingerMs });
-    const bill = shardlogTopicBill({ recordsPerSecond: REFERENCE_RATE, shapes: sim.shapes, pollIntervalS }, inputs);
-    lingers.push({
-      lingerMs,
-      recordsPerRequest: round(sim.recordsPerRequest, 2),
-      addedLatencyMs: { p50: round(sim.waitMs.p50, 1), p99: round(sim.waitMs.p99, 1) },
-      monthly: round(bill.total + sharedFleetBill(inputs), 2),
-    });
-  }
-  // What a nearly idle topic costs, and how much of it its consumers' polls, commits and heartbeats are.
-  const quiet = shardlogTopicBill({ recordsPerSecond: RATES[0], shapes: (await simulate(RATES[0], {})).shapes, pollIntervalS }, inputs);
-  const consumerLines = quiet.lines.filter((l) => /group fetch|commit|heartbeat/.test(l.item));
-  // The SDK consumer long-polls (waitMs 5,000): at an idle topic its groups function is busy the whole month.
-  const longPollPerMember = SECONDS_PER_MONTH * (inputs.deployment.groupsMemoryMb / 1024) * inputs.prices.lambda.perGbSecond;
-  const floor = {
-    recordsPerSecond: RATES[0],
-    total: round(quiet.total, 2),
-    consumers: round(consumerLines.reduce((sum, l) => sum + l.dollars, 0), 2),
-    longPollPerMember: round(longPollPerMember, 2),
-  };
+  const shape = topicWorkload(1, 1, POLL_INTERVAL_S, inputs.recordBytes);
   return {
-    floor,
+    floor: await quietFloor(inputs, simulate),
     assumptions: {
       producersPerTopic: PRODUCERS_PER_TOPIC,
       produceRoundTripMs: PRODUCE_ROUND_TRIP_MS,
       referenceRate: REFERENCE_RATE,
       fleetTopicRate: FLEET_TOPIC_RATE,
       partitions: 4,
-      consumerGroups: topicWorkload(1, 1, pollIntervalS, inputs.recordBytes).consumerGroups,
-      pollIntervalS,
-      retentionDays: topicWorkload(1, 1, pollIntervalS, inputs.recordBytes).retentionDays,
+      consumerGroups: shape.consumerGroups,
+      pollIntervalS: POLL_INTERVAL_S,
+      retentionDays: shape.retentionDays,
     },
     produce: inputs.produce,
     read: inputs.read,
@@ -161,8 +148,39 @@ export async function priceFrontier(inputs: FrontierInputs): Promise<Omit<Fronti
     sharedFleetMonthly: round(sharedFleetBill(inputs), 4),
     byRate,
     byTopics,
-    lingers,
+    lingers: await lingerTable(inputs, simulate),
     crossovers: describeCrossovers(byRate, byTopics),
+  };
+}
+
+/** lingerMs against records per request, added latency and the bill, at the reference rate. */
+async function lingerTable(inputs: FrontierInputs, simulate: Simulate): Promise<LingerRow[]> {
+  const rows: LingerRow[] = [];
+  for (const lingerMs of LINGERS) {
+    const sim = await simulate(REFERENCE_RATE, { lingerMs });
+    const bill = shardlogTopicBill({ recordsPerSecond: REFERENCE_RATE, shapes: sim.shapes, pollIntervalS: POLL_INTERVAL_S }, inputs);
+    rows.push({
+      lingerMs,
+      recordsPerRequest: round(sim.recordsPerRequest, 2),
+      addedLatencyMs: { p50: round(sim.waitMs.p50, 1), p99: round(sim.waitMs.p99, 1) },
+      monthly: round(bill.total + sharedFleetBill(inputs), 2),
+    });
+  }
+  return rows;
+}
+
+/** What a nearly idle topic costs, and how much of it its consumers' polls, commits and heartbeats are. */
+async function quietFloor(inputs: FrontierInputs, simulate: Simulate): Promise<FrontierResults['floor']> {
+  const rate = RATES[0];
+  const quiet = shardlogTopicBill({ recordsPerSecond: rate, shapes: (await simulate(rate, {})).shapes, pollIntervalS: POLL_INTERVAL_S }, inputs);
+  const consumerLines = quiet.lines.filter((l) => /group fetch|commit|heartbeat/.test(l.item));
+  // The SDK consumer long-polls (waitMs 5,000): at an idle topic its groups function is busy the whole month.
+  const longPollPerMember = SECONDS_PER_MONTH * (inputs.deployment.groupsMemoryMb / 1024) * inputs.prices.lambda.perGbSecond;
+  return {
+    recordsPerSecond: rate,
+    total: round(quiet.total, 2),
+    consumers: round(consumerLines.reduce((sum, l) => sum + l.dollars, 0), 2),
+    longPollPerMember: round(longPollPerMember, 2),
   };
 }
 
