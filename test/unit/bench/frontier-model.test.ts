@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simulateBatching } from '../../../bench/batching.js';
+import { regions } from '../../../bench/frontier.js';
 import { NO_WORK, REFERENCE_WORKLOAD, type Work } from '../../../bench/cost-model.js';
 import { advantageApplies, crossings, meanRequest, requestBase, requestWork, topicWorkload, type ProducePoint } from '../../../bench/frontier-model.js';
 import { US_EAST_1 } from '../../../bench/prices.js';
@@ -80,5 +81,15 @@ describe('simulateBatching: the SDK producer in virtual time', () => {
     expect(long.recordsPerRequest).toBeGreaterThan(3 * short.recordsPerRequest);
     expect(long.waitMs.p99).toBeLessThanOrEqual(100);
     expect(short.records).toBe(1000);
+  });
+});
+
+describe('the crossovers in words', () => {
+  it('names where shardlog is cheaper and where it is dearer, from the crossings', () => {
+    // ours = x, theirs = 10: cheaper below 10
+    expect(regions([1, 100], [1, 100], [10, 10], 'records/s')).toBe('cheaper up to 10 records/s, dearer above');
+    // ours dips below theirs between 10 and 1,000 and rises again
+    expect(regions([1, 100, 10_000], [20, 1, 20], [10, 10, 10], 'topics')).toMatch(/^dearer up to \S+ topics, cheaper from there to \S+, dearer above$/);
+    expect(regions([1, 10], [1, 2], [10, 20], 'topics')).toBe('cheaper from 1.0 to 10 topics');
   });
 });
