@@ -32,16 +32,20 @@ export interface RequestShape {
   readonly count: number;
 }
 
-export interface BatchingResult {
+/** The requests some producers sent, and how long their records took to be acknowledged. */
+export interface RequestCounts {
   readonly records: number;
   readonly requests: number;
   readonly recordsPerRequest: number;
-  readonly partitionsPerRequest: number;
   readonly shapes: readonly RequestShape[];
-  /** From `send()` until the record's request leaves: what batching adds. */
-  readonly waitMs: { readonly p50: number; readonly p99: number };
   /** From `send()` until the acknowledgement. */
   readonly ackMs: { readonly p50: number; readonly p99: number };
+}
+
+export interface BatchingResult extends RequestCounts {
+  readonly partitionsPerRequest: number;
+  /** From `send()` until the record's request leaves: what batching adds. */
+  readonly waitMs: { readonly p50: number; readonly p99: number };
 }
 
 /** Counts requests by shape: records per partition, largest first. */

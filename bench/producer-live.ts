@@ -1,7 +1,7 @@
 import { ShardlogClient } from '../lib/client/client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from '../lib/client/producer.js';
 import type { ProduceRecord } from '../lib/client/types.js';
-import { shapeCounter, type RequestShape } from './batching.js';
+import { shapeCounter, type RequestCounts } from './batching.js';
 import { percentile } from './measure.js';
 import { createTopic, RECORD_BYTES, round, type BenchContext } from './harness.js';
 import { KEY_SPACE, prng } from './workload.js';
@@ -13,17 +13,12 @@ import { KEY_SPACE, prng } from './workload.js';
  * bench/batching.ts computes in virtual time; the round trip is this machine's, not AWS's.
  */
 
-export interface LiveProducersResult {
+/** What {@link measureLiveProducers} saw; `ackMs` is this machine's, against emulators. */
+export interface LiveProducersResult extends RequestCounts {
   readonly options: ProducerOptions;
   readonly producers: number;
   readonly recordsPerSecond: number;
   readonly seconds: number;
-  readonly records: number;
-  readonly requests: number;
-  readonly recordsPerRequest: number;
-  readonly shapes: readonly RequestShape[];
-  /** From `send()` to the acknowledgement, this machine against emulators. */
-  readonly ackMs: { readonly p50: number; readonly p99: number };
 }
 
 /** `producers` producers with `options` sending `recordsPerSecond` in all to a fresh 4-partition topic for `seconds`. */
