@@ -169,6 +169,7 @@ function lambdaMs(stats: OperationStats): number {
   return stats.localMsP50 + (stats.roundTrips.mean - s3) * AWS_DYNAMODB_RTT_MS + s3 * AWS_S3_RTT_MS;
 }
 
+/** The work of one call from its measured statistics (Lambda time modeled from its round trips). */
 export function workOf(stats: OperationStats): Work {
   return {
     readUnits: stats.readUnits,

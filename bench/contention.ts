@@ -30,6 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createShardlog, type Shardlog } from '../lib/shardlog.js';
+import { itemBytes, transactWriteUnits, type TransactWriteItemLike } from '../lib/storage/capacity-meter.js';
 import { percentile, type httpClient } from './measure.js';
 
 export interface ContentionContext {
@@ -97,22 +98,10 @@ interface AppendWork {
 const CONDITIONAL_WRITES = new Set(['PutItemCommand', 'TransactWriteItemsCommand']);
 const WRITES = new Set([...CONDITIONAL_WRITES, 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 
-/** An item's size as DynamoDB counts it: attribute names plus values (numbers about 1 byte per 2 digits). */
-function itemBytes(value: unknown): number {
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (value instanceof Uint8Array) return value.length;
-  if (typeof value === 'number' || typeof value === 'bigint') return Math.ceil(String(value).replace(/[^0-9]/g, '').length / 2) + 1;
-  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
-  if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + 1 + itemBytes(v), 0);
-  return Object.entries(value as Record<string, unknown>).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + itemBytes(v), 0);
-}
-
 /** The write units DynamoDB bills for a PutItem or TransactWriteItems with this (document client) input. */
 function modeledWriteUnits(command: string, input: Record<string, unknown>): number {
-  const kb = (item: unknown) => Math.max(1, Math.ceil(itemBytes(item) / 1024));
-  if (command === 'PutItemCommand') return kb(input.Item);
-  const items = (input.TransactItems as Array<{ Put?: { Item: unknown } }> | undefined) ?? [];
-  return items.reduce((sum, i) => sum + (i.Put ? 2 * kb(i.Put.Item) : 0), 0);
+  if (command === 'PutItemCommand') return Math.max(1, Math.ceil(itemBytes(input.Item as Record<string, unknown>) / 1024));
+  return transactWriteUnits(input.TransactItems as TransactWriteItemLike[] | undefined);
 }
 
 function unitsOf(consumed: unknown): number {

@@ -165,10 +165,12 @@ export function monthlyCalls(workload: Workload): {
   const fetchesPerMemberByBytes = workload.bytesPerMonth / workload.membersPerGroup / workload.maxBytesPerFetch;
   const groupFetch = members * Math.max(fetchesPerMemberByPolling, fetchesPerMemberByBytes);
   const bytesPerGroupFetch = (workload.bytesPerMonth * workload.consumerGroups) / groupFetch;
+  // A member commits what it read, so at most once per record it received: a quiet topic costs few commits.
+  const commitsPerMember = Math.min(SECONDS_PER_MONTH / workload.commitIntervalS, records / workload.membersPerGroup);
   return {
     produce,
     groupFetch,
-    commit: (members * SECONDS_PER_MONTH) / workload.commitIntervalS,
+    commit: members * commitsPerMember,
     heartbeat: (members * SECONDS_PER_MONTH) / workload.heartbeatIntervalS,
     bytesPerGroupFetch,
   };
@@ -190,28 +192,31 @@ function addWork(a: Work, b: Work, bScale = 1): Work {
   };
 }
 
-/**
- * shardlog's monthly bill for `workload`, from the measured work per operation.
- * @throws Error when the workload's produce batch differs from the measured one (the per-call work would not apply).
- */
-/**
- * The bill lines of `n` calls of one operation a month, each doing `w`: API Gateway requests (when it is served
- * over HTTP), Lambda requests and duration at `memoryMb`, DynamoDB units, S3 requests.
- */
-export function operationLines(
-  name: string,
-  n: number,
-  w: Work,
-  serving: { readonly memoryMb: number; readonly viaHttp: boolean; readonly lambdaRequests: boolean },
-  prices: PriceTable,
-): BillLine[] {
+/** Adds a line of `quantity × price` to `lines` (none for a zero quantity). */
+const lineAdder = (lines: BillLine[]) => (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
+  if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
+};
+
+/** One operation of a bill: `calls` a month, each doing `work` in a function of `memoryMb`. */
+export interface PricedOperation {
+  readonly name: string;
+  readonly calls: number;
+  readonly work: Work;
+  readonly memoryMb: number;
+  /** Through API Gateway (metered by its bodies). */
+  readonly viaHttp: boolean;
+  /** Each call is a Lambda invocation (false for work that rides in another invocation). */
+  readonly lambdaRequests: boolean;
+}
+
+/** The bill lines of one operation: API Gateway, Lambda requests and duration, DynamoDB units, S3 requests. */
+export function workLines(op: PricedOperation, prices: PriceTable): BillLine[] {
+  const { name, calls: n, work: w, memoryMb } = op;
   const lines: BillLine[] = [];
-  const line = (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
-    if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
-  };
-  if (serving.viaHttp) line('API Gateway', `requests: ${name}`, n * meteredRequests(w.httpBytes, prices), 'requests', prices.apiGateway.perRequest);
-  line('Lambda', `requests: ${name}`, serving.lambdaRequests ? n : 0, 'requests', prices.lambda.perRequest);
-  line('Lambda', `duration: ${name}`, (n * w.lambdaMs * serving.memoryMb) / 1000 / 1024, 'GB-s', prices.lambda.perGbSecond);
+  const line = lineAdder(lines);
+  if (op.viaHttp) line('API Gateway', `requests: ${name}`, n * meteredRequests(w.httpBytes, prices), 'requests', prices.apiGateway.perRequest);
+  line('Lambda', `requests: ${name}`, op.lambdaRequests ? n : 0, 'requests', prices.lambda.perRequest);
+  line('Lambda', `duration: ${name}`, (n * w.lambdaMs * memoryMb) / 1000 / 1024, 'GB-s', prices.lambda.perGbSecond);
   line('DynamoDB', `write units: ${name}`, n * w.writeUnits, 'WRU', prices.dynamodb.perWriteUnit);
   line('DynamoDB', `read units: ${name}`, n * w.readUnits, 'RRU', prices.dynamodb.perReadUnit);
   line('S3', `PUTs: ${name}`, n * w.s3Puts, 'requests', prices.s3.perPut);
@@ -219,6 +224,10 @@ export function operationLines(
   return lines;
 }
 
+/**
+ * shardlog's monthly bill for `workload`, from the measured work per operation.
+ * @throws Error when the workload's produce batch differs from the measured one (the per-call work would not apply).
+ */
 export function shardlogBill(workload: Workload, measured: MeasuredWork, deployment: Deployment, prices: PriceTable): Bill {
   if (measured.produceBatch.records !== workload.recordsPerProduce || measured.produceBatch.recordBytes !== workload.recordBytes) {
     throw new Error(
@@ -246,12 +255,11 @@ export function shardlogBill(workload: Workload, measured: MeasuredWork, deploym
     ['cold reads', tiered ? consumedMiB * workload.coldReadFraction : 0, measured.coldReadPerMiB, deployment.groupsMemoryMb, false],
   ];
 
-  const lines: BillLine[] = ops.flatMap(([name, n, w, memoryMb, viaHttp]) =>
-    operationLines(name, n, w, { memoryMb, viaHttp, lambdaRequests: viaHttp || name === 'maintenance schedule' }, prices),
-  );
-  const line = (service: BillLine['service'], item: string, quantity: number, unit: string, price: number) => {
-    if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price });
-  };
+  const lines: BillLine[] = [];
+  const line = lineAdder(lines);
+  for (const [name, n, w, memoryMb, viaHttp] of ops) {
+    lines.push(...workLines({ name, calls: n, work: w, memoryMb, viaHttp, lambdaRequests: viaHttp || name === 'maintenance schedule' }, prices));
+  }
   // Steady state: DynamoDB holds `hotResidenceHours` of traffic; S3 holds `retentionDays` of it when tiered.
   const bytesPerHour = workload.bytesPerMonth / HOURS_PER_MONTH;
   line('DynamoDB', 'storage: batches', (bytesPerHour * plan.hotResidenceHours * measured.hotBytesPerPayloadByte) / GB, 'GB-month', prices.dynamodb.storagePerGbMonth);
@@ -280,7 +288,7 @@ export interface KinesisLine {
 }
 
 export interface KinesisBill {
-  readonly mode: 'on-demand' | 'provisioned';
+  readonly mode: 'on-demand' | 'on-demand advantage' | 'provisioned';
   readonly lines: readonly KinesisLine[];
   readonly total: number;
   readonly shards?: number;
@@ -295,12 +303,16 @@ function kinesisGb(workload: Workload): number {
   return (records * Math.ceil(workload.recordBytes / KB) * KB) / GB;
 }
 
-/** Kinesis Data Streams on-demand: stream-hours, GB in, GB out per consumer, extended retention per GB-month. */
-export function kinesisOnDemandBill(workload: Workload, prices: PriceTable): KinesisBill {
-  const p = prices.kinesis.onDemand;
+/**
+ * Kinesis Data Streams on-demand: stream-hours, GB in, GB out per consumer, extended retention per GB-month.
+ * `advantage`: On-demand Advantage's prices, no stream-hours; whether the account meets its commitment is the
+ * caller's question (bench/frontier-model.ts prices it only where the fleet does).
+ */
+export function kinesisOnDemandBill(workload: Workload, prices: PriceTable, advantage = false): KinesisBill {
+  const p = advantage ? { ...prices.kinesis.onDemandAdvantage, perStreamHour: 0 } : prices.kinesis.onDemand;
   const gb = kinesisGb(workload);
   const lines: KinesisLine[] = [
-    { item: 'stream-hours', arithmetic: `${HOURS_PER_MONTH} h × ${money(p.perStreamHour)}`, dollars: HOURS_PER_MONTH * p.perStreamHour },
+    ...(advantage ? [] : [{ item: 'stream-hours', arithmetic: `${HOURS_PER_MONTH} h × ${money(p.perStreamHour)}`, dollars: HOURS_PER_MONTH * p.perStreamHour }]),
     { item: 'data in', arithmetic: `${num(gb)} GB × ${money(p.perGbIn)}`, dollars: gb * p.perGbIn },
     {
       item: 'data out',
@@ -318,7 +330,7 @@ export function kinesisOnDemandBill(workload: Workload, prices: PriceTable): Kin
       dollars: storedGb * p.extendedRetentionPerGbMonth,
     });
   }
-  return { mode: 'on-demand', lines, total: lines.reduce((s, l) => s + l.dollars, 0) };
+  return { mode: advantage ? 'on-demand advantage' : 'on-demand', lines, total: lines.reduce((s, l) => s + l.dollars, 0) };
 }
 
 /**

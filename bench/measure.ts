@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { performance } from 'node:perf_hooks';
-import type { CapacityMeter, CapacityTotals } from '../lib/storage/capacity-meter.js';
+import { transactWriteUnits, type CapacityMeter, type CapacityTotals, type TransactWriteItemLike } from '../lib/storage/capacity-meter.js';
 
 /**
  * Measuring one HTTP call: its latency, the AWS work it caused (from the {@link CapacityMeter}) and the
@@ -23,9 +23,12 @@ export interface AwsRequest {
   readonly units: number;
 }
 
-function unitsOf(consumed: unknown): number {
+/** Units of one request, a transaction counted as DynamoDB bills it (as the {@link CapacityMeter} does). */
+function unitsOf(consumed: unknown, command: string, input: unknown): number {
   const list = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) as Array<{ CapacityUnits?: number }>;
-  return list.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+  const reported = list.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+  if (command !== 'TransactWriteItemsCommand' || list.length === 0) return reported;
+  return Math.max(reported, transactWriteUnits((input as { TransactItems?: TransactWriteItemLike[] }).TransactItems));
 }
 
 /** Records the interval of every request sent by the clients it is attached to, while recording. */
@@ -45,10 +48,10 @@ export class AwsTracer {
           const command = String(context.commandName ?? 'unknown');
           try {
             const result = await next(args);
-            this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity) });
+            this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity, command, args.input) });
             return result;
           } catch (error) {
-            this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((error as { ConsumedCapacity?: unknown }).ConsumedCapacity) });
+            this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((error as { ConsumedCapacity?: unknown }).ConsumedCapacity, command, args.input) });
             throw error;
           }
         },

@@ -47,6 +47,24 @@ export interface PriceTable {
       /** Extended retention (beyond 24 h, up to 7 days), per GB-month stored. */
       readonly extendedRetentionPerGbMonth: number;
     };
+    /**
+     * On-demand Advantage, an account-level mode (launched November 2025): no stream-hour charge, and data in,
+     * data out and extended retention "at least 60% lower" than on-demand (standard), against a commitment.
+     */
+    readonly onDemandAdvantage: {
+      /** Per GB written (records rounded up to 1 KB). */
+      readonly perGbIn: number;
+      /** Per GB read, per consumer. Assumed 60% below on-demand's (the documented "at least 60% lower"). */
+      readonly perGbOut: number;
+      /** Extended retention, per GB-month. Assumed 60% below on-demand's, as `perGbOut`. */
+      readonly extendedRetentionPerGbMonth: number;
+      /**
+       * The account commits to this much throughput (MiB/s) across its on-demand streams; below it the
+       * commitment, not the usage, is billed. Read here as: the account writes at least this much, and reads
+       * at least this much.
+       */
+      readonly commitmentMiBPerSecond: number;
+    };
     readonly provisioned: {
       /** Per shard-hour; a shard takes 1 MB/s or 1,000 records/s in and gives 2 MB/s out. Source: pricing, provisioned. */
       readonly perShardHour: number;
@@ -70,9 +88,22 @@ export const US_EAST_1: PriceTable = {
   apiGateway: { perRequest: 1.0 * PER_MILLION, meteringIncrementBytes: 512 * 1024 },
   kinesis: {
     onDemand: { perStreamHour: 0.04, perGbIn: 0.08, perGbOut: 0.04, extendedRetentionPerGbMonth: 0.1 },
+    onDemandAdvantage: { perGbIn: 0.032, perGbOut: 0.016, extendedRetentionPerGbMonth: 0.04, commitmentMiBPerSecond: 25 },
     provisioned: { perShardHour: 0.015, perPutPayloadUnit: 0.014 * PER_MILLION, extendedRetentionPerShardHour: 0.02 },
   },
 };
+
+/** Where the prices above come from (read 2026-11-01; Kinesis On-demand Advantage and the transaction rule added 2026-11-29). */
+export const PRICE_SOURCES: readonly string[] = [
+  'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+  'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html (2 write units per KB of each item of a transaction)',
+  'https://aws.amazon.com/s3/pricing/',
+  'https://aws.amazon.com/lambda/pricing/',
+  'https://aws.amazon.com/api-gateway/pricing/',
+  'https://aws.amazon.com/kinesis/data-streams/pricing/',
+  'https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html (On-demand Advantage: no per-stream charge, at least 60% lower data prices)',
+  'https://aws.amazon.com/blogs/big-data/amazon-kinesis-data-streams-launches-on-demand-advantage-for-instant-throughput-increases-and-streaming-at-scale/',
+];
 
 /** AWS bills a month as 730 hours. */
 export const HOURS_PER_MONTH = 730;

@@ -2,6 +2,7 @@ import type { BundleStats } from './bundles.js';
 import { renderContention, type ContentionResults } from './contention.js';
 import { renderShareGroups, type ShareGroupResults } from './share-groups.js';
 import type { Bill, Deployment, KinesisBill, MeasuredWork, Workload } from './cost-model.js';
+import type { FrontierResults } from './frontier-model.js';
 import type { OperationStats, Sample } from './measure.js';
 import type { PriceTable } from './prices.js';
 
@@ -69,6 +70,8 @@ export interface BenchResults {
     kinesis: KinesisBill[];
     scenarios: Scenario[];
   };
+  /** The cost frontier (bench/frontier.ts); absent in results written before it. */
+  frontier?: FrontierResults;
 }
 
 const usd = (n: number) => `$${n < 1 ? n.toFixed(2) : n < 100 ? n.toFixed(2) : n.toFixed(0)}`;
@@ -158,7 +161,8 @@ export function goals(r: BenchResults): Array<{ goal: string; met: boolean | und
   ];
 }
 
-export function renderMarkdown(r: BenchResults, chartFile: string): string {
+/** The report; `frontierSection`: the frontier's markdown (bench/frontier-report.ts), placed before the limits. */
+export function renderMarkdown(r: BenchResults, chartFile: string, frontierSection?: string): string {
   const out: string[] = [];
   const push = (...lines: string[]) => out.push(...lines, '');
   const t = r.throughput;
@@ -308,6 +312,8 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
       table(['variant', 'monthly', 'how'], r.costModel.scenarios.map((s) => [s.name, usd(s.total), s.note])),
     );
   }
+
+  if (frontierSection) push(frontierSection);
 
   push(
     '## Method and limits',

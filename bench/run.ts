@@ -8,7 +8,8 @@
  *   npm run bench -- --out DIR  # where results go (default bench/results)
  *
  * Writes `<out>/<date>[-quick].json` (every figure), `<out>/<date>[-quick].md` (the summary) and
- * `<out>/<date>[-quick]-chart.svg` (+ `.png` when `rsvg-convert` or ImageMagick's `convert` is installed).
+ * `<out>/<date>[-quick]-chart.svg` and `-frontier.svg` (+ `.png`, rendered by headless Chromium through
+ * playwright-core, else `rsvg-convert` or ImageMagick's `convert`: bench/png.ts).
  *
  * One module per section, each a function of the {@link BenchContext} (and of what earlier sections produced)
  * that returns its results; this file runs them in order and writes the report:
@@ -21,6 +22,7 @@
  *   9. bill.ts         the monthly bill from the measured work
  *  10. share-groups.ts units and round trips per record delivered and acked, members racing on one partition,
  *                     the bill with a share group reading instead of a consumer group
+ *  11. frontier.ts     the cost frontier against Kinesis over rate and number of topics, and lingerMs's trade-off
  *
  * How calls are counted: the handlers run in this process over the local stack's engine, so the bench attaches
  * the CapacityMeter and an AwsTracer to that engine's clients (harness.ts). Latency, units and round trips of a
@@ -29,21 +31,23 @@
  * those of this machine against emulators, not of AWS: compare them with each other, and read the round trips
  * for what AWS would add.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { quietSdkNodeVersionWarning } from '../infra/local/local-env.js';
 import { startLocalStack } from '../infra/local/stack.js';
 import { AWS_DYNAMODB_RTT_MS, AWS_S3_RTT_MS, modelBill } from './bill.js';
 import { measureBundles } from './bundles.js';
 import { measureContention } from './contention.js';
 import { measureGroups, measureHeartbeatGrowth } from './groups.js';
+import { measureFrontier } from './frontier.js';
+import { renderFrontierChart, renderFrontierMarkdown } from './frontier-report.js';
 import { measureGrowth } from './growth.js';
 import { BATCH, benchContext, PLANS, RECORD_BYTES, round } from './harness.js';
 import { measurePerCall } from './per-call.js';
+import { svgToPng } from './png.js';
 import { measureShareGroups } from './share-groups.js';
 import { renderChart, renderMarkdown, type BenchResults } from './report.js';
 import { measureThroughput } from './throughput.js';
@@ -86,6 +90,7 @@ try {
   });
   const costModel = modelBill({ plan: PLAN, config: stack.config, perCall, groups: groups.stats, tiering });
   const shareGroups = await measureShareGroups(ctx, costModel.shardlog);
+  const frontier = costModel.measured ? await measureFrontier(ctx, costModel.measured, costModel.deployment, QUICK) : undefined;
 
   const date = new Date().toISOString().slice(0, 10);
   const name = QUICK ? `${date}-quick` : date;
@@ -120,9 +125,11 @@ try {
     contention,
     shareGroups,
     costModel,
+    ...(frontier ? { frontier } : {}),
   };
   final.durationSeconds = round((performance.now() - STARTED) / 1000, 0);
   await writeReport(final, args.out as string);
+  if (frontier) console.log(`\n${renderFrontierMarkdown(frontier)}`);
   const { shardlog: bill, kinesis } = costModel;
   if (bill) log(`modeled monthly bill: shardlog $${bill.total.toFixed(2)} · Kinesis on-demand $${kinesis[0]?.total.toFixed(2)} · provisioned $${kinesis[2]?.total.toFixed(2)}–${kinesis[1]?.total.toFixed(2)}`);
 } finally {
@@ -130,30 +137,19 @@ try {
   await stack.stop();
 }
 
-/** `<out>/<name>.json`, `.md` and the chart (svg, and png when a converter is installed). */
+/** `<out>/<name>.json`, `.md`, the chart and the frontier's chart (svg, and png when a renderer is installed). */
 async function writeReport(results: BenchResults, out: string): Promise<void> {
   await mkdir(out, { recursive: true });
   const base = join(out, results.name);
   await writeFile(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(`${base}-chart.svg`, renderChart(results));
-  const png = await toPng(`${base}-chart.svg`, `${base}-chart.png`);
-  await writeFile(`${base}.md`, renderMarkdown(results, png ? `${results.name}-chart.png` : `${results.name}-chart.svg`));
-  log(`wrote ${base}.json, ${base}.md and the chart (${png ? 'png + svg' : 'svg'}) in ${results.durationSeconds} s`);
-}
-
-/** Converts the SVG with whatever converter is installed (no npm dependency); false when there is none. */
-async function toPng(svg: string, png: string): Promise<boolean> {
-  const run = promisify(execFile);
-  for (const [cmd, argv] of [
-    ['rsvg-convert', ['-w', '1600', '-o', png, svg]],
-    ['convert', ['-density', '150', svg, png]],
-  ] as const) {
-    try {
-      await run(cmd, [...argv]);
-      return true;
-    } catch {
-      // not installed, or it cannot read SVG: try the next one
-    }
+  const png = await svgToPng(`${base}-chart.svg`, `${base}-chart.png`);
+  let frontierChart: string | undefined;
+  if (results.frontier) {
+    const subtitle = `us-east-1 list prices as of ${results.costModel.prices.asOf}; shardlog from units counted per request (${results.mode} run, ${results.date}); dashed: old default and Advantage`;
+    await writeFile(`${base}-frontier.svg`, renderFrontierChart(results.frontier, subtitle));
+    frontierChart = (await svgToPng(`${base}-frontier.svg`, `${base}-frontier.png`)) ? `${results.name}-frontier.png` : `${results.name}-frontier.svg`;
   }
-  return false;
+  await writeFile(`${base}.md`, renderMarkdown(results, png ? `${results.name}-chart.png` : `${results.name}-chart.svg`, results.frontier && renderFrontierMarkdown(results.frontier, frontierChart)));
+  log(`wrote ${base}.json, ${base}.md and the charts (${png ? `png (${png}) + svg` : 'svg'}) in ${results.durationSeconds} s`);
 }

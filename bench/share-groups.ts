@@ -1,5 +1,5 @@
 import { FUNCTIONS } from '../functions/routes.js';
-import { operationLines, REFERENCE_WORKLOAD, type Bill } from './cost-model.js';
+import { REFERENCE_WORKLOAD, workLines, type Bill } from './cost-model.js';
 import { workOf } from './bill.js';
 import { BATCH, createTopic, expectOk, fetchPayload, produceBody, round, type BenchContext } from './harness.js';
 import { summarize, type OperationStats, type Sample } from './measure.js';
@@ -160,8 +160,11 @@ function shareGroupBill(bill: Bill, fetch: OperationStats, ack: OperationStats, 
     bill.lines.filter((l) => /: (group fetch|commit|heartbeat)$/.test(l.item)).reduce((sum, l) => sum + l.dollars, 0) / groups;
   const records = REFERENCE_WORKLOAD.bytesPerMonth / REFERENCE_WORKLOAD.recordBytes;
   const calls = records / recordsPerFetch;
-  const serving = { memoryMb: FUNCTIONS.shareGroups.memoryMb, viaHttp: true, lambdaRequests: true };
-  const shareGroupRead = [...operationLines('share fetch', calls, workOf(fetch), serving, US_EAST_1), ...operationLines('share ack', calls, workOf(ack), serving, US_EAST_1)].reduce(
+  const serving = { calls, memoryMb: FUNCTIONS.shareGroups.memoryMb, viaHttp: true, lambdaRequests: true };
+  const shareGroupRead = [
+    ...workLines({ name: 'share fetch', work: workOf(fetch), ...serving }, US_EAST_1),
+    ...workLines({ name: 'share ack', work: workOf(ack), ...serving }, US_EAST_1),
+  ].reduce(
     (sum, l) => sum + l.dollars,
     0,
   );

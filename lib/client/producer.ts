@@ -7,8 +7,14 @@ import { backoffDelayMs } from './retry.js';
 import type { ProduceRecord, ProduceResponse, RecordMetadata } from './types.js';
 
 export interface ProducerOptions {
-  /** How long a batch waits for more records before it is sent (Kafka's `linger.ms`; default 5). */
+  /**
+   * How long a batch waits for more records before it is sent (Kafka's `linger.ms`, KPL's `RecordMaxBufferedTime`;
+   * default 100, or 0 with `latencyCritical`). Each request is billed, so a longer linger lowers a steady topic's
+   * bill: README, "Producer batching: latency against dollars".
+   */
   lingerMs?: number;
+  /** No linger (`lingerMs` 0 unless given), for records a user waits on; a busy partition still batches. */
+  latencyCritical?: boolean;
   /** A partition's batch is sent once it holds this many bytes (default 1 MiB). */
   maxBatchBytes?: number;
   /** …or this many records (default 10,000, the API's per-request limit). */
@@ -34,7 +40,8 @@ export interface ProducerCalls {
   produce(topic: string, records: ProduceRecord[], options: { idempotencyKey: string }): Promise<ProduceResponse>;
 }
 
-const DEFAULT_LINGER_MS = 5;
+/** Chosen from the cost frontier of `npm run bench`, as KPL's (README, "Producer batching"). */
+const DEFAULT_LINGER_MS = 100;
 const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 /** Under the 6 MB request body of docs/api.md, leaving room for the JSON around the records. */
 const DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
@@ -54,7 +61,13 @@ interface Lane {
 interface Batch {
   readonly entries: Pending[];
   bytes: number;
-  closed: boolean;
+  /** Its linger is over (or a flush or a full buffer asked): it leaves as soon as its lane is idle. */
+  ready: boolean;
+  /**
+   * It takes no more records: it reached `maxBatchBytes` or `maxBatchRecords`, or the next record did not fit.
+   * A ready batch that is not full keeps taking records while its lane has a request in flight (as in Kafka).
+   */
+  full: boolean;
   /** Cancels the linger timer. */
   cancelLinger?: () => void;
 }
@@ -69,7 +82,8 @@ interface Pending {
 /**
  * A batching producer, after Kafka's: records are grouped per partition, a batch leaves when it is full or
  * has lingered `lingerMs`, and ready batches of several partitions of a topic share one all-or-nothing
- * request.
+ * request. A batch whose partition still has a request in flight keeps taking records until that request
+ * returns (or the batch is full), so under load the round trip batches as the linger does.
  *
  * - **Placement.** A record with `partition` goes there. A keyed record goes where the server will put it,
  *   `partitionFor(utf8(key), partitions)` (murmur2, Kafka's DefaultPartitioner), computed here only to batch
@@ -84,7 +98,8 @@ interface Pending {
  * have been appended (as in Kafka). If a topic gains partitions, keys move, as in Kafka.
  *
  * @example
- * const producer = client.producer({ lingerMs: 10 });
+ * const producer = client.producer(); // batches for up to 100 ms
+ * const interactive = client.producer({ latencyCritical: true }); // sends at once
  * const acks = await producer.send('orders', [{ key: 'customer-1', value: { total: 42 } }]);
  * await producer.close();
  */
@@ -111,7 +126,7 @@ export class Producer {
     options: ProducerOptions = {},
     private readonly clock: Clock = systemClock,
   ) {
-    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.lingerMs = options.lingerMs ?? (options.latencyCritical ? 0 : DEFAULT_LINGER_MS);
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
     this.maxBatchRecords = Math.min(options.maxBatchRecords ?? MAX_RECORDS_PER_REQUEST, MAX_RECORDS_PER_REQUEST);
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
@@ -154,7 +169,7 @@ export class Producer {
   /** Sends every queued record now and resolves when all are acknowledged or failed. */
   async flush(): Promise<void> {
     await this.enqueueChain;
-    for (const lane of this.lanes.values()) for (const batch of lane.batches) this.closeBatch(batch);
+    for (const lane of this.lanes.values()) for (const batch of lane.batches) this.markReady(batch);
     this.pump();
     if (this.outstanding > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -171,7 +186,7 @@ export class Producer {
     for (const { record, bytes } of sized) {
       while (this.bufferedBytes > 0 && this.bufferedBytes + bytes > this.maxBufferedBytes) {
         // Full: nothing is gained by lingering any more.
-        for (const lane of this.lanes.values()) for (const batch of lane.batches) this.closeBatch(batch);
+        for (const lane of this.lanes.values()) for (const batch of lane.batches) this.markReady(batch);
         this.pump();
         await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
       }
@@ -194,11 +209,16 @@ export class Producer {
     this.bufferedBytes += pending.bytes;
     this.outstanding += 1;
     let batch = lane.batches.at(-1);
-    if (!batch || batch.closed || batch.bytes + pending.bytes > this.maxBatchBytes) {
-      if (batch) this.closeBatch(batch);
-      const fresh: Batch = { entries: [], bytes: 0, closed: false };
+    // A batch that fills up here leaves now (as in Kafka), not when the next batch's linger ends.
+    let filled = false;
+    if (!batch || batch.full || batch.bytes + pending.bytes > this.maxBatchBytes) {
+      if (batch && !batch.full) {
+        this.seal(batch);
+        filled = true;
+      }
+      const fresh: Batch = { entries: [], bytes: 0, ready: false, full: false };
       fresh.cancelLinger = this.clock.schedule(() => {
-        this.closeBatch(fresh);
+        this.markReady(fresh);
         this.pump();
       }, this.lingerMs);
       lane.batches.push(fresh);
@@ -207,19 +227,25 @@ export class Producer {
     batch.entries.push(pending);
     batch.bytes += pending.bytes;
     if (batch.bytes >= this.maxBatchBytes || batch.entries.length >= this.maxBatchRecords) {
-      this.closeBatch(batch);
-      this.pump();
+      this.seal(batch);
+      filled = true;
     }
+    if (filled) this.pump();
   }
 
-  private closeBatch(batch: Batch): void {
-    if (batch.closed) return;
-    batch.closed = true;
+  private markReady(batch: Batch): void {
+    if (batch.ready) return;
+    batch.ready = true;
     batch.cancelLinger?.();
   }
 
+  private seal(batch: Batch): void {
+    batch.full = true;
+    this.markReady(batch);
+  }
+
   /**
-   * Starts requests for every topic that has a ready (closed) head batch on an idle lane. Like Kafka's
+   * Starts requests for every topic that has a ready head batch on an idle lane. Like Kafka's
    * `RecordAccumulator.drain`, such a request also takes the not-yet-full head batches of the topic's other idle
    * lanes: they ride along for free instead of costing a request of their own a moment later.
    */
@@ -232,7 +258,7 @@ export class Producer {
       const lanes = idle.get(lane.topic) ?? [];
       lanes.push(lane);
       idle.set(lane.topic, lanes);
-      if (head.closed) ready.add(lane.topic);
+      if (head.ready) ready.add(lane.topic);
     }
     for (const topic of ready) {
       let request: Array<{ lane: Lane; batch: Batch }> = [];
@@ -240,7 +266,7 @@ export class Producer {
       let bytes = 0;
       for (const lane of idle.get(topic)!) {
         const batch = lane.batches[0]!;
-        this.closeBatch(batch);
+        this.markReady(batch);
         if (request.length > 0 && (records + batch.entries.length > MAX_RECORDS_PER_REQUEST || bytes + batch.bytes > this.maxRequestBytes)) {
           this.dispatch(topic, request);
           request = [];

@@ -69,6 +69,14 @@ describe('Kinesis Data Streams bills for the reference workload', () => {
     expect(bill.total).toBeCloseTo(25.630064, 6);
   });
 
+  it('on-demand Advantage: no stream-hours; 1,000 GB × $0.032 + 2 × 1,000 GB × $0.016 + retention at $0.04 ≈ $71.9', () => {
+    const bill = kinesisOnDemandBill(REFERENCE_WORKLOAD, US_EAST_1, true);
+    expect(bill.mode).toBe('on-demand advantage');
+    expect(bill.lines.map((l) => l.item)).not.toContain('stream-hours');
+    // 32 + 32 + 197.26 GB-month × 0.04 = 7.890
+    expect(bill.total).toBeCloseTo(71.890, 3);
+  });
+
   it('provisioned adds shards for a peak: 3× the average needs 2 shards by records per second', () => {
     // 399 records/s × 3 = 1,197 records/s > 1,000
     expect(kinesisProvisionedBill(REFERENCE_WORKLOAD, US_EAST_1, 3).shards).toBe(2);
@@ -84,6 +92,13 @@ describe('monthlyCalls', () => {
     expect(calls.bytesPerGroupFetch).toBeCloseTo((2 * 1000 * 2 ** 30) / 5_256_000, 3);
     expect(calls.commit).toBeCloseTo(1_051_200, 6); // 2 × 2,628,000 / 5
     expect(calls.heartbeat).toBeCloseTo(525_600, 6); // 2 × 2,628,000 / 10
+  });
+
+  it('commits at most once per record a member received: a quiet topic costs few commits', () => {
+    // 0.01 records/s: 26,280 records a month, each read by one member of each of the 2 groups
+    const calls = monthlyCalls({ ...REFERENCE_WORKLOAD, bytesPerMonth: 26_280 * 1024 });
+    expect(calls.commit).toBeCloseTo(2 * 26_280, 6);
+    expect(calls.heartbeat).toBeCloseTo(525_600, 6); // heartbeats do not depend on traffic
   });
 
   it('fetches in pages when polling is too slow to move the bytes', () => {

@@ -54,6 +54,59 @@ describe('Producer', () => {
     expect(values(0)).toEqual([1, 2, 3]);
   });
 
+  it('by default lingers 100 ms, so records sent within 100 ms of the first share one request', async () => {
+    const { clock, log, producer, values } = setup(1);
+
+    const first = producer.send('orders', [{ value: 1 }]);
+    await clock.advance(60);
+    const second = producer.send('orders', [{ value: 2 }]);
+    await clock.advance(39);
+    expect(log.produced).toHaveLength(0);
+    await clock.advance(1);
+    await Promise.all([first, second]);
+
+    expect(log.produced).toHaveLength(1);
+    expect(values(0)).toEqual([1, 2]);
+  });
+
+  it('with latencyCritical, sends a record without lingering', async () => {
+    const { clock, log, producer } = setup(1, { latencyCritical: true });
+
+    const sending = producer.send('orders', [{ value: 1 }]);
+    await clock.advance(0);
+    await sending;
+
+    expect(log.produced).toHaveLength(1);
+  });
+
+  it('with latencyCritical, still batches the records that arrive while the partition has a request in flight', async () => {
+    const { clock, log, producer, values } = setup(1, { latencyCritical: true });
+    const held = gate();
+    log.beforeProduce = () => (log.produced.length === 1 ? held.promise : undefined);
+
+    const first = producer.send('orders', [{ partition: 0, value: 1 }]);
+    await clock.advance(0); // the first request leaves and is held in flight
+    const rest = Promise.all([2, 3, 4].map((value) => producer.send('orders', [{ partition: 0, value }])));
+    await clock.advance(0);
+    held.open();
+    await clock.advance(0);
+    await Promise.all([first, rest]);
+
+    expect(log.produced.map((call) => call.records.length)).toEqual([1, 3]);
+    expect(values(0)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('lingerMs given with latencyCritical wins', async () => {
+    const { clock, log, producer } = setup(1, { latencyCritical: true, lingerMs: 20 });
+
+    const sending = producer.send('orders', [{ value: 1 }]);
+    await clock.advance(19);
+    expect(log.produced).toHaveLength(0);
+    await clock.advance(1);
+    await sending;
+    expect(log.produced).toHaveLength(1);
+  });
+
   it('combines ready batches of several partitions into one request', async () => {
     const { clock, log, producer } = setup(4, { lingerMs: 5 });
 
@@ -81,6 +134,41 @@ describe('Producer', () => {
     expect(log.produced.length).toBeGreaterThan(2);
     for (const call of log.produced) expect(Buffer.byteLength(JSON.stringify(call.records))).toBeLessThanOrEqual(200 + 10);
     expect(values(0)).toEqual(records.map((r) => r.value));
+  });
+
+  it('sends a batch as soon as the next record does not fit in it, without waiting for a linger timer', async () => {
+    const { clock, log, producer, values } = setup(1, { lingerMs: 10_000, maxBatchBytes: 100 });
+    const first = { partition: 0, value: 'a'.repeat(60) };
+    const second = { partition: 0, value: 'b'.repeat(60) };
+
+    const sending = Promise.all([producer.send('orders', [first]), producer.send('orders', [second])]);
+    await clock.advance(0);
+
+    // The first batch is full (the second record does not fit): it leaves now, as Kafka sends a full batch.
+    expect(log.produced.map((call) => call.records.map((r) => r.value))).toEqual([[first.value]]);
+    await clock.advance(10_000);
+    await sending;
+    expect(values(0)).toEqual([first.value, second.value]);
+  });
+
+  it('keeps adding records to a batch whose linger is over while its partition has a request in flight', async () => {
+    const { clock, log, producer, values } = setup(1, { lingerMs: 5 });
+    const held = gate();
+    log.beforeProduce = () => (log.produced.length === 1 ? held.promise : undefined);
+
+    const sends = [producer.send('orders', [{ partition: 0, value: 1 }])];
+    await clock.advance(5); // the first request leaves and is held in flight
+    sends.push(producer.send('orders', [{ partition: 0, value: 2 }]));
+    await clock.advance(5); // the second batch's linger is over, but the partition is busy
+    sends.push(producer.send('orders', [{ partition: 0, value: 3 }]));
+    await clock.advance(5);
+    held.open();
+    await clock.advance(0);
+    await Promise.all(sends);
+
+    // As in Kafka: the wait for the partition batches as well as the linger does.
+    expect(log.produced.map((call) => call.records.map((r) => r.value))).toEqual([[1], [2, 3]]);
+    expect(values(0)).toEqual([1, 2, 3]);
   });
 
   it('keeps one request in flight per partition, so a later batch never overtakes an earlier one', async () => {
