@@ -44,7 +44,7 @@ export interface Shardlog {
   readonly log: LogService;
   /** Consumer groups over the lease table. */
   readonly groups: GroupService;
-  /** Tiering to S3 segments, retention and reclaiming deleted topics (one pass per call). */
+  /** Tiering to S3 segments, retention, reclaiming deleted topics and expiring idle groups (one pass per call). */
   readonly maintenance: MaintenanceService;
 }
 
@@ -81,7 +81,7 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     hotRetentionLimitHours: config.hotRetentionLimitHours,
     ...(options.sleep !== undefined ? { sleep: options.sleep } : {}),
   });
-  const maintenance = createMaintenance({ clients, config, topics, store, segments, now });
   const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now });
+  const maintenance = createMaintenance({ clients, config, topics, store, segments, now, expireGroups: () => groups.expireIdle() });
   return { config, clients, topics, store, log, maintenance, groups };
 }

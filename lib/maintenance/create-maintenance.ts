@@ -29,6 +29,7 @@ export interface CreateMaintenanceInput {
   readonly onStep?: MaintenanceServiceOptions['onStep'];
   readonly maxSegmentBatches?: number;
   readonly maxSegmentBytes?: number;
+  readonly expireGroups?: MaintenanceServiceOptions['expireGroups'];
 }
 
 /** Wires a {@link MaintenanceService} (the composition root calls this; tests add `onStep` for crash injection). */
@@ -48,5 +49,6 @@ export function createMaintenance(input: CreateMaintenanceInput): MaintenanceSer
     ...(input.onStep ? { onStep: input.onStep } : {}),
     ...(input.maxSegmentBatches !== undefined ? { maxSegmentBatches: input.maxSegmentBatches } : {}),
     ...(input.maxSegmentBytes !== undefined ? { maxSegmentBytes: input.maxSegmentBytes } : {}),
+    ...(input.expireGroups ? { expireGroups: input.expireGroups } : {}),
   });
 }

@@ -47,15 +47,21 @@ export interface MaintenanceServiceOptions {
   readonly log?: Logger;
   /** Runs after each step; a throw aborts the pass there (crash injection in tests). */
   readonly onStep?: StepHook;
+  /**
+   * One step of consumer-group expiry (`GroupService.expireIdle`), run by unfiltered passes; returns how many
+   * groups it deleted. Absent: no group expiry.
+   */
+  readonly expireGroups?: () => Promise<number>;
   readonly maxSegmentBytes?: number;
   readonly maxSegmentBatches?: number;
 }
 
 /**
  * One maintenance pass (`runOnce`), the shape a scheduled Lambda needs: tiering ({@link Tiering}), retention
- * ({@link Retention}) and reclaiming deleted topics ({@link reclaimDeleted}), each partition on its own, each
- * step a conditional write so that passes may overlap and may crash anywhere (docs/design.md, "Tiering and
- * retention"). Each topic records when it next has work, and scheduled passes skip it until then.
+ * ({@link Retention}), reclaiming deleted topics ({@link reclaimDeleted}) and expiring idle consumer groups
+ * (`expireGroups`, a bounded step of lib/groups), each partition on its own, each step a conditional write so
+ * that passes may overlap and may crash anywhere (docs/design.md, "Tiering and retention"). Each topic records
+ * when it next has work, and scheduled passes skip it until then.
  */
 export class MaintenanceService {
   private readonly topics: TopicStore;
@@ -65,6 +71,7 @@ export class MaintenanceService {
   private readonly tierAfterMs: number;
   private readonly hotRetentionLimitHours: number;
   private readonly log: Logger | undefined;
+  private readonly expireGroups: (() => Promise<number>) | undefined;
 
   constructor(options: MaintenanceServiceOptions) {
     this.topics = options.topics;
@@ -84,6 +91,7 @@ export class MaintenanceService {
     this.tierAfterMs = options.tierAfterMs;
     this.hotRetentionLimitHours = options.hotRetentionLimitHours ?? 0;
     this.log = options.log;
+    this.expireGroups = options.expireGroups;
   }
 
   /**
@@ -92,7 +100,7 @@ export class MaintenanceService {
    * @throws TopicNotFoundError when `request.topic` does not exist.
    */
   async runOnce(request: MaintenanceRequest = {}): Promise<MaintenanceReport> {
-    const report: MaintenanceReport = { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
+    const report: MaintenanceReport = { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0, groups: 0 } };
     const scheduled = request.topic === undefined && request.tierOlderThanMs === undefined;
     const now = this.ctx.now();
     let topics = request.topic !== undefined ? [await this.topics.get(request.topic)] : await this.liveTopics();
@@ -101,7 +109,10 @@ export class MaintenanceService {
     const errors: unknown[] = [];
     const dueAt = await this.maintainTopics(topics, request.tierOlderThanMs, report, errors);
     await this.schedule(dueAt, now);
-    if (request.topic === undefined) await this.reclaimAll(errors);
+    if (request.topic === undefined) {
+      await this.reclaimAll(errors);
+      await this.expireIdleGroups(report, errors);
+    }
     if (errors.length > 0) throw errors[0];
     return report;
   }
@@ -146,6 +157,16 @@ export class MaintenanceService {
         errors.push(error);
         this.log?.error('reclaiming a deleted topic failed', { topicId: deleted.topicId, error });
       }
+    }
+  }
+
+  private async expireIdleGroups(report: MaintenanceReport, errors: unknown[]): Promise<void> {
+    if (!this.expireGroups) return;
+    try {
+      report.expired.groups = await this.expireGroups();
+    } catch (error) {
+      errors.push(error);
+      this.log?.error('expiring idle consumer groups failed', { error });
     }
   }
 
