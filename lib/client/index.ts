@@ -38,6 +38,8 @@ export {
   TopicExistsError,
   FencedError,
   OffsetMismatchError,
+  NotSubscribedError,
+  GroupNotEmptyError,
   ConcurrentUpdateError,
   IdempotencyKeyReusedError,
   PayloadTooLargeError,

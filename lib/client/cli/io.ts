@@ -17,6 +17,9 @@ export type CliClient = Pick<
   | 'listGroups'
   | 'describeGroup'
   | 'resetOffsets'
+  | 'subscribe'
+  | 'unsubscribe'
+  | 'deleteGroup'
   | 'runMaintenance'
 >;
 

@@ -58,6 +58,9 @@ export class InMemoryShardlog implements CliClient {
 
   listGroups = () => this.groups.listGroups();
   describeGroup = (group: string) => this.groups.describeGroup(group);
+  subscribe = (group: string, topic: string) => this.groups.subscribe(group, topic);
+  unsubscribe = (group: string, topic: string) => this.groups.unsubscribe(group, topic);
+  deleteGroup = (group: string) => this.groups.deleteGroup(group);
 
   async resetOffsets(...args: Parameters<InMemoryGroups['resetOffsets']>) {
     this.adminCalls.push({ call: 'resetOffsets', args });
@@ -66,6 +69,6 @@ export class InMemoryShardlog implements CliClient {
 
   async runMaintenance(request: MaintenanceRequest = {}): Promise<MaintenanceResponse> {
     this.adminCalls.push({ call: 'runMaintenance', args: [request] });
-    return { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
+    return { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0, groups: 0 } };
   }
 }
