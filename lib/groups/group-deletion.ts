@@ -93,7 +93,7 @@ export async function expireIdleGroups(ctx: GroupContext): Promise<number> {
     if (budget <= 0) break;
     const records = await ctx.store.loadGroup(entry.group);
     if (records.activeAt === null && !isEmptyGroup(records, now)) {
-      // Created before v1.1 (no activity item; its leases never recorded `updatedAt`): when it was last used is
+      // Created before v1.1 (no activity item, and a v1.0 heartbeat wrote no lease): when it was last used is
       // unknown, so its 7 days count from now, never from its registration (docs/design.md, "Consumer groups").
       await ctx.store.recordActivity(entry.group, now, { create: true });
       continue;
