@@ -41,6 +41,17 @@ export abstract class DynamoGroupItems {
     this.table = options.tableName;
   }
 
+  /** Sends a conditional write. @returns false when its condition failed (a lost race, as a return value). */
+  protected async writeIf(command: UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as UpdateCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async registerGroup(group: string, now: number): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
@@ -111,24 +122,16 @@ export abstract class DynamoGroupItems {
    *   H loads group (activeAt 2 h old) ─ DELETE group removes every item ─ H: SET activeAt IF exists → fails
    */
   async recordActivity(group: string, now: number, options: { readonly create: boolean }): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: activityKey(group),
-          UpdateExpression: 'SET #activeAt = :now',
-          ConditionExpression: options.create
-            ? 'attribute_not_exists(#activeAt) OR #activeAt < :now'
-            : 'attribute_exists(#sk) AND #activeAt < :now',
-          ExpressionAttributeNames: expressionNames(ACTIVITY, 'activeAt', ...(options.create ? [] : (['sk'] as const))),
-          ExpressionAttributeValues: { ':now': now },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.writeIf(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: activityKey(group),
+        UpdateExpression: 'SET #activeAt = :now',
+        ConditionExpression: options.create ? 'attribute_not_exists(#activeAt) OR #activeAt < :now' : 'attribute_exists(#sk) AND #activeAt < :now',
+        ExpressionAttributeNames: expressionNames(ACTIVITY, 'activeAt', ...(options.create ? [] : (['sk'] as const))),
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
   }
 
   async deleteGroupItems(group: string, kind: GroupItemKind, limit: number): Promise<number> {

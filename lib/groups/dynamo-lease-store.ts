@@ -78,21 +78,15 @@ export class DynamoLeaseStore extends DynamoGroupItems implements LeaseStore {
    * its record (the condition fails), and the deletion stops with GROUP_NOT_EMPTY.
    */
   async deleteMemberIfExpired(group: string, memberId: string, now: number): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: memberKey(group, memberId),
-          ConditionExpression: 'attribute_not_exists(#sk) OR #sessionExpiresAtMs <= :now',
-          ExpressionAttributeNames: expressionNames(MEMBER, 'sk', 'sessionExpiresAtMs'),
-          ExpressionAttributeValues: { ':now': now },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.writeIf(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: memberKey(group, memberId),
+        ConditionExpression: 'attribute_not_exists(#sk) OR #sessionExpiresAtMs <= :now',
+        ExpressionAttributeNames: expressionNames(MEMBER, 'sk', 'sessionExpiresAtMs'),
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
   }
 
   async loadGroup(group: string): Promise<GroupRecords> {
@@ -273,19 +267,15 @@ export class DynamoLeaseStore extends DynamoGroupItems implements LeaseStore {
    * token and committed offset stay. Unconditional but for the item's existence, so no lease is created here.
    */
   async endLease(group: string, partition: TopicPartition): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: leaseKey(group, partition),
-          UpdateExpression: 'REMOVE #owner, #ownerSession',
-          ConditionExpression: 'attribute_exists(#sk)',
-          ExpressionAttributeNames: expressionNames(LEASE, 'sk', 'owner', 'ownerSession'),
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.writeIf(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: leaseKey(group, partition),
+        UpdateExpression: 'REMOVE #owner, #ownerSession',
+        ConditionExpression: 'attribute_exists(#sk)',
+        ExpressionAttributeNames: expressionNames(LEASE, 'sk', 'owner', 'ownerSession'),
+      }),
+    );
   }
 
   async getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null> {

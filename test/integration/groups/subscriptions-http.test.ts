@@ -1,6 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMember, LEASE, leaseKey, REGISTRY, registryKey } from '../../../lib/groups/lease-table.js';
+import { call as callAt } from '../../support/http.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
 
 /**
@@ -22,15 +23,7 @@ beforeAll(async () => {
 
 afterAll(() => server?.stop());
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown) => callAt(server.url, method, path, body);
 
 function expectNotSubscribed(response: { status: number; body: any }, group: string, topic: string) {
   expect(response.status).toBe(409);
@@ -40,7 +33,7 @@ function expectNotSubscribed(response: { status: number; body: any }, group: str
 
 describe('subscriptions over HTTP', () => {
   it('lets a group read only the topics it is subscribed to: join, fetch, commit and reset on another are 409', async () => {
-    expect(await call('PUT', '/v1/groups/reader/subscriptions/public')).toEqual({ status: 200, body: { group: 'reader', topic: 'public' } });
+    expect(await call('PUT', '/v1/groups/reader/subscriptions/public')).toMatchObject({ status: 200, body: { group: 'reader', topic: 'public' } });
     expectNotSubscribed(await call('POST', '/v1/groups/reader/members', { topics: ['public', 'secret'] }), 'reader', 'secret');
 
     const joined = await call('POST', '/v1/groups/reader/members', {});
