@@ -239,8 +239,7 @@ export interface MaintenanceRequest {
 
 export interface MaintenanceResponse {
   tiered: { segments: number; records: number; bytes: number };
-  /** `groups`: consumer groups deleted after 7 idle days (v1.1). */
-  expired: { records: number; segments: number; groups: number };
+  expired: { records: number; segments: number };
 }
 
 /** `PUT /v1/groups/{group}/subscriptions/{topic}` answers the subscription. */

@@ -6,8 +6,7 @@ import type { PartitionMetaWriter } from './partition-meta-writer.js';
 /** What one pass did (the body of `POST /v1/admin/maintenance`). */
 export interface MaintenanceReport {
   tiered: { segments: number; records: number; bytes: number };
-  /** `groups`: consumer groups deleted after 7 idle days (docs/api.md v1.1; lib/groups/group-deletion.ts). */
-  expired: { records: number; segments: number; groups: number };
+  expired: { records: number; segments: number };
 }
 
 /**

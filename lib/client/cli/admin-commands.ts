@@ -119,7 +119,7 @@ const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     const result = await client.runMaintenance(topic ? { topic } : {});
     const text = () =>
       `tiered ${result.tiered.segments} segment(s) (${result.tiered.records} records, ${formatBytes(result.tiered.bytes)}); ` +
-      `expired ${result.expired.records} record(s), ${result.expired.segments} segment(s), ${result.expired.groups ?? 0} idle group(s)`;
+      `expired ${result.expired.records} record(s), ${result.expired.segments} segment(s)`;
     return { response: result, text };
   },
 };

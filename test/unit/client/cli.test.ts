@@ -250,7 +250,7 @@ describe('shardlog CLI', () => {
 
     const result = await cli(fake, ['maintenance', '--topic', 'orders']);
 
-    expect(result.stdout).toBe('tiered 0 segment(s) (0 records, 0 B); expired 0 record(s), 0 segment(s), 0 idle group(s)\n');
+    expect(result.stdout).toBe('tiered 0 segment(s) (0 records, 0 B); expired 0 record(s), 0 segment(s)\n');
     expect(fake.adminCalls).toEqual([{ call: 'runMaintenance', args: [{ topic: 'orders' }] }]);
   });
 });

@@ -69,6 +69,6 @@ export class InMemoryShardlog implements CliClient {
 
   async runMaintenance(request: MaintenanceRequest = {}): Promise<MaintenanceResponse> {
     this.adminCalls.push({ call: 'runMaintenance', args: [request] });
-    return { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0, groups: 0 } };
+    return { tiered: { segments: 0, records: 0, bytes: 0 }, expired: { records: 0, segments: 0 } };
   }
 }
