@@ -301,6 +301,8 @@ describe('ApiStack least-privilege grants', () => {
     };
     const maintenance = {
       [tableArn(ids.logTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
+      // Group expiry: no PutItem (it never writes a member or a lease).
+      [tableArn(ids.leaseTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'Query', 'UpdateItem'].map(ddb),
       [objectsArn('segments/*')]: ['s3:DeleteObject', 's3:PutObject'],
       [objectsArn('spill/*')]: ['s3:DeleteObject', 's3:GetObject'],
       [`${ids.bucket}.Arn`]: ['s3:ListBucket'],
@@ -314,7 +316,7 @@ describe('ApiStack least-privilege grants', () => {
       fetch: { [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb), ...cold },
       groups: {
         [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb),
-        [tableArn(ids.leaseTable)]: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
+        [tableArn(ids.leaseTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
         ...cold,
       },
       maintenance,
