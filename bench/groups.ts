@@ -26,6 +26,8 @@ export async function measureGroups(ctx: BenchContext, topic: string): Promise<G
   log(`probes: consumer group fetch, commit, heartbeat (${plan.groupProbes} each)`);
   // The longest session: group fetches do not renew it, and on a busy machine the probes below take longer than
   // the default 30 s (the member would then be gone, MEMBER_NOT_FOUND, before the heartbeat probes).
+  const subscribed = await http('PUT', `/v1/groups/bench-group/subscriptions/${topic}`);
+  if (subscribed.status !== 200) return { groups: { status: `not measured: subscription answered HTTP ${subscribed.status}` }, stats: undefined };
   const joined = await http('POST', '/v1/groups/bench-group/members', JSON.stringify({ topics: [topic], sessionTimeoutMs: MAX_SESSION_TIMEOUT_MS }));
   if (joined.status !== 200) return { groups: { status: `not measured: join answered HTTP ${joined.status}` }, stats: undefined };
   const member = joined.body as { memberId: string; assignments: Array<{ topic: string; partition: number; leaseToken: string }> };
@@ -66,6 +68,7 @@ export async function measureHeartbeatGrowth(ctx: BenchContext): Promise<Array<{
   const heartbeatGrowth: Array<{ partitionsHeld: number; stats: OperationStats }> = [];
   for (const n of plan.heartbeatPartitions) {
     await createTopic(ctx, `bench-hb-${n}`, n);
+    if ((await http('PUT', `/v1/groups/bench-hb-${n}/subscriptions/bench-hb-${n}`)).status !== 200) break;
     const join = await http('POST', `/v1/groups/bench-hb-${n}/members`, JSON.stringify({ topics: [`bench-hb-${n}`] }));
     if (join.status !== 200) break;
     const member = join.body as { memberId: string; assignments: unknown[] };

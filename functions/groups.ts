@@ -25,16 +25,32 @@ const partitionRange = { min: 0, max: MAX_PARTITIONS - 1 };
 
 /**
  * The consumer-group routes of docs/api.md ("Consumer groups") over `engine`: parse, call `lib/groups`, shape the
- * answer. Long as a whole because it is the table of eight routes, each a short function of its own.
+ * answer. Long as a whole because it is the table of eleven routes, each a short function of its own.
  */
 export const groupsHandler = (engine: Shardlog) => httpHandler({
+  'PUT /v1/groups/{group}/subscriptions/{topic}': async (req) => {
+    objectBody(req.body, []);
+    return json(200, await engine.groups.subscribe(groupParam(req), topicParam(req)));
+  },
+
+  'DELETE /v1/groups/{group}/subscriptions/{topic}': async (req) => {
+    await engine.groups.unsubscribe(groupParam(req), topicParam(req));
+    return noContent();
+  },
+
+  'DELETE /v1/groups/{group}': async (req) => {
+    await engine.groups.delete(groupParam(req));
+    return noContent();
+  },
+
   'POST /v1/groups/{group}/members': async (req) => {
-    const body = requiredObjectBody(req.body, ['topics', 'memberId', 'sessionTimeoutMs']);
-    if (!Array.isArray(body.topics) || body.topics.length === 0 || body.topics.length > MAX_TOPICS_PER_MEMBER) {
-      throw new InvalidRequestError(`topics must be an array of 1 to ${MAX_TOPICS_PER_MEMBER} topic names`);
+    const body = objectBody(req.body, ['topics', 'memberId', 'sessionTimeoutMs']);
+    if (body.topics !== undefined && (!Array.isArray(body.topics) || body.topics.length === 0 || body.topics.length > MAX_TOPICS_PER_MEMBER)) {
+      throw new InvalidRequestError(`topics must be an array of 1 to ${MAX_TOPICS_PER_MEMBER} topic names (absent: every subscription)`);
     }
+    const topics = Array.isArray(body.topics) ? body.topics : undefined;
     const membership = await engine.groups.join(groupParam(req), {
-      topics: body.topics.map((t, i) => name(t, `topics[${i}]`)),
+      ...(topics !== undefined ? { topics: topics.map((t, i) => name(t, `topics[${i}]`)) } : {}),
       ...(body.memberId !== undefined ? { memberId: name(body.memberId, 'memberId') } : {}),
       sessionTimeoutMs: int(
         body.sessionTimeoutMs,
@@ -111,6 +127,10 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
 
 function groupParam(req: HttpRequest): string {
   return name(req.pathParameters.group, 'group');
+}
+
+function topicParam(req: HttpRequest): string {
+  return name(req.pathParameters.topic, 'topic');
 }
 
 function memberParam(req: HttpRequest): string {

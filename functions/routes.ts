@@ -44,7 +44,7 @@ export const FUNCTIONS = {
   },
   groups: {
     entry: 'functions/lambda/groups.ts',
-    description: 'shardlog: consumer groups (join, heartbeat, fetch, commit, reset)',
+    description: 'shardlog: consumer groups (subscribe, join, heartbeat, fetch, commit, reset, delete)',
     memoryMb: 1024,
     timeoutSeconds: 29,
   },
@@ -57,7 +57,7 @@ export const FUNCTIONS = {
   },
   maintenance: {
     entry: 'functions/lambda/maintenance.ts',
-    description: 'shardlog: tiering to S3 and retention',
+    description: 'shardlog: tiering to S3, retention, group expiry',
     memoryMb: 1024,
     timeoutSeconds: 120,
   },
@@ -111,6 +111,11 @@ export const ROUTES: readonly DeployedRouteSpec[] = [
   // Lists every group name: administrators only.
   { method: 'GET', path: '/v1/groups', function: 'groups', grants: ADMIN_ONLY },
   { method: 'GET', path: '/v1/groups/{group}', function: 'groups', grants: ['consume'] },
+  // v1.1: a group reads only the topics it is subscribed to; the topic is in the path, so the grant decides.
+  { method: 'PUT', path: '/v1/groups/{group}/subscriptions/{topic}', function: 'groups', grants: ['consume'] },
+  { method: 'DELETE', path: '/v1/groups/{group}/subscriptions/{topic}', function: 'groups', grants: ['consume'] },
+  // Deletes the group's committed offsets with it: an operator's decision.
+  { method: 'DELETE', path: '/v1/groups/{group}', function: 'groups', grants: ADMIN_ONLY },
   { method: 'POST', path: '/v1/groups/{group}/members', function: 'groups', grants: ['consume'] },
   { method: 'POST', path: '/v1/groups/{group}/members/{memberId}/heartbeat', function: 'groups', grants: ['consume'] },
   { method: 'DELETE', path: '/v1/groups/{group}/members/{memberId}', function: 'groups', grants: ['consume'] },

@@ -66,11 +66,12 @@ export const ACCESS = {
   // then ranged GETs of segments and GETs of spilled batches.
   fetch: { logTable: ['GetItem', 'Query'], leaseTable: [], segmentBucket: COLD_READS },
   // lib/groups/dynamo-lease-store.ts: members (PutItem, UpdateItem, DeleteItem), leases and commits (conditional
-  // UpdateItem, GetItem after a lost race), a group in one Query, the registry (UpdateItem, Query). A member's
+  // UpdateItem, GetItem after a lost race), a group in one Query, the registry (UpdateItem, Query), subscriptions
+  // (UpdateItem, DeleteItem, Query); deleting a group takes its items by Query + BatchWriteItem. A member's
   // fetch and a reset read the log like `fetch`.
   groups: {
     logTable: ['GetItem', 'Query'],
-    leaseTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    leaseTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
     segmentBucket: COLD_READS,
   },
   // lib/share-groups/dynamo-share-store.ts: share-partitions (GetItem, conditional PutItem), a group's items and
@@ -86,13 +87,14 @@ export const ACCESS = {
   // indexes them (conditional PutItem); advances partition meta and sets batch TTLs (conditional UpdateItem);
   // deletes expired segments and spill objects (the only function that may delete objects: ListObjectsV2 and
   // DeleteObjects), their index entries (DeleteItem) and a deleted topic's items (Query + BatchWriteItem).
-  // After each scheduled pass, the lag sweep (lib/groups/group-lag.ts) reads the group registry and each group
-  // (lease-table Query, nothing written) and the record at each committed offset behind the end, hot or tiered
-  // (GET segments/). docs/api.md v1.1's group expiry ("a group with no live member and no commit for 7 days is
-  // deleted by maintenance") will need lease-table writes when it lands.
+  // Group expiry (lib/groups/group-deletion.ts): pages the registry and reads a group (Query), its cursor (GetItem,
+  // UpdateItem), deletes ended sessions and registry entries (DeleteItem) and a group's items (Query +
+  // BatchWriteItem); it never writes a member or a lease (no PutItem there). After each scheduled pass, the lag
+  // sweep (lib/groups/group-lag.ts) reads the group registry and each group (lease-table Query, nothing written)
+  // and the record at each committed offset behind the end, hot or tiered (GET segments/).
   maintenance: {
     logTable: ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
-    leaseTable: ['Query'],
+    leaseTable: ['GetItem', 'Query', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
     segmentBucket: {
       get: [SPILL_PREFIX, SEGMENT_PREFIX],
       put: [SEGMENT_PREFIX],

@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'TOPIC_EXISTS'
   | 'FENCED'
   | 'OFFSET_MISMATCH'
+  | 'NOT_SUBSCRIBED'
+  | 'GROUP_NOT_EMPTY'
   | 'CONCURRENT_UPDATE'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'PAYLOAD_TOO_LARGE'
@@ -135,6 +137,38 @@ export class FencedError extends ShardlogError {
 export class OffsetMismatchError extends ShardlogError {
   constructor(message: string, options?: ShardlogErrorOptions) {
     super('OFFSET_MISMATCH', message, false, options);
+  }
+}
+
+/**
+ * 409: a join, fetch, commit or offsets reset named a topic the group is not subscribed to (docs/api.md v1.1,
+ * "Subscriptions"), or a join without topics found no subscription at all (`topic` null). The message names
+ * the `PUT` that subscribes the group; `details` has `group` and `topic`. Nothing was changed. `subscribePath`
+ * is the path of the group kind's routes (`/v1/groups` by default), so that every kind of group with
+ * subscriptions names its own `PUT`.
+ */
+export class NotSubscribedError extends ShardlogError {
+  constructor(group: string, topic: string | null, options?: ShardlogErrorOptions & { readonly subscribePath?: string }) {
+    const path = `${options?.subscribePath ?? '/v1/groups'}/${group}/subscriptions/${topic ?? '{topic}'}`;
+    const what = topic === null ? 'any topic' : `topic '${topic}'`;
+    super('NOT_SUBSCRIBED', `group '${group}' is not subscribed to ${what}: subscribe it first with PUT ${path}`, false, {
+      ...(options?.cause !== undefined ? { cause: options.cause } : {}),
+      details: { group, topic, ...options?.details },
+    });
+  }
+}
+
+/**
+ * 409: `DELETE /v1/groups/{group}` while a member's session is live (as Kafka's DeleteGroups answers
+ * NON_EMPTY_GROUP); `details.members` is how many. Nothing was deleted: stop the members (or let their sessions
+ * end) first.
+ */
+export class GroupNotEmptyError extends ShardlogError {
+  constructor(group: string, members: number, options?: ShardlogErrorOptions) {
+    super('GROUP_NOT_EMPTY', `group '${group}' has ${members} live member(s): stop them (or let their sessions end) before deleting it`, false, {
+      ...options,
+      details: { group, members, ...options?.details },
+    });
   }
 }
 
@@ -259,6 +293,13 @@ export function errorFromBody(body: ErrorBody): ShardlogError {
       return new FencedError(message, options);
     case 'OFFSET_MISMATCH':
       return new OffsetMismatchError(message, options);
+    case 'NOT_SUBSCRIBED':
+      return withMessage(
+        new NotSubscribedError(String(details.group ?? ''), typeof details.topic === 'string' ? details.topic : null, options),
+        message,
+      );
+    case 'GROUP_NOT_EMPTY':
+      return withMessage(new GroupNotEmptyError(String(details.group ?? ''), Number(details.members ?? 0), options), message);
     case 'CONCURRENT_UPDATE':
       return new ConcurrentUpdateError(message, options);
     case 'IDEMPOTENCY_KEY_REUSED':

@@ -56,7 +56,7 @@ export interface Shardlog {
   readonly log: LogService;
   /** Consumer groups over the lease table. */
   readonly groups: GroupService;
-  /** Tiering to S3 segments, retention and reclaiming deleted topics (one pass per call). */
+  /** Tiering to S3 segments, retention, reclaiming deleted topics and expiring idle groups (one pass per call). */
   readonly maintenance: MaintenanceService;
   /** Share groups over the lease table: queue semantics over the log (docs/api.md v1.1). */
   readonly shareGroups: ShareGroupService;
@@ -111,8 +111,8 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     ...(options.sleep !== undefined ? { sleep: options.sleep } : {}),
     metrics,
   });
-  const maintenance = createMaintenance({ clients, config, topics, store, segments, now, logger, metrics });
   const groups = new GroupService({ store: new DynamoLeaseStore({ doc: clients.doc, tableName: config.leaseTable }), topics, log, now, metrics });
+  const maintenance = createMaintenance({ clients, config, topics, store, segments, now, logger, metrics, expireGroups: () => groups.expireIdle() });
   const shareGroups = new ShareGroupService({
     store: new DynamoShareStore({ doc: clients.doc, tableName: config.leaseTable }),
     topics,

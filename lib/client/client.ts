@@ -31,6 +31,7 @@ import type {
   ProduceResponse,
   ResetOffsetsRequest,
   ResetOffsetsResponse,
+  Subscription,
   TopicDescription,
   TopicSummary,
   UpdateTopicRequest,
@@ -148,7 +149,38 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
 
   // ---- consumer groups ----
 
-  /** `POST /v1/groups/{group}/members`: join (or rejoin with `memberId`). */
+  /**
+   * `PUT /v1/groups/{group}/subscriptions/{topic}`: the group may read the topic from now on (idempotent;
+   * creates the group on first use). The consumer (`consumer().run()`) does this for its topics itself.
+   * @throws TopicNotFoundError
+   * @example
+   * await client.subscribe('billing', 'orders');
+   */
+  subscribe(group: string, topic: string, signal?: AbortSignal): Promise<Subscription> {
+    return this.http.request('PUT', `/v1/groups/${seg(group)}/subscriptions/${seg(topic)}`, { ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * `DELETE /v1/groups/{group}/subscriptions/{topic}`: the group stops reading the topic (idempotent); its leases
+   * there end, its committed offsets stay until the group is deleted.
+   */
+  async unsubscribe(group: string, topic: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/groups/${seg(group)}/subscriptions/${seg(topic)}`);
+  }
+
+  /**
+   * `DELETE /v1/groups/{group}`: the group, its subscriptions, leases and committed offsets are gone.
+   * @throws GroupNotEmptyError while a member's session is live; GroupNotFoundError for an unknown group (also
+   *   when a retry follows a first attempt whose response was lost).
+   */
+  async deleteGroup(group: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/groups/${seg(group)}`);
+  }
+
+  /**
+   * `POST /v1/groups/{group}/members`: join (or rejoin with `memberId`).
+   * @throws NotSubscribedError when a topic (or, without `topics`, every topic) is not subscribed.
+   */
   joinGroup(group: string, request: JoinGroupRequest, signal?: AbortSignal): Promise<MembershipResponse> {
     return this.http.request('POST', `/v1/groups/${seg(group)}/members`, { body: request, ...(signal ? { signal } : {}) });
   }
@@ -187,7 +219,7 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
     return this.http.request('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/commit`, { body: { offsets } });
   }
 
-  /** `GET /v1/groups/{group}`: members, owners, committed offsets and lag. */
+  /** `GET /v1/groups/{group}`: subscriptions, members, owners, committed offsets and lag. */
   describeGroup(group: string): Promise<GroupDescription> {
     return this.http.request('GET', `/v1/groups/${seg(group)}`);
   }

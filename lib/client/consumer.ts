@@ -1,77 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { FencedError, InvalidRequestError, isRetriable, MemberNotFoundError, OffsetOutOfRangeError } from '../errors.js';
+import { FencedError, InvalidRequestError, isRetriable, MemberNotFoundError, NotSubscribedError, OffsetOutOfRangeError } from '../errors.js';
 import { sleep, systemClock, type Clock } from './clock.js';
-import { GroupMembership, type MembershipCalls } from './group-membership.js';
+import { GroupMembership } from './group-membership.js';
 import { keyOf, type Held } from './held-partitions.js';
 import { backoffDelayMs } from './retry.js';
-import type { AutoOffsetReset, CommitOffset, ConsumedRecord, GroupBatch, GroupFetchRequest, GroupFetchResponse } from './types.js';
-
-export interface ConsumerOptions {
-  /** A stable member id (kept across rejoins). Default: a random UUID per consumer. */
-  memberId?: string;
-  /** The server drops the member after this long without a heartbeat (3,000..300,000; server default 30,000). */
-  sessionTimeoutMs?: number;
-  /** Records per partition per fetch (server default 1,000). */
-  maxRecords?: number;
-  /** Bytes per fetch (server default 1 MB). */
-  maxBytes?: number;
-  /** Long poll: how long a fetch waits for records when all partitions are caught up (default 5,000; max 20,000). */
-  waitMs?: number;
-  /**
-   * Where a partition starts that the group has never committed (or whose committed offset retention has
-   * passed): `earliest` or `latest`, as Kafka's `auto.offset.reset`. A committed offset always wins. Default:
-   * the server's policy, `earliest`.
-   */
-  autoOffsetReset?: AutoOffsetReset;
-  /** Failures the consumer survives on its own (a heartbeat that failed, a commit that could not be sent). */
-  onError?: (error: unknown) => void;
-}
-
-/** What `eachBatch` receives: the records of one partition, in offset order. */
-export interface EachBatchPayload {
-  topic: string;
-  partition: number;
-  records: ConsumedRecord[];
-  /** The lease the batch was read under; its commit is fenced by it. */
-  leaseToken: string;
-  /** The partition's end offset when the batch was read (lag = endOffset − last offset − 1). */
-  endOffset: number;
-  /** Heartbeats now. Rarely needed: heartbeats run on their own timer while the handler works. */
-  heartbeat(): Promise<void>;
-  /**
-   * Marks the records up to `offset` as processed; only those are committed. Without a call the whole batch
-   * is committed when the handler returns.
-   */
-  resolveOffset(offset: number): void;
-  /** False once `stop()` was called: finish (or resolve what is done) and return. */
-  isRunning(): boolean;
-  /** True once this partition moved to another member: nothing of it will be committed; return early. */
-  isStale(): boolean;
-}
-
-export interface RunOptions {
-  group: string;
-  topics: string[];
-  /**
-   * Called per non-empty partition batch. When it returns, the batch (or what `resolveOffset` marked) is
-   * committed: at-least-once. When it throws, nothing of that batch is committed and `run()` stops and rejects
-   * with the error, after committing earlier batches and leaving the group.
-   */
-  eachBatch(payload: EachBatchPayload): Promise<void>;
-  /**
-   * Called when the member is caught up: a fetch found no new record on any assigned partition, or it holds no
-   * partition at all.
-   */
-  onIdle?(): void;
-}
-
-/**
- * The five calls a {@link Consumer} makes: what it needs of the API, not the whole client. `ShardlogClient`
- * has them; unit tests give an in-memory fake.
- */
-export interface ConsumerCalls extends MembershipCalls {
-  groupFetch(group: string, memberId: string, request: GroupFetchRequest, signal?: AbortSignal): Promise<GroupFetchResponse>;
-}
+import type { CommitOffset, GroupBatch, GroupFetchRequest } from './types.js';
+import type { ConsumerCalls, ConsumerOptions, RunOptions } from './consumer-options.js';
+export type { ConsumerCalls, ConsumerOptions, EachBatchPayload, RunOptions } from './consumer-options.js';
 
 const DEFAULT_CONSUMER_WAIT_MS = 5_000;
 /** The longest a member that holds no partition waits before it looks again (a shorter heartbeat interval wins). */
@@ -83,7 +18,8 @@ const MAX_BACKOFF_ATTEMPT = 6;
  * A consumer-group member over HTTP, in the manner of KafkaJS's `consumer.run({ eachBatch })` and the KCL's
  * record processor:
  *
- * 1. joins the group and heartbeats every `heartbeatIntervalMs` (the server's) on a timer of its own, so a slow
+ * 1. subscribes the group to its topics (idempotent; `subscribe: false` skips it), joins the group and
+ *    heartbeats every `heartbeatIntervalMs` (the server's) on a timer of its own, so a slow
  *    handler never costs the member its leases;
  * 2. fetches its assigned partitions, from the committed offsets first and then from positions it tracks;
  * 3. calls `eachBatch` per partition and, once it returns, commits `last offset + 1` with the batch's lease
@@ -93,6 +29,7 @@ const MAX_BACKOFF_ATTEMPT = 6;
  *    heartbeats at once when a fetch shows the coordinator sees its partitions otherwise (a lease token it
  *    does not know, a held partition left out), so a deleted and re-created topic or a reset is picked up
  *    within one fetch, not one heartbeat interval, and never reads on from a position of an earlier lease;
+ *    drops a topic the group was unsubscribed from (`NOT_SUBSCRIBED`) and reads on the others;
  * 5. on `stop()`, finishes and commits the current batch and leaves the group, freeing its leases at once.
  *
  * @example
@@ -131,9 +68,10 @@ export class Consumer {
   }
 
   /**
-   * Joins `group` and processes batches until `stop()` is called. Resolves once the member has left.
+   * Subscribes `group` to `topics`, joins it and processes batches until `stop()` is called. Resolves once the
+   * member has left.
    * @throws the error `eachBatch` threw (after committing earlier batches and leaving); a non-retriable error
-   *   of the join or fetch (e.g. TopicNotFoundError).
+   *   of the subscription, join or fetch (e.g. TopicNotFoundError, NotSubscribedError with `subscribe: false`).
    */
   async run(options: RunOptions): Promise<void> {
     if (this.state !== 'idle') throw new InvalidRequestError('a consumer runs once; create another one');
@@ -154,9 +92,12 @@ export class Consumer {
     let joined = false;
     try {
       try {
+        if (options.subscribe !== false) {
+          for (const topic of new Set(options.topics)) await this.calls.subscribe(options.group, topic, this.stopController.signal);
+        }
         await membership.join();
       } catch (error) {
-        if (this.stopping) return; // stop() during the join: nothing to leave
+        if (this.stopping) return; // stop() during the subscriptions or the join: nothing to leave
         throw error;
       }
       joined = true;
@@ -236,6 +177,9 @@ export class Consumer {
     } else if (error instanceof FencedError) {
       // Our view of the leases is stale: ask the coordinator for the current one.
       await this.member.heartbeatNow();
+    } else if (error instanceof NotSubscribedError && typeof error.details.topic === 'string') {
+      // Unsubscribed meanwhile: its leases ended. Read on the other topics, from what the coordinator says now.
+      this.member.dropTopic(error.details.topic);
     } else if (error instanceof OffsetOutOfRangeError) {
       // Retention overtook a tracked position: fall back to the committed offset / reset policy.
       this.member.held.forgetPositions();

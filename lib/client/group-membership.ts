@@ -1,4 +1,4 @@
-import { FencedError, MemberNotFoundError } from '../errors.js';
+import { FencedError, MemberNotFoundError, NotSubscribedError } from '../errors.js';
 import type { Clock } from './clock.js';
 import { HeldPartitions, keyOf } from './held-partitions.js';
 import type { CommitOffset, CommitResponse, JoinGroupRequest, MembershipResponse } from './types.js';
@@ -128,6 +128,10 @@ export class GroupMembership {
       } else if (error instanceof MemberNotFoundError) {
         // Not committed: those records are read again after the rejoin (at-least-once).
         await this.rejoin();
+      } else if (error instanceof NotSubscribedError && typeof error.details.topic === 'string') {
+        // Unsubscribed meanwhile: nothing was stored. Its partitions are no longer ours; the others commit.
+        this.dropTopic(error.details.topic);
+        await this.commit(ours.filter((o) => o.topic !== error.details.topic));
       } else {
         // Positions stay; the next commit of a later offset covers these records.
         this.settings.report(error);
@@ -143,6 +147,12 @@ export class GroupMembership {
       // The session expires on its own; only an unexpected failure is worth a report.
       if (!(error instanceof MemberNotFoundError)) this.settings.report(error);
     }
+  }
+
+  /** Gives up every partition of a topic the group is no longer subscribed to, and asks what it holds now. */
+  dropTopic(topic: string): void {
+    this.held.dropTopic(topic);
+    void this.heartbeatNow();
   }
 
   private drop(key: string, leaseToken: string | undefined): void {

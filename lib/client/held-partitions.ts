@@ -68,6 +68,14 @@ export class HeldPartitions {
     this.positions.delete(key);
   }
 
+  /**
+   * Gives up every partition of `topic` (the group is no longer subscribed to it: its leases ended); their
+   * tokens are never trusted again.
+   */
+  dropTopic(topic: string): void {
+    for (const [key, held] of [...this.held]) if (held.topic === topic) this.drop(key, held.leaseToken);
+  }
+
   /** The positions to send with a fetch, recording in `sentUnder` the lease token each one was reached under. */
   positionsToSend(sentUnder: Map<string, string>): TopicPartitionOffset[] {
     const positions: TopicPartitionOffset[] = [];

@@ -47,6 +47,8 @@ export {
   TopicExistsError,
   FencedError,
   OffsetMismatchError,
+  NotSubscribedError,
+  GroupNotEmptyError,
   ConcurrentUpdateError,
   IdempotencyKeyReusedError,
   PayloadTooLargeError,

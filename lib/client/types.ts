@@ -124,7 +124,8 @@ export interface Assignment {
 }
 
 export interface JoinGroupRequest {
-  topics: string[];
+  /** Topics the group is subscribed to; absent: every subscription of the group (v1.1). */
+  topics?: string[];
   /** A stable id to rejoin with after the session expired. */
   memberId?: string;
   /** 3,000..300,000, default 30,000. */
@@ -207,6 +208,8 @@ export interface GroupPartitionDescription {
 
 export interface GroupDescription {
   group: string;
+  /** The topics the group is subscribed to (v1.1). */
+  subscriptions: string[];
   members: GroupMemberDescription[];
   partitions: GroupPartitionDescription[];
 }
@@ -237,4 +240,10 @@ export interface MaintenanceRequest {
 export interface MaintenanceResponse {
   tiered: { segments: number; records: number; bytes: number };
   expired: { records: number; segments: number };
+}
+
+/** `PUT /v1/groups/{group}/subscriptions/{topic}` answers the subscription. */
+export interface Subscription {
+  group: string;
+  topic: string;
 }

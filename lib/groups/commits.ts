@@ -3,6 +3,7 @@ import { errorToBody, FencedError, OffsetOutOfRangeError, PartitionNotFoundError
 import type { Topic } from '../topics/topic.js';
 import type { TopicPartition } from './assignment.js';
 import { CONCURRENCY, type GroupContext } from './context.js';
+import { requireSubscribed, subscribedTopics } from './subscriptions.js';
 
 /** An offset of one partition: a commit, a fetch position, a reset's result. */
 export interface TopicPartitionOffset extends TopicPartition {
@@ -27,12 +28,16 @@ export interface CommitOutcome {
 /**
  * Commits offsets (the next offset to read, Kafka's convention), each fenced by its lease token and by the
  * topic's incarnation: a token of a deleted topic is `FENCED`, even once a topic of the same name exists
- * again. Offsets must lie within the partition's [startOffset, endOffset]. `ok: true` means stored.
+ * again. Offsets must lie within the partition's [startOffset, endOffset]. `ok: true` means stored. A request
+ * naming a topic the group is not subscribed to stores nothing (one strongly consistent read of the group's
+ * subscriptions, before any write).
  * @returns one result per offset, in request order (see {@link commitResults}).
- * @throws FencedError (with `details.results`) when every offset was refused and at least one was fenced;
- *   the first refusal's error when every offset was refused for another reason; a retriable error as is.
+ * @throws NotSubscribedError; FencedError (with `details.results`) when every offset was refused and at least
+ *   one was fenced; the first refusal's error when every offset was refused for another reason; a retriable
+ *   error as is.
  */
 export async function commit(ctx: GroupContext, group: string, memberId: string, offsets: readonly CommitInput[]): Promise<CommitResult[]> {
+  requireSubscribed(group, subscribedTopics(await ctx.store.loadSubscriptions(group)), offsets.map((o) => o.topic));
   const outcomes = await mapLimit(offsets, CONCURRENCY, async (o): Promise<CommitOutcome> => {
     const commit = { topic: o.topic, partition: o.partition, offset: o.offset };
     try {

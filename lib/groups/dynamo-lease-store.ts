@@ -1,11 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TopicPartition } from './assignment.js';
+import { DynamoGroupItems } from './dynamo-group-items.js';
 import {
   decodeGroup,
   decodeLease,
   decodeMember,
-  decodeRegistryEntry,
   encodeMember,
   expressionNames,
   groupPk,
@@ -13,9 +13,6 @@ import {
   leaseKey,
   MEMBER,
   memberKey,
-  REGISTRY,
-  REGISTRY_PK,
-  registryKey,
   renewedMemberTtlSeconds,
 } from './lease-table.js';
 import { queryAllItems } from '../storage/partition-key.js';
@@ -29,24 +26,15 @@ import type {
   TakeLease,
 } from './lease-store.js';
 
-export interface DynamoLeaseStoreOptions {
-  readonly doc: DynamoDBDocumentClient;
-  readonly tableName: string;
-}
+export type { DynamoLeaseStoreOptions } from './dynamo-group-items.js';
 
 /**
- * {@link LeaseStore} on DynamoDB (KCL's `DynamoDBLeaseRefresher`). The items, their keys and attribute names
- * are those of lib/groups/lease-table.ts; expressions name attributes by `#<logical name>` placeholders.
+ * {@link LeaseStore} on DynamoDB (KCL's `DynamoDBLeaseRefresher`): members and leases here, the group-level items
+ * (registry, subscriptions, activity, expiry cursor) in {@link DynamoGroupItems}, which this class extends. The
+ * items, their keys and attribute names are those of lib/groups/lease-table.ts; expressions name attributes by
+ * `#<logical name>` placeholders.
  */
-export class DynamoLeaseStore implements LeaseStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly table: string;
-
-  constructor(options: DynamoLeaseStoreOptions) {
-    this.doc = options.doc;
-    this.table = options.tableName;
-  }
-
+export class DynamoLeaseStore extends DynamoGroupItems implements LeaseStore {
   async putMember(group: string, member: MemberRecord): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.table, Item: encodeMember(group, member) }));
   }
@@ -83,6 +71,22 @@ export class DynamoLeaseStore implements LeaseStore {
       new DeleteCommand({ TableName: this.table, Key: memberKey(group, memberId), ReturnValues: 'ALL_OLD' }),
     );
     return result.Attributes ? decodeMember(result.Attributes) : null;
+  }
+
+  /*
+   * A group is deleted only once no session is live; a member that joins between the check and this delete keeps
+   * its record (the condition fails), and the deletion stops with GROUP_NOT_EMPTY.
+   */
+  async deleteMemberIfExpired(group: string, memberId: string, now: number): Promise<boolean> {
+    return this.writeIf(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: memberKey(group, memberId),
+        ConditionExpression: 'attribute_not_exists(#sk) OR #sessionExpiresAtMs <= :now',
+        ExpressionAttributeNames: expressionNames(MEMBER, 'sk', 'sessionExpiresAtMs'),
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
   }
 
   async loadGroup(group: string): Promise<GroupRecords> {
@@ -258,20 +262,20 @@ export class DynamoLeaseStore implements LeaseStore {
     return decodeLease(result.Attributes ?? {});
   }
 
-  async registerGroup(group: string, now: number): Promise<void> {
-    await this.doc.send(
+  /*
+   * An unsubscribe ends the topic's leases whoever holds them: the owner goes (so its commits are fenced), the
+   * token and committed offset stay. Unconditional but for the item's existence, so no lease is created here.
+   */
+  async endLease(group: string, partition: TopicPartition): Promise<void> {
+    await this.writeIf(
       new UpdateCommand({
         TableName: this.table,
-        Key: registryKey(group),
-        UpdateExpression: 'SET #group = :group, #createdAt = if_not_exists(#createdAt, :now)',
-        ExpressionAttributeNames: expressionNames(REGISTRY, 'group', 'createdAt'),
-        ExpressionAttributeValues: { ':group': group, ':now': now },
+        Key: leaseKey(group, partition),
+        UpdateExpression: 'REMOVE #owner, #ownerSession',
+        ConditionExpression: 'attribute_exists(#sk)',
+        ExpressionAttributeNames: expressionNames(LEASE, 'sk', 'owner', 'ownerSession'),
       }),
     );
-  }
-
-  async listGroups(): Promise<string[]> {
-    return (await queryAllItems(this.doc, this.table, REGISTRY_PK)).map(decodeRegistryEntry);
   }
 
   async getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null> {

@@ -1,12 +1,16 @@
 import { mapLimit } from '../concurrency.js';
 import { GroupNotFoundError } from '../errors.js';
 import { CONCURRENCY, policyOffset, type GroupContext } from './context.js';
-import { currentLeases, ownerOf, partitionKey, partitionsOf, resolveTopics } from './group-records.js';
+import { currentLeases, isEmptyGroup, ownerOf, partitionKey, partitionsOf, resolveTopics } from './group-records.js';
+import type { LeaseRecord } from './lease-store.js';
 import { liveMembers } from './session.js';
+import { subscribedTopics } from './subscriptions.js';
 
 /** `GET /v1/groups/{group}` (docs/api.md, "Consumer groups"). */
 export interface GroupDescription {
   readonly group: string;
+  /** The topics the group is subscribed to, by name (v1.1). */
+  readonly subscriptions: string[];
   readonly members: { memberId: string; expiresAt: number; partitions: number }[];
   readonly partitions: {
     topic: string;
@@ -19,19 +23,23 @@ export interface GroupDescription {
 }
 
 /**
- * Members, owners, committed offsets, end offsets and lag of every partition the group subscribes to or
- * has committed on. Lag counts from the committed offset, or from where the reset policy would start.
- * @throws GroupNotFoundError when the group has no member and no lease.
+ * Subscriptions, members, owners, committed offsets, end offsets and lag of every partition of a topic the
+ * group subscribes to or has a lease on (committed offsets stay after an unsubscribe, until the group is
+ * deleted). Lag counts from the committed offset, or from where the reset policy would start. Only a lease of
+ * a subscribed topic has an owner.
+ * @throws GroupNotFoundError when the group has no subscription, no live member, no lease (see {@link isEmptyGroup}).
  */
 export async function describe(ctx: GroupContext, group: string): Promise<GroupDescription> {
   const now = ctx.now();
   const records = await ctx.store.loadGroup(group);
-  if (records.members.length === 0 && records.leases.length === 0) throw new GroupNotFoundError(group);
+  if (isEmptyGroup(records, now)) throw new GroupNotFoundError(group);
   const live = liveMembers(records.members, now);
-  const names = new Set([...live.flatMap((m) => m.topics), ...records.leases.map((l) => l.topic)]);
+  const subscribed = subscribedTopics(records.subscriptions);
+  const names = new Set([...subscribed, ...records.leases.map((l) => l.topic)]);
   const topics = await resolveTopics(ctx.topics, names, records.leases);
   const leases = currentLeases(records.leases, topics);
-  const owner = ownerOf(live);
+  const liveOwner = ownerOf(live);
+  const owner = (lease: LeaseRecord) => (subscribed.has(lease.topic) ? liveOwner(lease) : null);
   const parts = [...topics.values()]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .flatMap((topic) => partitionsOf(topic).map((partition) => ({ topic, partition })));
@@ -52,6 +60,7 @@ export async function describe(ctx: GroupContext, group: string): Promise<GroupD
   for (const p of partitions) if (p.owner !== null) counts.set(p.owner, (counts.get(p.owner) ?? 0) + 1);
   return {
     group,
+    subscriptions: [...subscribed].sort(),
     members: live
       .map((m) => ({ memberId: m.memberId, expiresAt: m.sessionExpiresAtMs, partitions: counts.get(m.memberId) ?? 0 }))
       .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0)),
@@ -59,7 +68,7 @@ export async function describe(ctx: GroupContext, group: string): Promise<GroupD
   };
 }
 
-/** Every group ever joined or reset, with its live member count. */
+/** Every registered group, with its live member count. */
 export async function list(ctx: GroupContext): Promise<{ group: string; members: number }[]> {
   const now = ctx.now();
   const names = (await ctx.store.listGroups()).sort();

@@ -11,6 +11,7 @@ import { emitLag, fetchLag } from './group-lag.js';
 import { currentLeases, partitionKey, resolveTopics } from './group-records.js';
 import type { LeaseRecord } from './lease-store.js';
 import { liveMembers } from './session.js';
+import { requireSubscribed, subscribedTopics } from './subscriptions.js';
 
 export interface GroupFetchInput {
   readonly limit: number;
@@ -27,18 +28,24 @@ export interface GroupFetchInput {
 }
 
 /**
- * Reads the member's partitions: from `positions` where given, else from the committed offset, else by the
- * reset policy. `limit` and `maxBytes` bound the whole response (a single record may exceed `maxBytes`, as
+ * Reads the member's partitions of subscribed topics: from `positions` where given, else from the committed
+ * offset, else by the reset policy. Leases on topics the group is not subscribed to (any more, or not since a
+ * group created before v1.1 was subscribed) are never read, and positions naming such a topic refuse the whole
+ * fetch. `limit` and `maxBytes` bound the whole response (a single record may exceed `maxBytes`, as
  * in the plain fetch); `waitMs` long-polls all the member's partitions at once. Whatever is asked, records
  * and per-partition envelopes stay within what a Lambda response carries (see {@link trim}).
- * @throws MemberNotFoundError, OffsetOutOfRangeError (an explicit position outside the readable range)
+ * @throws MemberNotFoundError, NotSubscribedError (a position on a topic the group is not subscribed to),
+ *   OffsetOutOfRangeError (an explicit position outside the readable range)
  */
 export async function fetch(ctx: GroupContext, group: string, memberId: string, input: GroupFetchInput): Promise<GroupBatch[]> {
   const now = ctx.now();
   const records = await ctx.store.loadGroup(group);
   const member = liveMembers(records.members, now).find((m) => m.memberId === memberId);
   if (!member) throw new MemberNotFoundError(group, memberId);
-  const topics = await resolveTopics(ctx.topics, new Set(records.leases.map((l) => l.topic)), records.leases);
+  const subscribed = subscribedTopics(records.subscriptions);
+  requireSubscribed(group, subscribed, (input.positions ?? []).map((p) => p.topic));
+  const names = new Set(records.leases.map((l) => l.topic).filter((topic) => subscribed.has(topic)));
+  const topics = await resolveTopics(ctx.topics, names, records.leases);
   const held = [...currentLeases(records.leases, topics).values()]
     .filter((l) => l.owner === memberId && l.ownerSession === member.session)
     .sort(compare);

@@ -1,7 +1,8 @@
 import { TopicNotFoundError } from '../errors.js';
 import type { Topic, TopicStore } from '../topics/topic.js';
 import type { TopicPartition } from './assignment.js';
-import type { LeaseRecord, MemberRecord } from './lease-store.js';
+import type { GroupRecords, LeaseRecord, MemberRecord } from './lease-store.js';
+import { liveMembers } from './session.js';
 
 /*
  * How the coordinator reads a group's records: which topics exist, which leases belong to them, and who holds
@@ -69,4 +70,17 @@ export function currentLeases(leases: readonly LeaseRecord[], topics: ReadonlyMa
     if (topic !== undefined && lease.topicId === topic.topicId && lease.partition < topic.partitions) current.set(partitionKey(lease), lease);
   }
   return current;
+}
+
+/**
+ * True when a group has nothing stored but expired member records (which only wait for their TTL): it does
+ * not exist, never existed, or was deleted.
+ */
+export function isEmptyGroup(records: GroupRecords, now: number): boolean {
+  return (
+    liveMembers(records.members, now).length === 0 &&
+    records.leases.length === 0 &&
+    records.subscriptions.length === 0 &&
+    records.activeAt === null
+  );
 }

@@ -5,11 +5,13 @@ import { commit, type CommitInput, type CommitResult, type TopicPartitionOffset 
 import type { GroupContext, GroupLog, ResetPolicy } from './context.js';
 import type { GroupBatch } from './group-batch.js';
 import { describe, list, type GroupDescription } from './group-description.js';
+import { deleteGroup, expireIdleGroups } from './group-deletion.js';
 import { fetch, type GroupFetchInput } from './group-fetch.js';
 import { sweepLag, type LagSweep } from './group-lag.js';
 import type { LeaseStore } from './lease-store.js';
 import { heartbeat, join, leave, type JoinInput, type Membership } from './membership.js';
 import { resetOffsets, type ResetInput } from './offset-reset.js';
+import { subscribe, unsubscribe } from './subscriptions.js';
 
 // lib/groups is used through this module: the types of GroupService's methods and the session limits the
 // handlers validate against, from the modules that define them.
@@ -22,6 +24,7 @@ export type { LagSweep } from './group-lag.js';
 export type { JoinInput, Membership } from './membership.js';
 export type { ResetInput, ResetTarget } from './offset-reset.js';
 export { DEFAULT_SESSION_TIMEOUT_MS, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS } from './session.js';
+export { MAX_SUBSCRIPTIONS_PER_GROUP } from './subscriptions.js';
 
 export interface GroupServiceOptions {
   readonly store: LeaseStore;
@@ -40,10 +43,12 @@ export interface GroupServiceOptions {
  * request (`runLeaseTaker()` / `runLeaseRenewer()` as a heartbeat), so nothing outlives a Lambda invocation.
  * This class is the one the handlers call; each concern is a module beside it:
  *
+ * - subscriptions.ts: subscribe, unsubscribe, and the check every read path makes (docs/api.md v1.1);
  * - membership.ts: join, heartbeat, leave, and the heartbeat's one iteration of the assignment rule;
  * - group-fetch.ts and group-batch.ts: reading the member's partitions and cutting the response;
  * - commits.ts: fenced commits and how their outcomes answer the request;
  * - group-description.ts: describe and list; offset-reset.ts: seek/reset;
+ * - group-deletion.ts: deleting a group, and expiring idle ones (a step of the maintenance pass);
  * - group-records.ts: how all of them read a group (live owners, topics, the current incarnation's leases);
  * - session.ts: session limits and the liveness rule; lib/groups/lease-table.ts: the items they are stored as.
  *
@@ -51,6 +56,7 @@ export interface GroupServiceOptions {
  * owner and token, so a member that lost a lease can never move its offset (invariant 5 in docs/design.md).
  *
  * @example
+ * await groups.subscribe('billing', 'orders');
  * const { memberId, assignments } = await groups.join('billing', { topics: ['orders'] });
  * const batches = await groups.fetch('billing', memberId, { limit: 100, maxBytes: 1 << 20, waitMs: 0 });
  * await groups.commit('billing', memberId, [{ topic: 'orders', partition: 0, offset: 10, leaseToken }]);
@@ -71,8 +77,37 @@ export class GroupService {
   }
 
   /**
+   * Subscribes a group to a topic, creating the group on first use (idempotent).
+   * @throws TopicNotFoundError; InvalidRequestError past `MAX_SUBSCRIPTIONS_PER_GROUP`.
+   */
+  subscribe(group: string, topic: string): Promise<{ group: string; topic: string }> {
+    return subscribe(this.ctx, group, topic);
+  }
+
+  /** Unsubscribes (idempotent): the topic's leases end, its committed offsets stay until the group is deleted. */
+  unsubscribe(group: string, topic: string): Promise<void> {
+    return unsubscribe(this.ctx, group, topic);
+  }
+
+  /**
+   * Deletes a group: its subscriptions, leases and committed offsets.
+   * @throws GroupNotFoundError; GroupNotEmptyError while a member's session is live.
+   */
+  delete(group: string): Promise<void> {
+    return deleteGroup(this.ctx, group);
+  }
+
+  /**
+   * One step of group expiry (the maintenance pass): deletes groups idle for 7 days among the next few of the
+   * registry. @returns how many groups it deleted.
+   */
+  expireIdle(): Promise<number> {
+    return expireIdleGroups(this.ctx);
+  }
+
+  /**
    * Joins (or rejoins, with a stable `memberId`) a group: a new session, then a first heartbeat iteration.
-   * @throws TopicNotFoundError when a topic does not exist.
+   * @throws NotSubscribedError when a topic is not subscribed; TopicNotFoundError when a named topic does not exist.
    */
   join(group: string, input: JoinInput): Promise<Membership> {
     return join(this.ctx, group, input);
@@ -95,8 +130,9 @@ export class GroupService {
   }
 
   /**
-   * Reads the member's partitions, within `limit` and `maxBytes` over the whole response.
-   * @throws MemberNotFoundError, OffsetOutOfRangeError (an explicit position outside the readable range)
+   * Reads the member's partitions of subscribed topics, within `limit` and `maxBytes` over the whole response.
+   * @throws MemberNotFoundError, NotSubscribedError (a position on another topic), OffsetOutOfRangeError (an
+   *   explicit position outside the readable range)
    */
   fetch(group: string, memberId: string, input: GroupFetchInput): Promise<GroupBatch[]> {
     return fetch(this.ctx, group, memberId, input);
@@ -105,21 +141,21 @@ export class GroupService {
   /**
    * Commits offsets, each fenced by its lease token and the topic's incarnation.
    * @returns one result per offset, in request order.
-   * @throws FencedError or the first refusal when every offset was refused.
+   * @throws NotSubscribedError (nothing stored); FencedError or the first refusal when every offset was refused.
    */
   commit(group: string, memberId: string, offsets: readonly CommitInput[]): Promise<CommitResult[]> {
     return commit(this.ctx, group, memberId, offsets);
   }
 
   /**
-   * Members, owners, committed offsets, end offsets and lag of the group's partitions.
-   * @throws GroupNotFoundError when the group has no member and no lease.
+   * Subscriptions, members, owners, committed offsets, end offsets and lag of the group's partitions.
+   * @throws GroupNotFoundError when nothing of the group is stored.
    */
   describe(group: string): Promise<GroupDescription> {
     return describe(this.ctx, group);
   }
 
-  /** Every group ever joined or reset, with its live member count. */
+  /** Every registered group (subscribed, not deleted nor expired), with its live member count. */
   list(): Promise<{ group: string; members: number }[]> {
     return list(this.ctx);
   }
@@ -135,7 +171,8 @@ export class GroupService {
 
   /**
    * Moves committed offsets of one partition or a whole topic, fencing the current owners.
-   * @throws TopicNotFoundError, PartitionNotFoundError, OffsetOutOfRangeError (an offset outside the range)
+   * @throws NotSubscribedError, TopicNotFoundError, PartitionNotFoundError, OffsetOutOfRangeError (an offset
+   *   outside the range)
    */
   resetOffsets(group: string, input: ResetInput): Promise<TopicPartitionOffset[]> {
     return resetOffsets(this.ctx, group, input);

@@ -2,8 +2,8 @@ import type { TopicPartition } from './assignment.js';
 
 /**
  * Storage of consumer groups (the role; KCL's `LeaseRefresher`), apart from its DynamoDB implementation
- * ({@link DynamoLeaseStore}). One group's whole state — its members' liveness records and its leases — is
- * read by one call ({@link LeaseStore.loadGroup}).
+ * ({@link DynamoLeaseStore}). One group's whole state — its members' liveness records, its leases, its
+ * subscriptions and its activity — is read by one call ({@link LeaseStore.loadGroup}).
  *
  * Every conditional write reports a lost race as a return value (`null` / `false` / `'fenced'`), never as an
  * exception, as KCL's `takeLease`/`evictLease` return `false`.
@@ -19,7 +19,10 @@ export interface LeaseStore {
   renewMember(group: string, memberId: string, now: number): Promise<MemberRecord | null>;
   /** Deletes a member's record, which frees its leases at once. @returns the deleted record, if there was one. */
   deleteMember(group: string, memberId: string): Promise<MemberRecord | null>;
-  /** All member records (expired ones included: TTL deletes late) and leases of a group, strongly consistent. */
+  /**
+   * All member records (expired ones included: TTL deletes late), leases, subscriptions and the activity of a
+   * group, strongly consistent.
+   */
   loadGroup(group: string): Promise<GroupRecords>;
   /**
    * Makes `owner` the owner of a lease, with a new token, if the lease is still as `expected` was read
@@ -39,10 +42,71 @@ export interface LeaseStore {
   getLease(group: string, partition: TopicPartition): Promise<LeaseRecord | null>;
   /** Moves the committed offset and gives the lease a new token (fencing its owner's commits). */
   resetOffset(group: string, request: ResetRequest): Promise<LeaseRecord>;
-  /** Records that a group exists, for {@link LeaseStore.listGroups} (idempotent). */
+  /** Records that a group exists, for {@link LeaseStore.listGroups} (idempotent: the first `createdAt` stays). */
   registerGroup(group: string, now: number): Promise<void>;
   /** Every registered group, in no particular order. */
   listGroups(): Promise<string[]>;
+
+  // ---- subscriptions and the group's life (docs/api.md v1.1) ----
+
+  /** A group's subscriptions alone (not its members and leases), strongly consistent, by topic name. */
+  loadSubscriptions(group: string): Promise<SubscriptionRecord[]>;
+  /** Subscribes a group to a topic by name (idempotent: the first `subscribedAt` stays). */
+  putSubscription(group: string, topic: string, now: number): Promise<void>;
+  /** Removes a subscription. @returns whether there was one. */
+  deleteSubscription(group: string, topic: string): Promise<boolean>;
+  /**
+   * Ends a lease whoever holds it: the owner goes, the token and the committed offset stay (so its holder's
+   * commits are fenced, and whoever takes it later starts from the offset). A lease that does not exist is
+   * not created.
+   */
+  endLease(group: string, partition: TopicPartition): Promise<void>;
+  /**
+   * Records that the group was active at `now` (never moving the time back). With `create` the activity item
+   * is written if missing (a subscription creates the group); without, only an existing one is refreshed, so
+   * that a heartbeat can never bring back a group deleted under it.
+   * @returns false when nothing was written (a newer time is stored, or there is no item to refresh).
+   */
+  recordActivity(group: string, now: number, options: { readonly create: boolean }): Promise<boolean>;
+  /** Deletes a member record only if its session has ended at `now`. @returns false when it is live (a lost race). */
+  deleteMemberIfExpired(group: string, memberId: string, now: number): Promise<boolean>;
+  /** Deletes up to `limit` of a group's items of one kind (never member records). @returns how many it deleted. */
+  deleteGroupItems(group: string, kind: GroupItemKind, limit: number): Promise<number>;
+  /** A group's registry entry, or `null`. */
+  getRegistryEntry(group: string): Promise<RegistryEntry | null>;
+  /** Removes a group's registry entry (absent: nothing happens). */
+  unregisterGroup(group: string): Promise<void>;
+  /**
+   * Up to `limit` registry entries in group-name order, after `after` (`null`: from the first).
+   * @returns the entries and whether more follow.
+   */
+  listRegistry(after: string | null, limit: number): Promise<{ entries: RegistryEntry[]; more: boolean }>;
+  /** Where the group expiry pass resumes ({@link ExpiryCursor}); at the start when none was stored. */
+  getExpiryCursor(): Promise<ExpiryCursor>;
+  putExpiryCursor(cursor: ExpiryCursor): Promise<void>;
+}
+
+/** Which items of a group {@link LeaseStore.deleteGroupItems} deletes (lib/groups/lease-table.ts lays them out). */
+export type GroupItemKind = 'subscriptions' | 'leases' | 'activity';
+
+/** A group's subscription to a topic, by name (docs/api.md v1.1, "Subscriptions"). */
+export interface SubscriptionRecord {
+  readonly topic: string;
+  readonly subscribedAt: number;
+}
+
+/** A group in the registry `GET /v1/groups` lists. */
+export interface RegistryEntry {
+  readonly group: string;
+  readonly createdAt: number;
+}
+
+/** The group expiry pass's place in the registry between passes. */
+export interface ExpiryCursor {
+  /** The last group examined; `null`: the next pass starts at the first. */
+  readonly after: string | null;
+  /** No pass examines groups before this time (ms): the rest after a whole round of the registry. */
+  readonly restUntil: number;
 }
 
 /** A member's liveness record. Its session is live while `sessionExpiresAtMs > now`. */
@@ -50,7 +114,8 @@ export interface MemberRecord {
   readonly memberId: string;
   /** Changes at every join: leases held under an earlier session are free (KIP-848's member epoch). */
   readonly session: string;
-  readonly topics: readonly string[];
+  /** The topics the member named at its join; `null`: every subscription of the group, as it is at each heartbeat. */
+  readonly topics: readonly string[] | null;
   readonly sessionTimeoutMs: number;
   readonly sessionExpiresAtMs: number;
 }
@@ -73,11 +138,16 @@ export interface LeaseRecord extends TopicPartition {
    * incarnation): how a retried commit whose first attempt won is recognized after the lease moved on.
    */
   readonly committedToken: string | null;
+  /** When the lease was last taken, committed or reset (ms); `null` for an item that never recorded it. */
+  readonly updatedAt: number | null;
 }
 
 export interface GroupRecords {
   readonly members: MemberRecord[];
   readonly leases: LeaseRecord[];
+  readonly subscriptions: SubscriptionRecord[];
+  /** When a join or heartbeat last recorded the group active (at most hourly); `null`: no activity item. */
+  readonly activeAt: number | null;
 }
 
 export interface TakeLease {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mapLimit } from '../concurrency.js';
-import { MemberNotFoundError } from '../errors.js';
+import { MemberNotFoundError, NotSubscribedError } from '../errors.js';
 import type { Topic } from '../topics/topic.js';
 import { compare, planHeartbeat, type HeartbeatPlan, type PartitionView, type TopicPartition } from './assignment.js';
 import { CONCURRENCY, type GroupContext } from './context.js';
 import { currentLeases, ownerOf, partitionKey, partitionsOf, resolveTopics } from './group-records.js';
 import type { GroupRecords, LeaseRecord, MemberRecord } from './lease-store.js';
-import { DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalMs, isLive, liveMembers } from './session.js';
+import { ACTIVITY_RESOLUTION_MS, DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalMs, isLive, liveMembers } from './session.js';
+import { memberTopics, requireSubscribed, subscribedTopics } from './subscriptions.js';
 
 /*
  * Membership and the coordinator's heartbeat: join, heartbeat and leave, each one iteration of KCL's
@@ -19,7 +20,8 @@ import { DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalMs, isLive, liveMembers } 
  */
 
 export interface JoinInput {
-  readonly topics: readonly string[];
+  /** Topics the group is subscribed to; absent: every subscription, as they are at each heartbeat. */
+  readonly topics?: readonly string[];
   readonly memberId?: string;
   readonly sessionTimeoutMs?: number;
 }
@@ -39,11 +41,18 @@ export interface Membership {
 /**
  * Joins (or rejoins, with a stable `memberId`) a group: a new session, then a first heartbeat iteration.
  * Leases held under an earlier session of the same member id are free again and get new tokens when taken.
- * @throws TopicNotFoundError when a topic does not exist.
+ * Nothing is written unless every topic is subscribed and exists.
+ * @throws NotSubscribedError when a topic is not subscribed, or no topic is named and none is; TopicNotFoundError
+ *   when a named topic does not exist (a subscribed topic deleted since).
  */
 export async function join(ctx: GroupContext, group: string, input: JoinInput): Promise<Membership> {
-  const topics = [...new Set(input.topics)].sort();
-  await Promise.all(topics.map((t) => ctx.topics.get(t)));
+  const subscribed = subscribedTopics(await ctx.store.loadSubscriptions(group));
+  const topics = input.topics === undefined ? null : [...new Set(input.topics)].sort();
+  if (topics === null && subscribed.size === 0) throw new NotSubscribedError(group, null);
+  if (topics !== null) {
+    requireSubscribed(group, subscribed, topics);
+    await Promise.all(topics.map((t) => ctx.topics.get(t)));
+  }
   const now = ctx.now();
   const sessionTimeoutMs = input.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
   const member: MemberRecord = {
@@ -93,8 +102,11 @@ async function coordinate(
   now: number,
 ): Promise<{ membership: Membership; records: GroupRecords }> {
   const records = await ctx.store.loadGroup(group);
+  await recordActivity(ctx, group, records.activeAt, now);
+  const subscribed = subscribedTopics(records.subscriptions);
   const live = [...liveMembers(records.members, now).filter((m) => m.memberId !== member.memberId), member];
-  const topics = await resolveTopics(ctx.topics, new Set(live.flatMap((m) => m.topics)), records.leases);
+  const readers = live.map((m) => ({ memberId: m.memberId, topics: memberTopics(m, subscribed) }));
+  const topics = await resolveTopics(ctx.topics, new Set(readers.flatMap((m) => m.topics)), records.leases);
   const owner = ownerOf(live);
   const leases = currentLeases(records.leases, topics);
   const view: PartitionView[] = [...topics.values()].flatMap((topic) =>
@@ -105,7 +117,7 @@ async function coordinate(
   );
   const plan = planHeartbeat(
     member.memberId,
-    live.map((m) => ({ memberId: m.memberId, topics: m.topics.filter((t) => topics.has(t)) })),
+    readers.map((m) => ({ memberId: m.memberId, topics: m.topics.filter((t) => topics.has(t)) })),
     view,
   );
   const mine = new Map<string, LeaseRecord>();
@@ -122,6 +134,16 @@ async function coordinate(
     membership: { memberId: member.memberId, heartbeatIntervalMs: heartbeatIntervalMs(member.sessionTimeoutMs), assignments },
     records,
   };
+}
+
+/**
+ * Keeps the group's activity item (what group expiry counts from, see group-deletion.ts) within
+ * {@link ACTIVITY_RESOLUTION_MS} of now while members are live: one small write per group per hour at most,
+ * so a settled group's heartbeat stays one write. A group without the item (created before v1.1 and not
+ * subscribed since) gets none: only a subscription creates it.
+ */
+async function recordActivity(ctx: GroupContext, group: string, activeAt: number | null, now: number): Promise<void> {
+  if (activeAt !== null && activeAt + ACTIVITY_RESOLUTION_MS <= now) await ctx.store.recordActivity(group, now, { create: false });
 }
 
 /** What {@link applyPlan} works on: `mine` (the member's current leases by partition) it updates in place. */

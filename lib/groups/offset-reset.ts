@@ -4,6 +4,7 @@ import type { Topic } from '../topics/topic.js';
 import type { TopicPartitionOffset } from './commits.js';
 import { CONCURRENCY, type GroupContext, type GroupLog } from './context.js';
 import { partitionsOf } from './group-records.js';
+import { requireSubscribed, subscribedTopics } from './subscriptions.js';
 
 /** Where a reset moves committed offsets (docs/api.md, "Consumer groups": `to`). */
 export type ResetTarget = 'earliest' | 'latest' | { readonly offset: number } | { readonly timestamp: number };
@@ -18,10 +19,12 @@ export interface ResetInput {
 /**
  * Seek/reset: moves the committed offsets of one partition or of every partition of a topic, and gives the
  * leases new tokens, so no member commits over the reset (the owners learn the new token and offset at
- * their next heartbeat). The group is registered, so a reset creates a group that did not exist.
- * @throws TopicNotFoundError, PartitionNotFoundError, OffsetOutOfRangeError (an offset outside the range)
+ * their next heartbeat). The group must be subscribed to the topic (so it exists: a subscription created it).
+ * @throws NotSubscribedError, TopicNotFoundError, PartitionNotFoundError, OffsetOutOfRangeError (an offset
+ *   outside the range)
  */
 export async function resetOffsets(ctx: GroupContext, group: string, input: ResetInput): Promise<TopicPartitionOffset[]> {
+  requireSubscribed(group, subscribedTopics(await ctx.store.loadSubscriptions(group)), [input.topic]);
   const topic = await ctx.topics.get(input.topic);
   if (input.partition !== undefined && input.partition >= topic.partitions) {
     throw new PartitionNotFoundError(topic.name, input.partition, topic.partitions);
@@ -34,7 +37,6 @@ export async function resetOffsets(ctx: GroupContext, group: string, input: Rese
     offset: await resetOffset(ctx.log, topic, partition, input.to),
   }));
   const now = ctx.now();
-  await ctx.store.registerGroup(group, now);
   await mapLimit(targets, CONCURRENCY, (t) =>
     ctx.store.resetOffset(group, {
       partition: { topic: t.topic, partition: t.partition },

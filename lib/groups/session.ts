@@ -4,6 +4,12 @@ import type { MemberRecord } from './lease-store.js';
 export const MIN_SESSION_TIMEOUT_MS = 3_000;
 export const MAX_SESSION_TIMEOUT_MS = 300_000;
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+/**
+ * How stale a group's recorded activity may get while members are live: a join or heartbeat that finds it
+ * older refreshes it. Expiry waits this much (and a session) longer than the retention, so that a group is
+ * never deleted before it has been idle for the whole retention (see group-deletion.ts).
+ */
+export const ACTIVITY_RESOLUTION_MS = 60 * 60 * 1000;
 /** A third of the session, as Kafka advises (`heartbeat.interval.ms` ≤ ⅓ `session.timeout.ms`). */
 const HEARTBEAT_FRACTION = 3;
 

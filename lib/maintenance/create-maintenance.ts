@@ -33,6 +33,7 @@ export interface CreateMaintenanceInput {
   readonly logger?: Logger;
   /** Where each pass's metrics go (README "Operating shardlog"); default: nowhere. */
   readonly metrics?: MetricsSink;
+  readonly expireGroups?: MaintenanceServiceOptions['expireGroups'];
 }
 
 /** Wires a {@link MaintenanceService} (the composition root calls this; tests add `onStep` for crash injection). */
@@ -53,5 +54,6 @@ export function createMaintenance(input: CreateMaintenanceInput): MaintenanceSer
     ...(input.onStep ? { onStep: input.onStep } : {}),
     ...(input.maxSegmentBatches !== undefined ? { maxSegmentBatches: input.maxSegmentBatches } : {}),
     ...(input.maxSegmentBytes !== undefined ? { maxSegmentBytes: input.maxSegmentBytes } : {}),
+    ...(input.expireGroups ? { expireGroups: input.expireGroups } : {}),
   });
 }

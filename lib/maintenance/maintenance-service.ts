@@ -48,6 +48,11 @@ export interface MaintenanceServiceOptions {
   readonly log?: Logger;
   /** Runs after each step; a throw aborts the pass there (crash injection in tests). */
   readonly onStep?: StepHook;
+  /**
+   * One step of consumer-group expiry (`GroupService.expireIdle`), run by unfiltered passes; returns how many
+   * groups it deleted. Absent: no group expiry.
+   */
+  readonly expireGroups?: () => Promise<number>;
   readonly maxSegmentBytes?: number;
   readonly maxSegmentBatches?: number;
   /** Where each pass's metrics go ({@link MaintenanceService.runOnce}); default: nowhere. */
@@ -63,9 +68,10 @@ interface PassTally {
 
 /**
  * One maintenance pass (`runOnce`), the shape a scheduled Lambda needs: tiering ({@link Tiering}), retention
- * ({@link Retention}) and reclaiming deleted topics ({@link reclaimDeleted}), each partition on its own, each
- * step a conditional write so that passes may overlap and may crash anywhere (docs/design.md, "Tiering and
- * retention"). Each topic records when it next has work, and scheduled passes skip it until then.
+ * ({@link Retention}), reclaiming deleted topics ({@link reclaimDeleted}) and expiring idle consumer groups
+ * (`expireGroups`, a bounded step of lib/groups), each partition on its own, each step a conditional write so
+ * that passes may overlap and may crash anywhere (docs/design.md, "Tiering and retention"). Each topic records
+ * when it next has work, and scheduled passes skip it until then.
  */
 export class MaintenanceService {
   private readonly topics: TopicStore;
@@ -76,6 +82,7 @@ export class MaintenanceService {
   private readonly hotRetentionLimitHours: number;
   private readonly log: Logger | undefined;
   private readonly metrics: MetricsSink;
+  private readonly expireGroups: (() => Promise<number>) | undefined;
 
   constructor(options: MaintenanceServiceOptions) {
     this.topics = options.topics;
@@ -96,6 +103,7 @@ export class MaintenanceService {
     this.hotRetentionLimitHours = options.hotRetentionLimitHours ?? 0;
     this.log = options.log;
     this.metrics = options.metrics ?? NO_METRICS;
+    this.expireGroups = options.expireGroups;
   }
 
   /**
@@ -127,7 +135,10 @@ export class MaintenanceService {
     const errors: unknown[] = [];
     const dueAt = await this.maintainTopics(topics, tierOlderThanMs, tally, errors);
     await this.schedule(dueAt, now);
-    if (requested === undefined) await this.reclaimAll(errors);
+    if (requested === undefined) {
+      await this.reclaimAll(errors);
+      await this.expireIdleGroups(errors);
+    }
     if (errors.length > 0) throw errors[0];
   }
 
@@ -186,6 +197,18 @@ export class MaintenanceService {
         errors.push(error);
         this.log?.error('reclaiming a deleted topic failed', { topicId: deleted.topicId, error });
       }
+    }
+  }
+
+  private async expireIdleGroups(errors: unknown[]): Promise<void> {
+    if (!this.expireGroups) return;
+    try {
+      // Not in the report: its shape is the contract's (docs/api.md, "Maintenance"). The count goes to the log.
+      const groups = await this.expireGroups();
+      if (groups > 0) this.log?.info('expired idle consumer groups', { groups });
+    } catch (error) {
+      errors.push(error);
+      this.log?.error('expiring idle consumer groups failed', { error });
     }
   }
 

@@ -1,16 +1,23 @@
 import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
- * Small operations over all the items of one partition key, shared by the stores (topics' catalog, a group's
- * members and leases, a deleted topic's items).
+ * Small operations over all the items of one partition key (or those of its sort keys that start with a
+ * prefix), shared by the stores (topics' catalog, a group's items, a deleted topic's items).
  */
 
-/** Every item under `pk`, following `LastEvaluatedKey` across pages. */
+/** The key condition of `pk`, or of its sort keys starting with `skPrefix`. */
+function keyCondition(pk: string, skPrefix: string | undefined) {
+  return skPrefix === undefined
+    ? { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }
+    : { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix } };
+}
+
+/** Every item under `pk` (whose sort key starts with `skPrefix`, if given), following `LastEvaluatedKey` across pages. */
 export async function queryAllItems(
   doc: DynamoDBDocumentClient,
   table: string,
   pk: string,
-  options: { consistent?: boolean } = {},
+  options: { consistent?: boolean; skPrefix?: string } = {},
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -18,8 +25,7 @@ export async function queryAllItems(
     const page = await doc.send(
       new QueryCommand({
         TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
+        ...keyCondition(pk, options.skPrefix),
         ...(options.consistent ? { ConsistentRead: true } : {}),
         ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
       }),
@@ -30,13 +36,15 @@ export async function queryAllItems(
   return items;
 }
 
-/** Deletes up to `limit` items under `pk` (one Query page, then batched deletes); returns how many. */
-export async function deleteSomeItems(doc: DynamoDBDocumentClient, table: string, pk: string, limit: number): Promise<number> {
+/**
+ * Deletes up to `limit` items under `pk` (whose sort key starts with `skPrefix`, if given): one Query page, then
+ * batched deletes. @returns how many.
+ */
+export async function deleteSomeItems(doc: DynamoDBDocumentClient, table: string, pk: string, limit: number, skPrefix?: string): Promise<number> {
   const page = await doc.send(
     new QueryCommand({
       TableName: table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': pk },
+      ...keyCondition(pk, skPrefix),
       ProjectionExpression: 'pk, sk',
       Limit: limit,
     }),

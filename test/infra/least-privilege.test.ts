@@ -72,8 +72,16 @@ const CALLS: readonly Call[] = [
   { file: 'lib/topics/dynamo-topic-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'logTable', functions: ['maintenance'], why: 'forgetDeleted' },
   // lib/storage/partition-key.ts: whole partition keys.
   { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'logTable', functions: ['topics', 'maintenance'], why: 'topic catalog, deleted topics, a deleted topic\'s items' },
-  { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['groups', 'maintenance'], why: 'a whole group, the group registry (maintenance: the lag sweep, lib/groups/group-lag.ts)' },
+  { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['groups', 'maintenance'], why: 'a whole group, the group registry, a group\'s subscriptions (maintenance: the lag sweep, lib/groups/group-lag.ts, and group expiry)' },
   { file: 'lib/storage/partition-key.ts', command: 'BatchWriteCommand', actions: ['dynamodb:BatchWriteItem'], resource: 'logTable', functions: ['maintenance'], why: 'delete a deleted topic\'s items' },
+  {
+    file: 'lib/storage/partition-key.ts',
+    command: 'BatchWriteCommand',
+    actions: ['dynamodb:BatchWriteItem'],
+    resource: 'leaseTable',
+    functions: ['groups', 'maintenance'],
+    why: 'delete a group\'s items (DELETE /v1/groups/{group}, group expiry)',
+  },
   // lib/segments: cold storage.
   { file: 'lib/segments/dynamo-segment-index.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'logTable', functions: ['maintenance'], why: 'index a segment' },
   { file: 'lib/segments/dynamo-segment-index.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: [...READERS, 'maintenance'], why: 'a segment by base offset' },
@@ -110,7 +118,7 @@ const CALLS: readonly Call[] = [
   // lib/groups/dynamo-lease-store.ts: consumer groups.
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'PutCommand', actions: ['dynamodb:PutItem'], resource: 'leaseTable', functions: ['groups'], why: 'join' },
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'UpdateCommand', actions: ['dynamodb:UpdateItem'], resource: 'leaseTable', functions: ['groups'], why: 'heartbeat, take/release, commit, reset, registry' },
-  { file: 'lib/groups/dynamo-lease-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'leaseTable', functions: ['groups'], why: 'leave' },
+  { file: 'lib/groups/dynamo-lease-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'leaseTable', functions: ['groups', 'maintenance'], why: 'leave; an ended session\'s record when a group is deleted or expires' },
   { file: 'lib/groups/dynamo-lease-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'leaseTable', functions: ['groups'], why: 're-read after a lost race' },
   // lib/share-groups/dynamo-share-store.ts: share groups.
   { file: 'lib/share-groups/dynamo-share-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'a share-partition' },
@@ -120,6 +128,18 @@ const CALLS: readonly Call[] = [
   { file: 'lib/share-groups/dynamo-share-store.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'unsubscribe, registry entry' },
   { file: 'lib/storage/partition-key.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['shareGroups'], why: 'the share-group registry, a deleted share group\'s items' },
   { file: 'lib/storage/partition-key.ts', command: 'BatchWriteCommand', actions: ['dynamodb:BatchWriteItem'], resource: 'leaseTable', functions: ['shareGroups'], why: 'delete a share group\'s items' },
+  // lib/groups/dynamo-group-items.ts: a group's registry entry, subscriptions, activity; the expiry cursor.
+  {
+    file: 'lib/groups/dynamo-group-items.ts',
+    command: 'UpdateCommand',
+    actions: ['dynamodb:UpdateItem'],
+    resource: 'leaseTable',
+    functions: ['groups', 'maintenance'],
+    why: 'registry, subscribe, activity; maintenance: the expiry cursor, re-registering a group a race left items in',
+  },
+  { file: 'lib/groups/dynamo-group-items.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'leaseTable', functions: ['groups', 'maintenance'], why: 'a registry entry; the expiry cursor' },
+  { file: 'lib/groups/dynamo-group-items.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'leaseTable', functions: ['maintenance'], why: 'a page of the registry (group expiry)' },
+  { file: 'lib/groups/dynamo-group-items.ts', command: 'DeleteCommand', actions: ['dynamodb:DeleteItem'], resource: 'leaseTable', functions: ['groups', 'maintenance'], why: 'unsubscribe; a deleted group\'s registry entry' },
 ];
 
 function libFiles(dir = join(REPO_ROOT, 'lib')): string[] {

@@ -301,8 +301,9 @@ describe('ApiStack least-privilege grants', () => {
     };
     const maintenance = {
       [tableArn(ids.logTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
-      // The lag sweep after each scheduled pass (lib/groups/group-lag.ts): groups read, the oldest unread record read.
-      [tableArn(ids.leaseTable)]: ['Query'].map(ddb),
+      // Group expiry: no PutItem (it never writes a member or a lease); the lag sweep after each scheduled pass
+      // (lib/groups/group-lag.ts): groups read, the oldest unread record read, tiered or not.
+      [tableArn(ids.leaseTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'Query', 'UpdateItem'].map(ddb),
       [objectsArn('segments/*')]: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
       [objectsArn('spill/*')]: ['s3:DeleteObject', 's3:GetObject'],
       [`${ids.bucket}.Arn`]: ['s3:ListBucket'],
@@ -316,7 +317,7 @@ describe('ApiStack least-privilege grants', () => {
       fetch: { [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb), ...cold },
       groups: {
         [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb),
-        [tableArn(ids.leaseTable)]: ['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
+        [tableArn(ids.leaseTable)]: ['BatchWriteItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map(ddb),
         ...cold,
       },
       shareGroups: {

@@ -1,11 +1,15 @@
 import type { TopicPartition } from '../../lib/groups/assignment.js';
 import type {
   CommitRequest,
+  ExpiryCursor,
+  GroupItemKind,
   GroupRecords,
   LeaseRecord,
   LeaseStore,
   MemberRecord,
+  RegistryEntry,
   ResetRequest,
+  SubscriptionRecord,
   TakeLease,
 } from '../../lib/groups/lease-store.js';
 
@@ -18,10 +22,13 @@ import type {
 export class MemoryLeaseStore implements LeaseStore {
   private readonly members = new Map<string, Map<string, MemberRecord>>();
   private readonly leases = new Map<string, Map<string, LeaseRecord>>();
-  private readonly registry = new Set<string>();
+  private readonly subscriptions = new Map<string, Map<string, SubscriptionRecord>>();
+  private readonly activity = new Map<string, number>();
+  private readonly registry = new Map<string, RegistryEntry>();
+  private cursor: ExpiryCursor = { after: null, restUntil: 0 };
 
   async putMember(group: string, member: MemberRecord): Promise<void> {
-    this.groupMembers(group).set(member.memberId, { ...member, topics: [...member.topics] });
+    this.groupMembers(group).set(member.memberId, { ...member, topics: member.topics === null ? null : [...member.topics] });
   }
 
   async renewMember(group: string, memberId: string, now: number): Promise<MemberRecord | null> {
@@ -41,7 +48,12 @@ export class MemoryLeaseStore implements LeaseStore {
   async loadGroup(group: string): Promise<GroupRecords> {
     // In sort-key order, as a Query returns them.
     const bySk = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => ({ ...v }));
-    return { members: bySk(this.groupMembers(group)), leases: bySk(this.groupLeases(group)) };
+    return {
+      members: bySk(this.groupMembers(group)),
+      leases: bySk(this.groupLeases(group)),
+      subscriptions: bySk(this.groupSubscriptions(group)),
+      activeAt: this.activity.get(group) ?? null,
+    };
   }
 
   async takeLease(group: string, request: TakeLease): Promise<LeaseRecord | null> {
@@ -60,6 +72,7 @@ export class MemoryLeaseStore implements LeaseStore {
       leaseToken: request.newToken,
       committedOffset: dropOffset ? null : (current?.committedOffset ?? null),
       committedToken: dropOffset ? null : (current?.committedToken ?? null),
+      updatedAt: request.now,
     };
     this.groupLeases(group).set(leaseId(request.partition), lease);
     return { ...lease };
@@ -84,7 +97,12 @@ export class MemoryLeaseStore implements LeaseStore {
         current.committedToken === request.leaseToken;
       return ours ? 'ok' : 'fenced';
     }
-    this.groupLeases(group).set(leaseId(request.partition), { ...current, committedOffset: request.offset, committedToken: request.leaseToken });
+    this.groupLeases(group).set(leaseId(request.partition), {
+      ...current,
+      committedOffset: request.offset,
+      committedToken: request.leaseToken,
+      updatedAt: request.now,
+    });
     return 'ok';
   }
 
@@ -104,23 +122,91 @@ export class MemoryLeaseStore implements LeaseStore {
       leaseToken: request.newToken,
       committedOffset: request.offset,
       committedToken: null,
+      updatedAt: request.now,
     };
     this.groupLeases(group).set(leaseId(request.partition), lease);
     return { ...lease };
   }
 
-  async registerGroup(group: string): Promise<void> {
-    this.registry.add(group);
+  async registerGroup(group: string, now: number): Promise<void> {
+    if (!this.registry.has(group)) this.registry.set(group, { group, createdAt: now });
   }
 
   async listGroups(): Promise<string[]> {
-    return [...this.registry];
+    return [...this.registry.keys()];
+  }
+
+  async loadSubscriptions(group: string): Promise<SubscriptionRecord[]> {
+    return (await this.loadGroup(group)).subscriptions;
+  }
+
+  async putSubscription(group: string, topic: string, now: number): Promise<void> {
+    if (!this.groupSubscriptions(group).has(topic)) this.groupSubscriptions(group).set(topic, { topic, subscribedAt: now });
+  }
+
+  async deleteSubscription(group: string, topic: string): Promise<boolean> {
+    return this.groupSubscriptions(group).delete(topic);
+  }
+
+  async endLease(group: string, partition: TopicPartition): Promise<void> {
+    const current = this.groupLeases(group).get(leaseId(partition));
+    if (current) this.groupLeases(group).set(leaseId(partition), { ...current, owner: null, ownerSession: null });
+  }
+
+  async recordActivity(group: string, now: number, options: { readonly create: boolean }): Promise<boolean> {
+    const stored = this.activity.get(group);
+    if (stored === undefined ? !options.create : stored >= now) return false;
+    this.activity.set(group, now);
+    return true;
+  }
+
+  async deleteMemberIfExpired(group: string, memberId: string, now: number): Promise<boolean> {
+    const member = this.groupMembers(group).get(memberId);
+    if (member && member.sessionExpiresAtMs > now) return false;
+    this.groupMembers(group).delete(memberId);
+    return true;
+  }
+
+  async deleteGroupItems(group: string, kind: GroupItemKind, limit: number): Promise<number> {
+    if (kind === 'activity') return limit > 0 && this.activity.delete(group) ? 1 : 0;
+    const items: Map<string, unknown> = kind === 'leases' ? this.groupLeases(group) : this.groupSubscriptions(group);
+    const keys = [...items.keys()].sort().slice(0, limit);
+    for (const key of keys) items.delete(key);
+    return keys.length;
+  }
+
+  async getRegistryEntry(group: string): Promise<RegistryEntry | null> {
+    const entry = this.registry.get(group);
+    return entry ? { ...entry } : null;
+  }
+
+  async unregisterGroup(group: string): Promise<void> {
+    this.registry.delete(group);
+  }
+
+  async listRegistry(after: string | null, limit: number): Promise<{ entries: RegistryEntry[]; more: boolean }> {
+    const following = [...this.registry.values()].filter((e) => after === null || e.group > after).sort((a, b) => (a.group < b.group ? -1 : 1));
+    return { entries: following.slice(0, limit).map((e) => ({ ...e })), more: following.length > limit };
+  }
+
+  async getExpiryCursor(): Promise<ExpiryCursor> {
+    return { ...this.cursor };
+  }
+
+  async putExpiryCursor(cursor: ExpiryCursor): Promise<void> {
+    this.cursor = { ...cursor };
   }
 
   private groupMembers(group: string): Map<string, MemberRecord> {
     let members = this.members.get(group);
     if (!members) this.members.set(group, (members = new Map()));
     return members;
+  }
+
+  private groupSubscriptions(group: string): Map<string, SubscriptionRecord> {
+    let subscriptions = this.subscriptions.get(group);
+    if (!subscriptions) this.subscriptions.set(group, (subscriptions = new Map()));
+    return subscriptions;
   }
 
   private groupLeases(group: string): Map<string, LeaseRecord> {

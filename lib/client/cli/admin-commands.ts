@@ -12,7 +12,7 @@ interface Printed {
 
 type AdminCommand = (client: CliClient, parsed: ParsedArgs) => Promise<Printed>;
 
-/** `topics …`, `groups list|describe|reset` and `maintenance`: one request each, then a table or JSON. */
+/** `topics …`, `groups list|describe|subscribe|unsubscribe|reset|delete` and `maintenance`: one request each, then a table or JSON. */
 export async function runAdminCommand(client: CliClient, parsed: ParsedArgs, io: CliIo): Promise<void> {
   const command = ADMIN_COMMANDS[parsed.command];
   if (!command) throw new UsageError(`unknown command '${parsed.command}'`);
@@ -76,6 +76,29 @@ const ADMIN_COMMANDS: Record<string, AdminCommand> = {
     return { response: description, text: () => describeGroupText(description, now) };
   },
 
+  'groups subscribe': async (client, { command, args }) => {
+    const group = required(args, 0, 'group', command);
+    const topic = required(args, 1, 'topic', command);
+    noMoreArgs(args, 2, command);
+    const subscription = await client.subscribe(group, topic);
+    return { response: subscription, text: () => `subscribed group ${group} to ${topic}` };
+  },
+
+  'groups unsubscribe': async (client, { command, args }) => {
+    const group = required(args, 0, 'group', command);
+    const topic = required(args, 1, 'topic', command);
+    noMoreArgs(args, 2, command);
+    await client.unsubscribe(group, topic);
+    return { response: { group, unsubscribed: topic }, text: () => `unsubscribed group ${group} from ${topic} (its committed offsets stay)` };
+  },
+
+  'groups delete': async (client, { command, args }) => {
+    const group = required(args, 0, 'group', command);
+    noMoreArgs(args, 1, command);
+    await client.deleteGroup(group);
+    return { response: { deleted: group }, text: () => `deleted group ${group}` };
+  },
+
   'groups reset': async (client, { command, args, values }) => {
     const group = required(args, 0, 'group', command);
     const topic = required(args, 1, 'topic', command);
@@ -115,8 +138,9 @@ function describeTopicText(topic: TopicDescription): string {
 
 function describeGroupText(description: GroupDescription, now: number): string {
   const members = description.members.map((m) => [m.memberId, m.partitions, `${Math.max(0, Math.round((m.expiresAt - now) / 1000))} s`]);
+  const subscriptions = description.subscriptions ?? [];
   return [
-    `group ${description.group}: ${description.members.length} member(s)`,
+    `group ${description.group}: ${description.members.length} member(s), subscribed to ${subscriptions.length > 0 ? subscriptions.join(', ') : 'no topic'}`,
     ...(members.length > 0 ? [table(['MEMBER', 'PARTITIONS', 'EXPIRES IN'], members), ''] : []),
     table(
       ['TOPIC', 'PARTITION', 'OWNER', 'COMMITTED', 'END', 'LAG'],

@@ -40,6 +40,9 @@ const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   'groups list': [],
   'groups describe': ['watch', 'interval', 'iterations'],
   'groups reset': ['to', 'partition'],
+  'groups subscribe': [],
+  'groups unsubscribe': [],
+  'groups delete': [],
   'share-groups list': [],
   'share-groups describe': [],
   'share-groups delete': [],
@@ -134,14 +137,18 @@ Records
   shardlog consume <topic> [--group <g>] [--partition P --offset O | --from earliest|latest]
                            [--max N] [--follow]
       one JSON line per record on stdout: partition, offset, key, value, headers, timestamp;
-      with --group, reads the group's partitions from its committed offsets and commits as it goes;
-      --from then says where a partition the group never committed starts (Kafka's auto.offset.reset,
-      default earliest)
+      with --group, subscribes the group to the topic, reads the group's partitions from its committed
+      offsets and commits as it goes; --from then says where a partition the group never committed
+      starts (Kafka's auto.offset.reset, default earliest)
 
 Consumer groups
   shardlog groups list
   shardlog groups describe <group> [--watch [--interval S]]
+  shardlog groups subscribe <group> <topic>      the group may read the topic (creates the group)
+  shardlog groups unsubscribe <group> <topic>    it stops reading it; committed offsets stay
   shardlog groups reset <group> <topic> --to earliest|latest|<offset> [--partition P]
+  shardlog groups delete <group>                 the group, its subscriptions and committed offsets;
+                                                 refused while a member is live
 
 Share groups (queue semantics: any number of workers, each record acknowledged one by one)
   shardlog consume <topic> --share-group <g> [--from earliest|latest] [--max N] [--follow]
@@ -152,7 +159,7 @@ Share groups (queue semantics: any number of workers, each record acknowledged o
   shardlog share-groups delete <group>
 
 Operations
-  shardlog maintenance [--topic t]     run one tiering and retention pass now
+  shardlog maintenance [--topic t]     run one tiering, retention and group expiry pass now
   shardlog top [--topic t] [--group g] [--interval S] [--iterations N]
       live view, every S seconds (default 2): records/s in per topic, lag and records/s out per
       group and topic; redraws in place on a terminal, prints key=value lines otherwise (--json: one

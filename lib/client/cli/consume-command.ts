@@ -19,7 +19,8 @@ class ReaderGone extends Error {}
  * `headers`, `timestamp`).
  *
  * Without `--group`, it reads partitions directly (all, or `--partition P`) from `--offset O` or
- * `--from earliest|latest` (default earliest). With `--group`, it is a member of the group, reads its assigned
+ * `--from earliest|latest` (default earliest). With `--group`, it subscribes the group to the topic (docs/api.md
+ * v1.1: a group reads only its subscriptions), is a member of the group, reads its assigned
  * partitions from the committed offsets, and commits each batch after it was written (at-least-once); there
  * `--from` is the reset policy of partitions the group never committed (Kafka's `auto.offset.reset`). Without
  * `--follow` it exits once it has caught up with the end of the log; with `--follow` it waits for new records

@@ -2,9 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.js';
-import { FencedError, GroupNotFoundError, MemberNotFoundError, OffsetOutOfRangeError } from '../../../lib/errors.js';
+import { FencedError, GroupNotFoundError, MemberNotFoundError, NotSubscribedError, OffsetOutOfRangeError } from '../../../lib/errors.js';
 import { DynamoLeaseStore } from '../../../lib/groups/dynamo-lease-store.js';
-import { GroupService, type Membership } from '../../../lib/groups/group-service.js';
+import { GroupService, type JoinInput, type Membership } from '../../../lib/groups/group-service.js';
 import type { ProduceRecord } from '../../../lib/log/log-types.js';
 import { createShardlog, type Shardlog } from '../../../lib/shardlog.js';
 import { CapacityMeter } from '../../../lib/storage/capacity-meter.js';
@@ -99,9 +99,15 @@ async function recreate(topic: string, partitions: number): Promise<void> {
   await engine.topics.create({ name: topic, partitions, retentionHours: 168 });
 }
 
+/** Subscribes the group to the member's topics (v1.1: a group reads only those), then joins. */
+async function join(groups: GroupService, group: string, input: JoinInput): Promise<Membership> {
+  for (const topic of input.topics ?? []) await groups.subscribe(group, topic);
+  return groups.join(group, input);
+}
+
 async function joinAll(groups: GroupService, group: string, topics: string[], n: number): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push((await groups.join(group, { topics, memberId: `m${i}`, sessionTimeoutMs: SESSION_MS })).memberId);
+  for (let i = 0; i < n; i++) ids.push((await join(groups, group, { topics, memberId: `m${i}`, sessionTimeoutMs: SESSION_MS })).memberId);
   return ids;
 }
 
@@ -143,7 +149,7 @@ describe('assignment', () => {
     const group = unique('g');
     const containers = Array.from({ length: 5 }, () => coordinator());
     const ids = ['c0', 'c1', 'c2', 'c3', 'c4'];
-    await Promise.all(ids.map((id, i) => containers[i]!.join(group, { topics: [topic], memberId: id, sessionTimeoutMs: SESSION_MS })));
+    await Promise.all(ids.map((id, i) => join(containers[i]!, group, { topics: [topic], memberId: id, sessionTimeoutMs: SESSION_MS })));
     let last = '';
     for (let round = 0; round < 12; round++) {
       clock += INTERVAL_MS;
@@ -162,8 +168,8 @@ describe('assignment', () => {
     const groups = coordinator();
     const topic = await newTopic(2, 5);
     const [g1, g2] = [unique('g'), unique('g')];
-    const a = await groups.join(g1, { topics: [topic], memberId: 'same-id' });
-    const b = await groups.join(g2, { topics: [topic], memberId: 'same-id' });
+    const a = await join(groups, g1, { topics: [topic], memberId: 'same-id' });
+    const b = await join(groups, g2, { topics: [topic], memberId: 'same-id' });
     expect(a.assignments).toHaveLength(2);
     expect(b.assignments).toHaveLength(2);
     await groups.commit(g1, 'same-id', [{ topic, partition: 0, offset: 4, leaseToken: a.assignments[0]!.leaseToken }]);
@@ -211,10 +217,10 @@ describe('assignment', () => {
     const groups = coordinator();
     const topic = await newTopic(1, 3);
     const group = unique('g');
-    const first = await groups.join(group, { topics: [topic], memberId: 'x', sessionTimeoutMs: SESSION_MS });
+    const first = await join(groups, group, { topics: [topic], memberId: 'x', sessionTimeoutMs: SESSION_MS });
     clock += SESSION_MS + 1;
     await expect(groups.heartbeat(group, 'x')).rejects.toBeInstanceOf(MemberNotFoundError);
-    const again = await groups.join(group, { topics: [topic], memberId: 'x', sessionTimeoutMs: SESSION_MS });
+    const again = await join(groups, group, { topics: [topic], memberId: 'x', sessionTimeoutMs: SESSION_MS });
     expect(again.assignments[0]!.leaseToken).not.toBe(first.assignments[0]!.leaseToken);
     await expect(
       groups.commit(group, 'x', [{ topic, partition: 0, offset: 1, leaseToken: first.assignments[0]!.leaseToken }]),
@@ -227,11 +233,11 @@ describe('fenced commits', () => {
     const groups = coordinator();
     const topic = await newTopic(1, 10);
     const group = unique('g');
-    const zombie = await groups.join(group, { topics: [topic], memberId: 'zombie', sessionTimeoutMs: SESSION_MS });
+    const zombie = await join(groups, group, { topics: [topic], memberId: 'zombie', sessionTimeoutMs: SESSION_MS });
     const oldToken = zombie.assignments[0]!.leaseToken;
     await groups.commit(group, 'zombie', [{ topic, partition: 0, offset: 3, leaseToken: oldToken }]);
     // The zombie pauses (a long GC, a frozen Lambda); its session ends and `fresh` takes over.
-    const fresh = await groups.join(group, { topics: [topic], memberId: 'fresh', sessionTimeoutMs: SESSION_MS });
+    const fresh = await join(groups, group, { topics: [topic], memberId: 'fresh', sessionTimeoutMs: SESSION_MS });
     expect(fresh.assignments).toHaveLength(0);
     const takeover = (await passWhileHeartbeating(groups, group, ['fresh'], SESSION_MS + 1)).get('fresh')!;
     expect(takeover.assignments).toEqual([{ topic, partition: 0, leaseToken: expect.any(String), committedOffset: 3 }]);
@@ -249,7 +255,7 @@ describe('fenced commits', () => {
     const groups = coordinator();
     const topic = await newTopic(2, 4);
     const group = unique('g');
-    const m = await groups.join(group, { topics: [topic], memberId: 'm' });
+    const m = await join(groups, group, { topics: [topic], memberId: 'm' });
     const results = await groups.commit(group, 'm', [
       { topic, partition: 0, offset: 2, leaseToken: m.assignments[0]!.leaseToken },
       { topic, partition: 1, offset: 2, leaseToken: 'not-the-token' },
@@ -262,7 +268,7 @@ describe('fenced commits', () => {
     const groups = coordinator();
     const topic = await newTopic(1, 5);
     const group = unique('g');
-    const m = await groups.join(group, { topics: [topic], memberId: 'm' });
+    const m = await join(groups, group, { topics: [topic], memberId: 'm' });
     const token = m.assignments[0]!.leaseToken;
     await expect(groups.commit(group, 'm', [{ topic, partition: 0, offset: 6, leaseToken: token }])).rejects.toBeInstanceOf(
       OffsetOutOfRangeError,
@@ -277,11 +283,11 @@ describe('fenced commits', () => {
     const groups = coordinator();
     const topic = await newTopic(1, 5);
     const group = unique('g');
-    const m = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
+    const m = await join(groups, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
     const { topicId } = await engine.topics.get(topic);
     const commit = { partition: { topic, partition: 0 }, topicId, memberId: 'm', leaseToken: m.assignments[0]!.leaseToken, offset: 4, now: clock };
     expect(await store.commitOffset(group, commit)).toBe('ok');
-    await groups.join(group, { topics: [topic], memberId: 'other', sessionTimeoutMs: SESSION_MS });
+    await join(groups, group, { topics: [topic], memberId: 'other', sessionTimeoutMs: SESSION_MS });
     await passWhileHeartbeating(groups, group, ['other'], SESSION_MS + 1); // takes the lease: new token
     // The SDK's retry of the first request (whose answer was lost) fails its condition: the re-read sees it won.
     expect(await store.commitOffset(group, commit)).toBe('ok');
@@ -311,7 +317,7 @@ describe('a topic deleted and created again', () => {
     const groups = coordinator();
     const topic = await newTopic(2, 5);
     const group = unique('g');
-    const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    const joined = await join(groups, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
     const token = joined.assignments[0]!.leaseToken;
     await groups.commit(group, 'm', [{ topic, partition: 0, offset: 3, leaseToken: token }]);
 
@@ -327,7 +333,7 @@ describe('a topic deleted and created again', () => {
     const groups = coordinator();
     const topic = await newTopic(1, 5);
     const group = unique('g');
-    const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    const joined = await join(groups, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
     const oldToken = joined.assignments[0]!.leaseToken;
     await groups.commit(group, 'm', [{ topic, partition: 0, offset: 5, leaseToken: oldToken }]);
 
@@ -358,7 +364,7 @@ describe('a topic deleted and created again', () => {
     const groups = coordinator();
     const topic = await newTopic(3, 2);
     const group = unique('g');
-    const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    const joined = await join(groups, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
     const gone = joined.assignments.find((a) => a.partition === 2)!;
 
     await recreate(topic, 2);
@@ -375,7 +381,7 @@ describe('a topic deleted and created again', () => {
     const c = coordinator(storage.doc, caching());
     const topic = await newTopic(1, 3);
     const group = unique('g');
-    await a.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
+    await join(a, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: 300_000 });
     await Promise.all([b.describe(group), c.describe(group)]); // both cache the first incarnation
 
     await recreate(topic, 1);
@@ -411,7 +417,7 @@ describe('group fetch', () => {
     const groups = coordinator();
     const topic = await newTopic(1, 10);
     const group = unique('g');
-    const a = await groups.join(group, { topics: [topic], memberId: 'a', sessionTimeoutMs: SESSION_MS });
+    const a = await join(groups, group, { topics: [topic], memberId: 'a', sessionTimeoutMs: SESSION_MS });
     const processed: number[] = [];
     const first = await groups.fetch(group, 'a', { limit: 4, maxBytes: 1 << 20, waitMs: 0 });
     expect(first[0]!.records.map((r) => r.offset)).toEqual([0, 1, 2, 3]);
@@ -422,7 +428,7 @@ describe('group fetch', () => {
     expect(second[0]!.records.map((r) => r.offset)).toEqual([4, 5, 6, 7]);
     processed.push(...second[0]!.records.map((r) => r.offset));
 
-    await groups.join(group, { topics: [topic], memberId: 'b', sessionTimeoutMs: SESSION_MS });
+    await join(groups, group, { topics: [topic], memberId: 'b', sessionTimeoutMs: SESSION_MS });
     const b = (await passWhileHeartbeating(groups, group, ['b'], SESSION_MS + 1)).get('b')!;
     expect(b.assignments[0]!.committedOffset).toBe(4);
     const resumed = await groups.fetch(group, 'b', { limit: 100, maxBytes: 1 << 20, waitMs: 0 });
@@ -435,7 +441,7 @@ describe('group fetch', () => {
     const groups = coordinator();
     const topic = await newTopic(3, 5);
     const group = unique('g');
-    await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
+    await join(groups, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
     const all = await groups.fetch(group, 'm', { limit: 100, maxBytes: 1 << 20, waitMs: 0 });
     expect(all.map((b) => [b.partition, b.records.length, b.nextOffset, b.endOffset])).toEqual([
       [0, 5, 5, 5],
@@ -455,7 +461,7 @@ describe('group fetch', () => {
     const groups = new GroupService({ store: new DynamoLeaseStore({ doc: storage.doc, tableName: storage.config.leaseTable }), topics: engine.topics, log: polling.log, now });
     const topic = await newTopic(2);
     const group = unique('g');
-    await groups.join(group, { topics: [topic], memberId: 'm' });
+    await join(groups, group, { topics: [topic], memberId: 'm' });
     const asleep = gate.arm();
     const fetching = groups.fetch(group, 'm', { limit: 10, maxBytes: 1 << 20, waitMs: 5_000 });
     await asleep; // both partitions read empty; the poll waits
@@ -471,7 +477,7 @@ describe('reset', () => {
     const groups = coordinator();
     const topic = await newTopic(2, 10);
     const group = unique('g');
-    const m = await groups.join(group, { topics: [topic], memberId: 'm' });
+    const m = await join(groups, group, { topics: [topic], memberId: 'm' });
     const token0 = m.assignments[0]!.leaseToken;
     await groups.commit(group, 'm', [{ topic, partition: 0, offset: 7, leaseToken: token0 }]);
 
@@ -495,15 +501,21 @@ describe('reset', () => {
     expect(fetched.map((b) => b.records.length)).toEqual([0, 0]);
   });
 
-  it('creates a group that did not exist, which then describes and lists', async () => {
+  it('resets only a subscribed group: a subscription creates the group, which then describes, lists and resets', async () => {
     const groups = coordinator();
     const topic = await newTopic(1, 3);
     const group = unique('g');
     await expect(groups.describe(group)).rejects.toBeInstanceOf(GroupNotFoundError);
+    await expect(groups.resetOffsets(group, { topic, to: 'latest' })).rejects.toBeInstanceOf(NotSubscribedError);
+    await expect(groups.describe(group)).rejects.toBeInstanceOf(GroupNotFoundError);
+    await groups.subscribe(group, topic);
     await groups.resetOffsets(group, { topic, to: 'latest' });
-    expect((await groups.describe(group)).partitions).toEqual([
-      { topic, partition: 0, owner: null, committedOffset: 3, endOffset: 3, lag: 0 },
-    ]);
+    expect(await groups.describe(group)).toEqual({
+      group,
+      subscriptions: [topic],
+      members: [],
+      partitions: [{ topic, partition: 0, owner: null, committedOffset: 3, endOffset: 3, lag: 0 }],
+    });
     expect(await groups.list()).toContainEqual({ group, members: 0 });
   });
 });
@@ -520,7 +532,7 @@ describe('cost', () => {
       const groups = coordinator(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }));
       const topic = await newTopic(p);
       const group = unique('g');
-      const joined = await groups.join(group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
+      const joined = await join(groups, group, { topics: [topic], memberId: 'm', sessionTimeoutMs: SESSION_MS });
       expect(joined.assignments).toHaveLength(p);
       const heartbeats = 5;
       meter.reset();

@@ -44,6 +44,7 @@ describe('consumer groups over HTTP', () => {
     });
     expect(produced.status).toBe(200);
 
+    expect(await call('PUT', '/v1/groups/billing/subscriptions/orders')).toEqual({ status: 200, body: { group: 'billing', topic: 'orders' } });
     const joined = await call('POST', '/v1/groups/billing/members', { topics: ['orders'], sessionTimeoutMs: 9_000 });
     expect(joined.status).toBe(200);
     expect(joined.body).toMatchObject({ memberId: expect.any(String), heartbeatIntervalMs: 3_000 });
@@ -70,6 +71,7 @@ describe('consumer groups over HTTP', () => {
 
     const described = await call('GET', '/v1/groups/billing');
     expect(described.status).toBe(200);
+    expect(described.body.subscriptions).toEqual(['orders']);
     expect(described.body.members).toEqual([{ memberId: member, expiresAt: expect.any(Number), partitions: 2 }]);
     expect(described.body.partitions[0]).toEqual({ topic: 'orders', partition: 0, owner: member, committedOffset: 2, endOffset: 3, lag: 1 });
     expect((await call('GET', '/v1/groups')).body.groups).toContainEqual({ group: 'billing', members: 1 });
@@ -95,7 +97,10 @@ describe('consumer groups over HTTP', () => {
     expect((await call('POST', '/v1/groups/g/members', { topics: [] })).status).toBe(400);
     expect((await call('POST', '/v1/groups/g/members', { topics: ['t'], sessionTimeoutMs: 1_000 })).status).toBe(400);
     expect((await call('POST', '/v1/groups/g/members', { topics: ['t'], extra: 1 })).status).toBe(400);
-    expect((await call('POST', '/v1/groups/g/members', { topics: ['no-such-topic'] })).body.error.code).toBe('TOPIC_NOT_FOUND');
+    expect((await call('POST', '/v1/groups/g/members', { topics: ['no-such-topic'] })).body.error.code).toBe('NOT_SUBSCRIBED');
+    expect((await call('PUT', '/v1/groups/g/subscriptions/no-such-topic')).body.error.code).toBe('TOPIC_NOT_FOUND');
+    expect((await call('PUT', '/v1/groups/g/subscriptions/orders', { from: 'earliest' })).status).toBe(400);
+    expect((await call('DELETE', '/v1/groups/never-seen')).body.error.code).toBe('GROUP_NOT_FOUND');
     expect((await call('POST', '/v1/groups/g/members/nobody/heartbeat')).status).toBe(404);
     expect((await call('POST', '/v1/groups/g/members/nobody/fetch', {})).body.error.code).toBe('MEMBER_NOT_FOUND');
     expect((await call('POST', '/v1/groups/g/members/nobody/commit', { offsets: [] })).status).toBe(400);

@@ -279,12 +279,14 @@ const SUCCESS_SHAPES: Record<string, (body: unknown, where: string) => void> = {
   'GET /v1/topics/{topic}/partitions/{partition}/records': (b, w) =>
     expect(b, w).toEqual({ records: expect.any(Array), nextOffset: int, startOffset: int, endOffset: int }),
   'GET /v1/groups': (b, w) => expect(b, w).toEqual({ groups: expect.any(Array) }),
-  'GET /v1/groups/{group}': (b, w) => expect(b, w).toMatchObject({ group: expect.any(String), members: expect.any(Array), partitions: expect.any(Array) }),
+  'GET /v1/groups/{group}': (b, w) =>
+    expect(b, w).toMatchObject({ group: expect.any(String), subscriptions: expect.any(Array), members: expect.any(Array), partitions: expect.any(Array) }),
   'POST /v1/groups/{group}/members': (b, w) => expectMembership(b, w),
   'POST /v1/groups/{group}/members/{memberId}/heartbeat': (b, w) => expectMembership(b, w),
   'POST /v1/groups/{group}/members/{memberId}/fetch': (b, w) => expect(b, w).toEqual({ batches: expect.any(Array) }),
   'POST /v1/groups/{group}/members/{memberId}/commit': (b, w) => expect(b, w).toEqual({ results: expect.any(Array) }),
   'POST /v1/groups/{group}/offsets': (b, w) => expect(b, w).toEqual({ group: expect.any(String), offsets: expect.any(Array) }),
+  'PUT /v1/groups/{group}/subscriptions/{topic}': (b, w) => expect(b, w).toEqual({ group: expect.any(String), topic: expect.any(String) }),
   'POST /v1/admin/maintenance': (b, w) => expect(b, w).toMatchObject({ tiered: expect.any(Object), expired: expect.any(Object) }),
   'PUT /v1/share-groups/{group}/subscriptions/{topic}': (b, w) => expect(b, w).toEqual({ group: expect.any(String), topic: expect.any(String) }),
   'POST /v1/share-groups/{group}/fetch': (b, w) => expect(b, w).toEqual({ records: expect.any(Array) }),
@@ -1083,6 +1085,43 @@ const listGroupsPlan: fc.Arbitrary<Plan> = queryPairs({}).map((q) => described(q
   return { label: 'list groups', method: 'GET', path: '/v1/groups', ...(query ? { query } : {}), route: 'GET /v1/groups', expect: invalid ? 400 : 200 };
 }));
 
+/** v1.1 subscriptions: pool groups to existing, pool, unknown and invalid topic names, rarely with a body. */
+const subscriptionPlan: fc.Arbitrary<Plan> = fc
+  .record({
+    method: fc.oneof({ weight: 3, arbitrary: fc.constant('PUT') }, { weight: 1, arbitrary: fc.constant('DELETE') }),
+    group: groupName,
+    topic: pathName([...Object.keys(MAIN_TOPICS), ...POOL_TOPICS, 'prop-never']),
+    body: rarely(fc.constantFrom<unknown>({}, { from: 'earliest' }, [])),
+  })
+  .map((plan) => described(plan, () => {
+    const path = `/v1/groups/${segment(plan.group)}/subscriptions/${segment(plan.topic)}`;
+    const route = `${plan.method} /v1/groups/{group}/subscriptions/{topic}`;
+    const invalid = isInvalid(plan.group) || isInvalid(plan.topic);
+    const badBody = plan.method === 'PUT' && plan.body !== undefined && JSON.stringify(plan.body) !== '{}';
+    return {
+      label: `${plan.method === 'PUT' ? 'subscribe' : 'unsubscribe'} ${segment(plan.group)} ${segment(plan.topic)}`,
+      method: plan.method,
+      path,
+      route,
+      ...(plan.method === 'PUT' && plan.body !== undefined
+        ? { headers: [['content-type', 'application/json']] as Array<[string, string]>, body: Buffer.from(JSON.stringify(plan.body)) }
+        : {}),
+      ...(invalid ? { expect: 400 } : badBody ? { expect: '4xx' as const } : {}),
+    };
+  }));
+
+/** `DELETE /v1/groups/{group}`: 409 GROUP_NOT_EMPTY while a generated member lives, else the group is gone. */
+const deleteGroupPlan: fc.Arbitrary<Plan> = pathName([...POOL_GROUPS, 'prop-never']).map((group) => described(group, () => ({
+  label: `delete group ${segment(group)}`,
+  method: 'DELETE',
+  path: `/v1/groups/${segment(group)}`,
+  route: 'DELETE /v1/groups/{group}',
+  ...(isInvalid(group) ? { expect: 400 } : {}),
+  onSuccess: async () => {
+    ctx.members.delete(group as string);
+  },
+})));
+
 const resetPlan: fc.Arbitrary<Plan> = fc
   .record({
     group: groupName,
@@ -1112,6 +1151,7 @@ const strangeBodyPlan: fc.Arbitrary<Plan> = fc
       ['PATCH', '/v1/topics/prop-p0', 'PATCH /v1/topics/{topic}'],
       ['POST', '/v1/groups/prop-g0/members', 'POST /v1/groups/{group}/members'],
       ['POST', '/v1/share-groups/prop-s0/acks', 'POST /v1/share-groups/{group}/acks'],
+      ['PUT', '/v1/groups/prop-g0/subscriptions/prop-a', 'PUT /v1/groups/{group}/subscriptions/{topic}'],
       ['POST', '/v1/admin/maintenance', 'POST /v1/admin/maintenance'],
     ),
     body: fc
@@ -1159,6 +1199,9 @@ const nonCanonicalPlan: fc.Arbitrary<Plan> = fc
       ['POST', '/v1/groups/prop-g0/members'],
       ['POST', '/v1/share-groups/prop-s0/fetch'],
       ['PUT', '/v1/share-groups/prop-s0/subscriptions/prop-a'],
+      ['PUT', '/v1/groups/prop-g0/subscriptions/prop-a'],
+      ['DELETE', '/v1/groups/prop-g1/subscriptions/prop-b'],
+      ['DELETE', '/v1/groups/prop-g1'],
       ['POST', '/v1/admin/maintenance'],
       ['GET', '/v1/health'],
     ),
@@ -1339,6 +1382,8 @@ const anyPlan: fc.Arbitrary<Plan> = fc.oneof(
   { weight: 1, arbitrary: describeGroupPlan },
   { weight: 1, arbitrary: listGroupsPlan },
   { weight: 1, arbitrary: resetPlan },
+  { weight: 2, arbitrary: subscriptionPlan },
+  { weight: 1, arbitrary: deleteGroupPlan },
   { weight: 1, arbitrary: maintenancePlan },
   { weight: 3, arbitrary: strangeBodyPlan },
   { weight: 3, arbitrary: nonCanonicalPlan },

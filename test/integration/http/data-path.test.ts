@@ -99,6 +99,7 @@ describe('responses at the documented maxima fit in a Lambda response', () => {
   );
 
   it.each(['json', 'base64'])('answers a group fetch of the same with maxBytes 6 MB (%s)', async (encoding) => {
+    await call('PUT', `/v1/groups/big-${encoding}/subscriptions/big`);
     const joined = await call('POST', `/v1/groups/big-${encoding}/members`, { topics: ['big'] });
     expect(joined.status).toBe(200);
     const fetched = await call('POST', `/v1/groups/big-${encoding}/members/${joined.body.memberId}/fetch`, {
@@ -160,6 +161,7 @@ describe('poison records', () => {
     await createTopic('poison');
     const produced = await call('POST', '/v1/topics/poison/records', { encoding: 'base64', records: [{ value: Buffer.from(deep).toString('base64') }] });
     expect(produced.status).toBe(200);
+    await call('PUT', '/v1/groups/poison-readers/subscriptions/poison');
     const joined = await call('POST', '/v1/groups/poison-readers/members', { topics: ['poison'] });
     for (const path of ['offset=0', 'timestamp=0', 'from=latest&direction=backward', 'offset=0&encoding=base64']) {
       const response = await call('GET', `/v1/topics/poison/partitions/0/records?${path}`);

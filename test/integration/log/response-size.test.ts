@@ -60,6 +60,7 @@ async function expectAllFit(tier: string): Promise<void> {
       result.records.forEach((r, i) => expect(r.offset, what).toBe(first + step * i));
       expect(payloadBytes(encodeFetchResponse(result, encoding).text), what).toBeLessThanOrEqual(MAX_RESPONSE_PAYLOAD_BYTES);
     }
+    await engine.groups.subscribe(`g-${tier}-${encoding}`, name);
     const member = await engine.groups.join(`g-${tier}-${encoding}`, { topics: [name] });
     const batches = await engine.groups.fetch(`g-${tier}-${encoding}`, member.memberId, { limit: TOTAL, maxBytes: MAX_MAX_BYTES, waitMs: 0, encoding });
     expect(batches[0]!.records.length).toBeGreaterThan(1000);

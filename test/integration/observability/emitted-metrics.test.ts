@@ -58,6 +58,7 @@ describe('emitted metrics', () => {
   });
 
   it('emit the lag a group fetch sees, commit latency, and the lag of a group whose consumers stopped', async () => {
+    expect((await call('PUT', '/v1/groups/billing/subscriptions/orders')).status).toBe(200);
     const joined = await call('POST', '/v1/groups/billing/members', { topics: ['orders'] });
     expect(joined.status).toBe(200);
     const member = joined.body.memberId as string;

@@ -216,7 +216,7 @@ describe('shardlog CLI', () => {
 
     const described = await cli(fake, ['groups', 'describe', 'g']);
     expect(described.stdout).toBe(
-      'group g: 0 member(s)\nTOPIC  PARTITION  OWNER  COMMITTED  END  LAG\nt              0  -              3    3    0\n',
+      'group g: 0 member(s), subscribed to t\nTOPIC  PARTITION  OWNER  COMMITTED  END  LAG\nt              0  -              3    3    0\n',
     );
 
     const reset = await cli(fake, ['groups', 'reset', 'g', 't', '--to', '1']);
@@ -226,6 +226,23 @@ describe('shardlog CLI', () => {
 
     const listed = await cli(fake, ['groups', 'list']);
     expect(listed.stdout).toBe('GROUP  MEMBERS\ng            0\n');
+  });
+
+  it('subscribes a group at `consume --group`, and subscribes, unsubscribes and deletes groups by command', async () => {
+    const fake = new InMemoryShardlog();
+    fake.log.createTopic('t', 1);
+    fake.log.createTopic('u', 1);
+    await cli(fake, ['consume', 't', '--group', 'g']);
+    expect((await fake.describeGroup('g')).subscriptions).toEqual(['t']);
+
+    expect((await cli(fake, ['groups', 'subscribe', 'g', 'u'])).stdout).toBe('subscribed group g to u\n');
+    expect((await fake.describeGroup('g')).subscriptions).toEqual(['t', 'u']);
+    expect((await cli(fake, ['groups', 'unsubscribe', 'g', 't'])).stdout).toBe('unsubscribed group g from t (its committed offsets stay)\n');
+    expect((await fake.describeGroup('g')).subscriptions).toEqual(['u']);
+
+    expect((await cli(fake, ['groups', 'delete', 'g'])).stdout).toBe('deleted group g\n');
+    expect((await cli(fake, ['groups', 'list'])).stdout).toBe('no groups\n');
+    expect((await cli(fake, ['groups', 'subscribe', 'g'])).code).not.toBe(0);
   });
 
   it('runs maintenance for one topic', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnavailableError } from '../../../lib/errors.js';
+import { NotSubscribedError, UnavailableError } from '../../../lib/errors.js';
 import { Consumer, type ConsumerOptions, type EachBatchPayload } from '../../../lib/client/consumer.js';
 import type { GroupFetchRequest } from '../../../lib/client/types.js';
 import { FakeClock, settle } from './fakes/fake-clock.js';
@@ -47,6 +47,48 @@ describe('Consumer', () => {
     expect(groups.groups.get('g')!.members.size).toBe(0);
     expect(groups.callsOf('leaveGroup')).toHaveLength(1);
     expect(offsetsCommitted(groups).every((o) => typeof o.leaseToken === 'string' && o.leaseToken !== '')).toBe(true);
+  });
+
+  it('subscribes the group to its topics before it joins, as a Kafka consumer’s subscribe() is all it takes', async () => {
+    const { groups, consumerOf } = setup(1, 2);
+    const consumer = consumerOf({ waitMs: 0 });
+    await consumer.run({ group: 'g', topics: ['orders', 'orders'], eachBatch: async () => {}, onIdle: () => void consumer.stop() });
+    const calls = groups.calls.map((c) => c.call);
+    expect(calls.slice(0, 2)).toEqual(['subscribe', 'joinGroup']);
+    expect(calls.filter((c) => c === 'subscribe')).toHaveLength(1);
+    expect((await groups.describeGroup('g')).subscriptions).toEqual(['orders']);
+  });
+
+  it('with subscribe: false, leaves subscriptions alone and fails with NOT_SUBSCRIBED naming the PUT', async () => {
+    const { groups, consumerOf } = setup(1, 2);
+    const refused = await consumerOf({ waitMs: 0 })
+      .run({ group: 'g', topics: ['orders'], subscribe: false, eachBatch: async () => {} })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NotSubscribedError);
+    expect((refused as Error).message).toContain('PUT /v1/groups/g/subscriptions/orders');
+    expect(groups.callsOf('subscribe')).toHaveLength(0);
+  });
+
+  it('drops a topic unsubscribed while it runs, commits nothing more of it, and reads on the others', async () => {
+    const { groups, log, consumerOf } = setup(1, 4);
+    log.createTopic('audit', 1);
+    for (let i = 0; i < 3; i++) log.append('audit', 0, 100 + i);
+    const consumer = consumerOf({ waitMs: 0, maxRecords: 2 });
+    const seen: Record<string, number[]> = { orders: [], audit: [] };
+    await consumer.run({
+      group: 'g',
+      topics: ['orders', 'audit'],
+      eachBatch: async (batch) => {
+        seen[batch.topic]!.push(...valuesOf(batch));
+        if (batch.topic === 'audit') await groups.unsubscribe('g', 'audit');
+      },
+      onIdle: () => void consumer.stop(),
+    });
+    expect(seen).toEqual({ orders: [0, 1, 2, 3], audit: [100, 101] });
+    expect(groups.committed('g', 'orders', 0)).toBe(4);
+    expect(groups.committed('g', 'audit', 0)).toBeNull();
+    const positionsSent = groups.callsOf('groupFetch').flatMap((c) => (c.body as GroupFetchRequest).positions ?? []);
+    expect(positionsSent.filter((p) => p.topic === 'audit')).toEqual([]);
   });
 
   it('resumes from the committed offsets and then from its own positions', async () => {

@@ -56,6 +56,7 @@ class FakeSource implements TopSource {
     const ends = this.ends.get(g.topic) ?? [];
     return {
       group,
+      subscriptions: [g.topic],
       members: Array.from({ length: g.members }, (_, i) => ({ memberId: `m${i}`, expiresAt: T0, partitions: 1 })),
       partitions: g.offsets.map((committedOffset, partition) => ({
         topic: g.topic,

@@ -28,6 +28,7 @@ function topic(name: string, ends: number[], createdAt = 1, starts: number[] = e
 function group(name: string, topicName: string, committed: Array<number | null>, ends: number[], members = 1) {
   return groupSamples({
     group: name,
+    subscriptions: [topicName],
     members: Array.from({ length: members }, (_, i) => ({ memberId: `m${i}`, expiresAt: T0 + 30_000, partitions: 1 })),
     partitions: committed.map((committedOffset, partition) => ({
       topic: topicName,

@@ -69,6 +69,7 @@ describe('commit', () => {
   it('stores an owner’s commit, which its next heartbeat reports', async () => {
     const { groups, topics } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     expect(await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 0, leaseToken: assignments[0]!.leaseToken }])).toEqual([
       { topic: 't', partition: 0, offset: 0, ok: true },
@@ -79,6 +80,7 @@ describe('commit', () => {
   it('re-checks a refusal against the topic read past the cache, so a stale cache never calls a valid token fenced', async () => {
     const { groups, topics, log, store } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     topics.cache('t');
     topics.delete('t');
     const current = topics.create('t', 1);
@@ -86,6 +88,7 @@ describe('commit', () => {
     // Another container took the lease for the new incarnation.
     await store.putMember('g', { memberId: 'm', session: 's', topics: ['t'], sessionTimeoutMs: 10_000, sessionExpiresAtMs: Number.MAX_SAFE_INTEGER });
     await store.takeLease('g', { partition: { topic: 't', partition: 0 }, topicId: current.topicId, expected: null, owner: 'm', ownerSession: 's', newToken: 'L', now: 0 });
+    topics.reads.splice(0);
     expect(await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 0, leaseToken: 'L' }])).toEqual([
       { topic: 't', partition: 0, offset: 0, ok: true },
     ]);
@@ -98,7 +101,9 @@ describe('commit', () => {
   it('calls a commit on a deleted topic FENCED while the group held a lease there, and TOPIC_NOT_FOUND otherwise', async () => {
     const { groups, topics } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     topics.create('u', 1);
+    await groups.subscribe('g', 'u');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     topics.delete('t');
     topics.delete('u');
@@ -114,6 +119,7 @@ describe('commit', () => {
   it('calls a commit on a partition that no longer exists FENCED when the group held it', async () => {
     const { groups, topics } = groupHarness();
     topics.create('t', 2);
+    await groups.subscribe('g', 't');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     topics.delete('t');
     topics.create('t', 1);
@@ -128,6 +134,7 @@ describe('commit', () => {
   it('refuses an offset outside the partition’s range, naming the partition', async () => {
     const { groups, topics, log } = groupHarness();
     log.append(topics.create('t', 1), 0, 5);
+    await groups.subscribe('g', 't');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     const refused = await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 6, leaseToken: assignments[0]!.leaseToken }]).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OffsetOutOfRangeError);
@@ -142,6 +149,7 @@ describe('commit', () => {
     }
     const { groups, topics } = groupHarness({ store: new Unavailable() });
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await expect(groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 0, leaseToken: assignments[0]!.leaseToken }])).rejects.toBeInstanceOf(
       UnavailableError,

@@ -10,6 +10,7 @@ describe('group fetch', () => {
   it('reads each held partition from its position, else its committed offset, else by the reset policy', async () => {
     const { groups, topics, log } = groupHarness();
     const t = topics.create('t', 3);
+    await groups.subscribe('g', 't');
     for (const p of [0, 1, 2]) log.append(t, p, 5);
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await groups.commit('g', 'm', [{ topic: 't', partition: 1, offset: 3, leaseToken: assignments[1]!.leaseToken }]);
@@ -25,6 +26,7 @@ describe('group fetch', () => {
   it('starts at the end with nothing committed under the `latest` policy', async () => {
     const { groups, topics, log } = groupHarness({ resetPolicy: 'latest' });
     log.append(topics.create('t', 1), 0, 5);
+    await groups.subscribe('g', 't');
     await groups.join('g', { topics: ['t'], memberId: 'm' });
     expect(await groups.fetch('g', 'm', fetchAll)).toMatchObject([{ records: [], nextOffset: 5 }]);
   });
@@ -32,6 +34,7 @@ describe('group fetch', () => {
   it('starts partitions with nothing committed by the fetch’s own reset policy when it gives one', async () => {
     const { groups, topics, log } = groupHarness({ resetPolicy: 'earliest' });
     const t = topics.create('t', 2);
+    await groups.subscribe('g', 't');
     log.append(t, 0, 5);
     log.append(t, 1, 5);
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
@@ -49,6 +52,7 @@ describe('group fetch', () => {
   it('applies the reset policy when retention overtook the committed offset, but refuses an explicit position there', async () => {
     const { groups, topics, log } = groupHarness();
     const t = topics.create('t', 1);
+    await groups.subscribe('g', 't');
     log.append(t, 0, 10);
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 2, leaseToken: assignments[0]!.leaseToken }]);
@@ -62,6 +66,7 @@ describe('group fetch', () => {
   it('bounds the whole response by limit, with an even share per partition to read', async () => {
     const { groups, topics, log } = groupHarness();
     const t = topics.create('t', 4);
+    await groups.subscribe('g', 't');
     for (const p of [0, 1, 2, 3]) log.append(t, p, 5);
     await groups.join('g', { topics: ['t'], memberId: 'm' });
     const batches = await groups.fetch('g', 'm', { ...fetchAll, limit: 6 });
@@ -77,6 +82,7 @@ describe('group fetch', () => {
   it('long-polls every held partition at its next offset, and reads again when a record arrives', async () => {
     const { groups, topics, log } = groupHarness();
     const t = topics.create('t', 2);
+    await groups.subscribe('g', 't');
     log.append(t, 1, 2);
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await groups.commit('g', 'm', [{ topic: 't', partition: 1, offset: 2, leaseToken: assignments[1]!.leaseToken }]);
@@ -103,6 +109,7 @@ describe('group fetch', () => {
   it('reads a record that arrives during the long poll from where the poll waited, not from the `latest` policy again', async () => {
     const { groups, topics, log } = groupHarness({ resetPolicy: 'latest' });
     const t = topics.create('t', 1);
+    await groups.subscribe('g', 't');
     log.append(t, 0, 3);
     await groups.join('g', { topics: ['t'], memberId: 'm' });
     log.onWait = () => {
@@ -115,6 +122,7 @@ describe('group fetch', () => {
   it('answers nothing after a long poll that found nothing, and waits politely when it holds no partition', async () => {
     const { groups, topics, log } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     await groups.join('g', { topics: ['t'], memberId: 'a' });
     await groups.join('g', { topics: ['t'], memberId: 'b' });
     const held = (await groups.heartbeat('g', 'a')).assignments.length === 1 ? 'a' : 'b';
@@ -127,6 +135,7 @@ describe('group fetch', () => {
   it('reads no lease of an earlier incarnation of a topic, and refuses a member whose session expired', async () => {
     const { groups, topics, log, clock } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     await groups.join('g', { topics: ['t'], memberId: 'm', sessionTimeoutMs: 5_000 });
     topics.delete('t');
     log.append(topics.create('t', 1), 0, 3);

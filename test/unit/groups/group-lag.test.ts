@@ -20,6 +20,7 @@ describe('lag from a group fetch', () => {
     const t = topics.create('t', 2);
     log.append(t, 0, 3, { timestamp: 5_000 });
     log.append(t, 1, 7, { timestamp: 9_000 });
+    await groups.subscribe('g', 't');
     await groups.join('g', { topics: ['t'], memberId: 'm' });
     const batches = await groups.fetch('g', 'm', { ...fetchAll, limit: 1 });
     expect(batches.flatMap((b) => b.records)).toHaveLength(1);
@@ -34,6 +35,7 @@ describe('lag from a group fetch', () => {
     const { groups, topics, log, metrics } = harness();
     const t = topics.create('t', 1);
     log.append(t, 0, 2);
+    await groups.subscribe('g', 't');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 2, leaseToken: assignments[0]!.leaseToken }]);
     await groups.fetch('g', 'm', fetchAll);
@@ -76,6 +78,7 @@ describe('the lag sweep', () => {
     log.append(t, 0, 4, { timestamp: 10_000 });
     log.append(t, 1, 4, { timestamp: 20_000 });
     for (const group of ['behind', 'caught-up', 'never-committed']) {
+      await groups.subscribe(group, 't');
       const { assignments } = await groups.join(group, { topics: ['t'], memberId: `${group}-m` });
       if (group === 'never-committed') continue;
       const offset = group === 'behind' ? 1 : 4;
@@ -94,6 +97,7 @@ describe('the lag sweep', () => {
     const { groups, topics, log, clock, metrics } = harness();
     const t = topics.create('t', 1);
     log.append(t, 0, 10, { timestamp: 0 });
+    await groups.subscribe('g', 't');
     const { assignments } = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 2, leaseToken: assignments[0]!.leaseToken }]);
     log.expire(t, 0, 6);
@@ -110,6 +114,7 @@ describe('the lag sweep', () => {
     log.append(t, 0, 1);
     const names = Array.from({ length: MAX_SWEEP_GROUPS + 2 }, (_, i) => `g${String(i).padStart(4, '0')}`);
     for (const group of names) {
+      await groups.subscribe(group, 't');
       const { assignments } = await groups.join(group, { topics: ['t'], memberId: 'm' });
       await groups.commit(group, 'm', [{ topic: 't', partition: 0, offset: 0, leaseToken: assignments[0]!.leaseToken }]);
     }

@@ -13,6 +13,7 @@ const lease = (topic: string, partition: number, topicId: string | null, owner: 
   ownerSession,
   leaseToken: `${topic}/${partition}`,
   committedOffset: 3,
+  updatedAt: 1,
   committedToken: null,
 });
 const topic = (name: string, topicId: string, partitions: number): Topic => ({ name, topicId, partitions, retentionHours: 1, createdAt: 0 });

@@ -27,6 +27,7 @@ describe('membership', () => {
       fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 24 }), async (n, p) => {
         const { groups, topics, clock } = groupHarness();
         topics.create('t', p);
+        await groups.subscribe('g', 't');
         const ids = Array.from({ length: n }, (_, i) => `m${i}`);
         for (const id of ids) await groups.join('g', { topics: ['t'], memberId: id, sessionTimeoutMs: SESSION_MS });
         const settled = await settle(groups, clock, ids);
@@ -41,6 +42,7 @@ describe('membership', () => {
   it('hands a silent member’s leases to the others at their first heartbeat after its session ends', async () => {
     const { groups, topics, clock } = groupHarness();
     topics.create('t', 4);
+    await groups.subscribe('g', 't');
     for (const id of ['a', 'b']) await groups.join('g', { topics: ['t'], memberId: id, sessionTimeoutMs: SESSION_MS });
     await settle(groups, clock, ['a', 'b']); // both heartbeat last at the clock's current time
     for (let i = 0; i < 2; i++) {
@@ -55,6 +57,7 @@ describe('membership', () => {
   it('refuses a heartbeat or a leave once the session expired, and frees a leaving member’s leases at once', async () => {
     const { groups, topics, clock } = groupHarness();
     topics.create('t', 2);
+    await groups.subscribe('g', 't');
     await groups.join('g', { topics: ['t'], memberId: 'a', sessionTimeoutMs: SESSION_MS });
     await groups.join('g', { topics: ['t'], memberId: 'b', sessionTimeoutMs: SESSION_MS });
     await groups.leave('g', 'a');
@@ -67,6 +70,7 @@ describe('membership', () => {
   it('gives a member that rejoins under the same id new lease tokens, so its old session cannot commit', async () => {
     const { groups, topics } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     const first = await groups.join('g', { topics: ['t'], memberId: 'm' });
     const again = await groups.join('g', { topics: ['t'], memberId: 'm' });
     expect(again.assignments[0]!.leaseToken).not.toBe(first.assignments[0]!.leaseToken);
@@ -78,31 +82,38 @@ describe('membership', () => {
   it('asks for a heartbeat every third of the session', async () => {
     const { groups, topics } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     expect((await groups.join('g', { topics: ['t'], sessionTimeoutMs: 9_001 })).heartbeatIntervalMs).toBe(3_000);
     expect((await groups.join('g', { topics: ['t'] })).heartbeatIntervalMs).toBe(10_000); // the default 30 s session
   });
 
-  it('registers a group at its first member only, and refuses a topic that does not exist', async () => {
+  it('registers a group again at its first member only (a subscription registered it), and refuses a subscribed topic deleted since', async () => {
     class Counting extends MemoryLeaseStore {
       registrations = 0;
-      override async registerGroup(group: string): Promise<void> {
+      override async registerGroup(group: string, now: number): Promise<void> {
         this.registrations++;
-        return super.registerGroup(group);
+        return super.registerGroup(group, now);
       }
     }
     const store = new Counting();
     const { groups, topics } = groupHarness({ store });
     topics.create('t', 2);
+    await groups.subscribe('g', 't');
+    topics.create('gone', 1);
+    await groups.subscribe('g', 'gone');
+    topics.delete('gone');
+    store.registrations = 0;
     await groups.join('g', { topics: ['t'], memberId: 'a' });
     await groups.join('g', { topics: ['t'], memberId: 'b' });
     expect(store.registrations).toBe(1);
     expect(await groups.list()).toEqual([{ group: 'g', members: 2 }]);
-    await expect(groups.join('g', { topics: ['t', 'missing'], memberId: 'c' })).rejects.toBeInstanceOf(TopicNotFoundError);
+    await expect(groups.join('g', { topics: ['t', 'gone'], memberId: 'c' })).rejects.toBeInstanceOf(TopicNotFoundError);
   });
 
   it('takes over a re-created topic’s partitions with new tokens and nothing committed', async () => {
     const { groups, topics } = groupHarness();
     topics.create('t', 1);
+    await groups.subscribe('g', 't');
     const first = await groups.join('g', { topics: ['t'], memberId: 'm' });
     await groups.commit('g', 'm', [{ topic: 't', partition: 0, offset: 0, leaseToken: first.assignments[0]!.leaseToken }]);
     topics.delete('t');

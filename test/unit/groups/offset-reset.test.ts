@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OffsetOutOfRangeError, PartitionNotFoundError, TopicNotFoundError } from '../../../lib/errors.js';
+import { NotSubscribedError, OffsetOutOfRangeError, PartitionNotFoundError, TopicNotFoundError } from '../../../lib/errors.js';
 import { resetOffset, type ResetTarget } from '../../../lib/groups/offset-reset.js';
 import { FakeLog, FakeTopics, groupHarness } from './fakes.js';
 
@@ -33,6 +33,7 @@ describe('resetOffsets', () => {
   it('moves every partition of a topic, and fences the owner with a new token it learns at its next heartbeat', async () => {
     const { groups, topics, log } = groupHarness();
     const t = topics.create('t', 2);
+    await groups.subscribe('g', 't');
     log.append(t, 0, 5);
     log.append(t, 1, 3);
     const before = await groups.join('g', { topics: ['t'], memberId: 'm' });
@@ -48,24 +49,36 @@ describe('resetOffsets', () => {
   it('changes nothing when one partition’s target is out of range', async () => {
     const { groups, topics, log, store } = groupHarness();
     const t = topics.create('t', 2);
+    await groups.subscribe('g', 't');
     log.append(t, 0, 5);
     log.append(t, 1, 20);
+    const before = await store.loadGroup('g');
     await expect(groups.resetOffsets('g', { topic: 't', to: { offset: 10 } })).rejects.toBeInstanceOf(OffsetOutOfRangeError);
-    expect(await store.loadGroup('g')).toEqual({ members: [], leases: [] });
-    expect(await store.listGroups()).toEqual([]);
+    expect(await store.loadGroup('g')).toEqual(before);
+    expect(before.leases).toEqual([]);
   });
 
-  it('refuses a partition the topic does not have, or a topic that does not exist, changing nothing', async () => {
+  it('refuses a partition the topic does not have, a subscribed topic deleted since, or an unsubscribed topic, changing nothing', async () => {
     const { groups, topics, store } = groupHarness();
     topics.create('t', 2);
+    await groups.subscribe('g', 't');
+    topics.create('u', 1);
+    await groups.subscribe('g', 'u');
+    topics.delete('u');
+    topics.create('v', 1);
+    const before = await store.loadGroup('g');
     await expect(groups.resetOffsets('g', { topic: 't', partition: 2, to: 'earliest' })).rejects.toBeInstanceOf(PartitionNotFoundError);
     await expect(groups.resetOffsets('g', { topic: 'u', to: 'earliest' })).rejects.toBeInstanceOf(TopicNotFoundError);
-    expect(await store.listGroups()).toEqual([]);
+    await expect(groups.resetOffsets('g', { topic: 'v', to: 'earliest' })).rejects.toBeInstanceOf(NotSubscribedError);
+    await expect(groups.resetOffsets('other', { topic: 't', to: 'earliest' })).rejects.toBeInstanceOf(NotSubscribedError);
+    expect(await store.loadGroup('g')).toEqual(before);
+    expect(await store.listGroups()).toEqual(['g']);
   });
 
-  it('creates a group that did not exist, with a committed offset and no owner', async () => {
+  it('moves a subscribed group that has no member: a committed offset and no owner', async () => {
     const { groups, topics, log } = groupHarness();
     log.append(topics.create('t', 1), 0, 3);
+    await groups.subscribe('g', 't');
     await groups.resetOffsets('g', { topic: 't', partition: 0, to: 'latest' });
     expect(await groups.list()).toEqual([{ group: 'g', members: 0 }]);
     expect((await groups.describe('g')).partitions).toEqual([{ topic: 't', partition: 0, owner: null, committedOffset: 3, endOffset: 3, lag: 0 }]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FencedError, GroupNotFoundError, MemberNotFoundError } from '../../../../lib/errors.js';
+import { FencedError, GroupNotEmptyError, GroupNotFoundError, MemberNotFoundError, NotSubscribedError } from '../../../../lib/errors.js';
 import { sleep } from '../../../../lib/client/clock.js';
 import type { ConsumerCalls } from '../../../../lib/client/consumer.js';
 import type {
@@ -14,11 +14,13 @@ import type {
   MembershipResponse,
   ResetOffsetsRequest,
   ResetOffsetsResponse,
+  Subscription,
 } from '../../../../lib/client/types.js';
 import type { InMemoryLog } from './in-memory-log.js';
 
 interface Member {
-  topics: string[];
+  /** `null`: every subscription. */
+  topics: string[] | null;
   expiresAt: number;
   sessionTimeoutMs: number;
 }
@@ -30,17 +32,23 @@ interface Lease {
 }
 
 interface Group {
+  subscriptions: Set<string>;
   members: Map<string, Member>;
   leases: Map<string, Lease>;
 }
 
-export type GroupCall = { call: 'joinGroup' | 'heartbeat' | 'groupFetch' | 'commit' | 'leaveGroup'; group: string; body?: unknown };
+export type GroupCall = {
+  call: 'subscribe' | 'unsubscribe' | 'deleteGroup' | 'joinGroup' | 'heartbeat' | 'groupFetch' | 'commit' | 'leaveGroup';
+  group: string;
+  body?: unknown;
+};
 
 /**
  * Consumer groups in memory over an {@link InMemoryLog}, behind the calls the {@link Consumer} makes
  * ({@link ConsumerCalls}). Not a second coordinator: it assigns round-robin over the members in id order at
  * every join, leave and expiry (and at a heartbeat that finds a partition unassigned); a lease whose owner
  * changes, or that a reset moves, gets a new token; a commit is refused (`FENCED`) unless owner and token match.
+ * A group reads only its subscriptions (`NOT_SUBSCRIBED` otherwise), as docs/api.md v1.1 says.
  */
 export class InMemoryGroups implements ConsumerCalls {
   readonly groups = new Map<string, Group>();
@@ -73,13 +81,38 @@ export class InMemoryGroups implements ConsumerCalls {
     for (const g of this.groups.values()) for (const key of [...g.leases.keys()]) if (splitKey(key)[0] === name) g.leases.delete(key);
   }
 
+  async subscribe(group: string, topic: string): Promise<Subscription> {
+    this.calls.push({ call: 'subscribe', group, body: { topic } });
+    this.log.topic(topic);
+    this.group(group).subscriptions.add(topic);
+    return { group, topic };
+  }
+
+  /** Unsubscribes: the topic's leases end (owner gone), committed offsets stay. */
+  async unsubscribe(group: string, topic: string): Promise<void> {
+    this.calls.push({ call: 'unsubscribe', group, body: { topic } });
+    const g = this.group(group);
+    g.subscriptions.delete(topic);
+    for (const [key, lease] of g.leases) if (splitKey(key)[0] === topic) lease.owner = null;
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    this.calls.push({ call: 'deleteGroup', group });
+    const g = this.groups.get(group);
+    if (!g) throw new GroupNotFoundError(group);
+    if (g.members.size > 0) throw new GroupNotEmptyError(group, g.members.size);
+    this.groups.delete(group);
+  }
+
   async joinGroup(group: string, request: JoinGroupRequest): Promise<MembershipResponse> {
     this.calls.push({ call: 'joinGroup', group, body: request });
-    for (const topic of request.topics) this.log.topic(topic);
     const g = this.group(group);
+    if (!request.topics && g.subscriptions.size === 0) throw new NotSubscribedError(group, null);
+    this.requireSubscribed(group, request.topics ?? []);
+    for (const topic of request.topics ?? []) this.log.topic(topic);
     const memberId = request.memberId ?? randomUUID();
     const sessionTimeoutMs = request.sessionTimeoutMs ?? 30_000;
-    g.members.set(memberId, { topics: request.topics, sessionTimeoutMs, expiresAt: this.log.clock.now() + sessionTimeoutMs });
+    g.members.set(memberId, { topics: request.topics ?? null, sessionTimeoutMs, expiresAt: this.log.clock.now() + sessionTimeoutMs });
     this.rebalance(g);
     return this.membership(g, memberId);
   }
@@ -88,7 +121,7 @@ export class InMemoryGroups implements ConsumerCalls {
     this.calls.push({ call: 'heartbeat', group });
     const { g, member } = this.member(group, memberId);
     member.expiresAt = this.log.clock.now() + member.sessionTimeoutMs;
-    const subscribed = new Set([...g.members.values()].flatMap((m) => m.topics));
+    const subscribed = new Set([...g.members.values()].flatMap((m) => this.topicsOf(g, m)));
     const unassigned = [...subscribed].some((t) => this.log.topics.get(t)?.partitions.some((_, p) => !g.leases.has(leaseKey(t, p))));
     if (unassigned) this.rebalance(g);
     return this.membership(g, memberId);
@@ -104,6 +137,7 @@ export class InMemoryGroups implements ConsumerCalls {
     this.calls.push({ call: 'groupFetch', group, body: request });
     await this.beforeFetch?.(request);
     this.member(group, memberId);
+    this.requireSubscribed(group, (request.positions ?? []).map((p) => p.topic));
     let batches = this.read(this.group(group), memberId, request);
     if ((request.waitMs ?? 0) > 0 && batches.every((b) => b.records.length === 0)) {
       await sleep(request.waitMs!, signal, this.log.clock);
@@ -115,6 +149,7 @@ export class InMemoryGroups implements ConsumerCalls {
   async commit(group: string, memberId: string, offsets: CommitOffset[]): Promise<CommitResponse> {
     this.calls.push({ call: 'commit', group, body: { offsets } });
     const { g } = this.member(group, memberId);
+    this.requireSubscribed(group, offsets.map((o) => o.topic));
     const results: CommitResult[] = offsets.map(({ topic, partition, offset, leaseToken }) => {
       const lease = g.leases.get(leaseKey(topic, partition));
       if (!lease || lease.owner !== memberId || lease.token !== leaseToken) {
@@ -149,6 +184,7 @@ export class InMemoryGroups implements ConsumerCalls {
     const owned = (memberId: string) => [...g.leases.values()].filter((l) => l.owner === memberId).length;
     return {
       group,
+      subscriptions: [...g.subscriptions].sort(),
       members: [...g.members].map(([memberId, m]) => ({ memberId, expiresAt: m.expiresAt, partitions: owned(memberId) })),
       partitions: [...g.leases].map(([key, lease]) => {
         const [topic, partition] = splitKey(key);
@@ -166,7 +202,7 @@ export class InMemoryGroups implements ConsumerCalls {
     const positions = new Map((request.positions ?? []).map((p) => [leaseKey(p.topic, p.partition), p.offset]));
     const batches = [];
     for (const [key, lease] of g.leases) {
-      if (lease.owner !== memberId) continue;
+      if (lease.owner !== memberId || !g.subscriptions.has(splitKey(key)[0])) continue;
       const [topic, partition] = splitKey(key);
       const log = this.log.partition(topic, partition);
       const reset = request.autoOffsetReset === 'latest' ? log.length : 0;
@@ -179,7 +215,7 @@ export class InMemoryGroups implements ConsumerCalls {
 
   private group(name: string): Group {
     let g = this.groups.get(name);
-    if (!g) this.groups.set(name, (g = { members: new Map(), leases: new Map() }));
+    if (!g) this.groups.set(name, (g = { subscriptions: new Set(), members: new Map(), leases: new Map() }));
     return g;
   }
 
@@ -197,7 +233,7 @@ export class InMemoryGroups implements ConsumerCalls {
   private rebalance(g: Group): void {
     const members = [...g.members.keys()].sort();
     let i = 0;
-    for (const name of [...new Set([...g.members.values()].flatMap((m) => m.topics))].sort()) {
+    for (const name of [...new Set([...g.members.values()].flatMap((m) => this.topicsOf(g, m)))].sort()) {
       const partitions = this.log.topics.get(name)?.partitions.length ?? 0;
       for (let p = 0; p < partitions; p++) {
         const owner = members.length > 0 ? members[i++ % members.length]! : null;
@@ -209,9 +245,18 @@ export class InMemoryGroups implements ConsumerCalls {
     for (const lease of g.leases.values()) if (lease.owner !== null && !g.members.has(lease.owner)) lease.owner = null;
   }
 
+  private topicsOf(g: Group, member: Member): string[] {
+    return (member.topics ?? [...g.subscriptions]).filter((t) => g.subscriptions.has(t));
+  }
+
+  private requireSubscribed(group: string, topics: readonly string[]): void {
+    const missing = topics.find((t) => !this.groups.get(group)?.subscriptions.has(t));
+    if (missing !== undefined) throw new NotSubscribedError(group, missing);
+  }
+
   private membership(g: Group, memberId: string): MembershipResponse {
     const assignments = [...g.leases]
-      .filter(([, lease]) => lease.owner === memberId)
+      .filter(([key, lease]) => lease.owner === memberId && g.subscriptions.has(splitKey(key)[0]))
       .map(([key, lease]) => ({ topic: splitKey(key)[0], partition: splitKey(key)[1], leaseToken: lease.token, committedOffset: lease.committed }));
     return { memberId, heartbeatIntervalMs: this.heartbeatIntervalMs, assignments };
   }

@@ -58,6 +58,9 @@ export class InMemoryShardlog implements CliClient {
 
   listGroups = () => this.groups.listGroups();
   describeGroup = (group: string) => this.groups.describeGroup(group);
+  subscribe = (group: string, topic: string) => this.groups.subscribe(group, topic);
+  unsubscribe = (group: string, topic: string) => this.groups.unsubscribe(group, topic);
+  deleteGroup = (group: string) => this.groups.deleteGroup(group);
 
   async resetOffsets(...args: Parameters<InMemoryGroups['resetOffsets']>) {
     this.adminCalls.push({ call: 'resetOffsets', args });
