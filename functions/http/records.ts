@@ -2,9 +2,11 @@ import {
   DEFAULT_FETCH_LIMIT,
   DEFAULT_MAX_BYTES,
   MAX_FETCH_LIMIT,
+  MAX_HEADER_NAME_BYTES,
+  MAX_HEADERS_PER_RECORD,
   MAX_MAX_BYTES,
-  MAX_RECORD_BYTES,
   MAX_RECORDS_PER_REQUEST,
+  MAX_TIMESTAMP,
   MAX_WAIT_MS,
 } from '../../lib/contract/limits.js';
 import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
@@ -12,24 +14,16 @@ import type { GroupBatch } from '../../lib/groups/group-service.js';
 import type { StoredRecord } from '../../lib/log/batch-format.js';
 import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
 import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-types.js';
+import { checkHeaderCount, checkHeaderName, checkRecordSize } from '../../lib/log/record-rules.js';
 import { checkFitsResponse, isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
 import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
 import { JsonText } from './handler.js';
 import { dictionary, int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
 
-/**
- * Headers per record. Kafka sets no count of its own (only the record size); SQS allows 10 message attributes,
- * Pub/Sub 100. 64 leaves room for tracing and routing headers while keeping one record's header map small
- * enough to scan; a record over it is refused with 413 like any other limit.
- */
-export const MAX_HEADERS_PER_RECORD = 64;
-/** Bytes (UTF-8) of one header name: 256, as Kinesis partition keys and SQS attribute names. */
-export const MAX_HEADER_NAME_BYTES = 256;
 /** `Idempotency-Key`: 1..128 visible ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** The largest timestamp a JavaScript Date can hold (ms). */
-export const MAX_TIMESTAMP = 8_640_000_000_000_000;
+export { MAX_HEADER_NAME_BYTES, MAX_HEADERS_PER_RECORD, MAX_TIMESTAMP };
 
 export type Encoding = RecordEncoding;
 
@@ -91,30 +85,18 @@ export function parseRecord(raw: unknown, i: number, encoding: Encoding): Produc
   if (record.headers !== undefined) {
     if (!isObject(record.headers)) throw new InvalidRequestError(`${where}.headers must be an object of strings`);
     const entries = Object.entries(record.headers);
-    if (entries.length > MAX_HEADERS_PER_RECORD) {
-      throw new PayloadTooLargeError(`${where} has ${entries.length} headers; a record may have at most ${MAX_HEADERS_PER_RECORD}`, {
-        details: { limitHeaders: MAX_HEADERS_PER_RECORD, index: i },
-      });
-    }
+    checkHeaderCount(entries.length, where, i);
     for (const [name, v] of entries) {
-      if (name.length === 0) throw new InvalidRequestError(`${where}.headers has an empty name`);
+      if (name.length === 0) checkHeaderName(0, where, i);
       const shown = `${where}.headers.${echo(name)}`;
       if (typeof v !== 'string') throw new InvalidRequestError(`${shown} must be a string`);
       const nameBytes = Buffer.byteLength(wellFormed(name, `${where} header name '${echo(name)}'`), 'utf8');
-      if (nameBytes > MAX_HEADER_NAME_BYTES) {
-        throw new PayloadTooLargeError(`${where} has a header name of ${nameBytes} bytes; at most ${MAX_HEADER_NAME_BYTES} are allowed`, {
-          details: { limitBytes: MAX_HEADER_NAME_BYTES, index: i },
-        });
-      }
+      checkHeaderName(nameBytes, where, i);
       size += nameBytes + Buffer.byteLength(wellFormed(v, shown), 'utf8');
       headers[name] = v;
     }
   }
-  if (size > MAX_RECORD_BYTES) {
-    throw new PayloadTooLargeError(`${where} is ${size} bytes; one record may be at most ${MAX_RECORD_BYTES} bytes`, {
-      details: { limitBytes: MAX_RECORD_BYTES, index: i },
-    });
-  }
+  checkRecordSize(size, where, i);
   const partition = record.partition === undefined ? undefined : int(record.partition, `${where}.partition`, { min: 0, max: MAX_PARTITIONS - 1 });
   const timestamp = record.timestamp === undefined ? undefined : int(record.timestamp, `${where}.timestamp`, { min: 0, max: MAX_TIMESTAMP });
   return {
@@ -271,4 +253,5 @@ export function jsonValueBytes(value: unknown, field: string): Uint8Array {
 }
 
 const base64String = (bytes: Uint8Array): string => `"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"`;
-const utf8Decoder = new TextDecoder();
+// ignoreBOM: a key that begins with U+FEFF comes back with it, as wireSize counts it.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
