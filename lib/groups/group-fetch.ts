@@ -1,12 +1,12 @@
 import { mapLimit } from '../concurrency.js';
 import { MemberNotFoundError, OffsetOutOfRangeError } from '../errors.js';
-import type { ReadResult, StartPosition } from '../log/log-types.js';
+import type { ReadOptions, ReadResult, StartPosition } from '../log/log-types.js';
 import type { RecordEncoding } from '../log/wire-size.js';
 import type { Topic } from '../topics/topic.js';
 import { compare } from './assignment.js';
 import type { TopicPartitionOffset } from './commits.js';
 import { CONCURRENCY, type GroupContext, type ResetPolicy } from './context.js';
-import { trim, type GroupBatch } from './group-batch.js';
+import { trim, trimBatches, type GroupBatch } from './group-batch.js';
 import { currentLeases, partitionKey, resolveTopics } from './group-records.js';
 import type { LeaseRecord } from './lease-store.js';
 import { liveMembers } from './session.js';
@@ -21,6 +21,8 @@ export interface GroupFetchInput {
   readonly positions?: readonly TopicPartitionOffset[];
   /** Where partitions with nothing committed start in this fetch; the service's policy when absent. */
   readonly resetPolicy?: ResetPolicy;
+  /** Hand back stored batches instead of records (`ReadOptions.batches`, docs/api.md "Binary record batches"). */
+  readonly batches?: ReadOptions['batches'];
 }
 
 /**
@@ -50,18 +52,19 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
     maxBytes: Math.max(1, Math.floor(input.maxBytes / held.length)),
     encoding,
     resetPolicy: input.resetPolicy ?? ctx.resetPolicy,
+    ...(input.batches ? { batches: input.batches } : {}),
   };
   const readAll = () =>
     mapLimit(held, CONCURRENCY, (lease) => readLease(ctx, lease, topics.get(lease.topic)!, positions.get(partitionKey(lease)), share));
   let batches = await readAll();
-  if (input.waitMs > 0 && batches.every((b) => b.records.length === 0)) {
+  if (input.waitMs > 0 && batches.every((b) => b.records.length === 0 && (b.batches ?? []).length === 0)) {
     const waitOn = batches.map((b) => ({ topic: topics.get(b.topic)!, partition: b.partition, offset: b.nextOffset }));
     if (await ctx.log.waitForAny(waitOn, input.waitMs)) {
       for (const b of batches) positions.set(partitionKey(b), b.nextOffset);
       batches = await readAll();
     }
   }
-  return trim(batches, input.limit, input.maxBytes, encoding);
+  return input.batches ? trimBatches(batches, input.limit, input.maxBytes) : trim(batches, input.limit, input.maxBytes, encoding);
 }
 
 /** How each partition is read: an even share of `limit` and `maxBytes`, and where nothing committed starts. */
@@ -70,6 +73,7 @@ interface ReadShare {
   readonly maxBytes: number;
   readonly encoding: RecordEncoding;
   readonly resetPolicy: ResetPolicy;
+  readonly batches?: ReadOptions['batches'];
 }
 
 /** One held partition, from `position` if given, else from its committed offset, else by `share.resetPolicy`. */
@@ -83,7 +87,7 @@ async function readLease(
   const policy: StartPosition = { kind: share.resetPolicy };
   const { limit, maxBytes, encoding } = share;
   const read = (start: StartPosition): Promise<ReadResult> =>
-    ctx.log.read(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
+    ctx.log.read(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward', ...(share.batches ? { batches: share.batches } : {}) });
   let result: ReadResult;
   if (position !== undefined) result = await read({ kind: 'offset', offset: position });
   else if (lease.committedOffset === null) result = await read(policy);
@@ -96,6 +100,14 @@ async function readLease(
       result = await read(policy);
     }
   }
-  const { records, nextOffset, endOffset } = result;
-  return { topic: lease.topic, partition: lease.partition, leaseToken: lease.leaseToken, records, nextOffset, endOffset };
+  const { records, nextOffset, endOffset, batches, firstOffset } = result;
+  return {
+    topic: lease.topic,
+    partition: lease.partition,
+    leaseToken: lease.leaseToken,
+    records,
+    ...(batches ? { batches, firstOffset: firstOffset ?? nextOffset } : {}),
+    nextOffset,
+    endOffset,
+  };
 }
