@@ -11,13 +11,13 @@ import {
 } from '../../lib/contract/limits.js';
 import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
 import type { GroupBatch } from '../../lib/groups/group-service.js';
-import type { StoredRecord } from '../../lib/log/batch-format.js';
-import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
+import { JsonDepthError, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
 import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-types.js';
 import { checkHeaderCount, checkHeaderName, checkRecordSize } from '../../lib/log/record-rules.js';
-import { checkFitsResponse, isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
+import { checkFitsResponse, type RecordEncoding } from '../../lib/log/wire-size.js';
+import { encodeWireRecord } from '../../lib/log/wire-record.js';
 import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
-import { JsonText } from './handler.js';
+import { JsonText } from './body.js';
 import { dictionary, int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
 
 /** `Idempotency-Key`: 1..128 visible ASCII characters. */
@@ -26,17 +26,13 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export { MAX_HEADER_NAME_BYTES, MAX_HEADERS_PER_RECORD, MAX_TIMESTAMP };
 
 export type Encoding = RecordEncoding;
+export { encodeWireRecord };
 
 const utf8 = new TextEncoder();
 
 /** Turns a produce request (body + headers) into a typed {@link ProduceInput}, or throws a 400/413. */
 export function parseProduceRequest(body: unknown, headers: Readonly<Record<string, string>>): ProduceInput {
-  const idempotencyKey = headers['idempotency-key'];
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new InvalidRequestError(
-      `Idempotency-Key must be 1 to 128 visible ASCII characters (got ${idempotencyKey.length} characters)`,
-    );
-  }
+  const idempotencyKey = idempotencyKeyOf(headers);
   const request = requiredObjectBody(body, ['records', 'encoding', 'expectedOffsets']);
   const encoding = oneOf<Encoding>(request.encoding, 'encoding', ['json', 'base64'], 'json');
   if (!Array.isArray(request.records) || request.records.length === 0) {
@@ -55,6 +51,17 @@ export function parseProduceRequest(body: unknown, headers: Readonly<Record<stri
   };
   records.forEach(checkFitsResponse);
   return input;
+}
+
+/** The request's `Idempotency-Key`, if any. @throws InvalidRequestError for a malformed one. */
+export function idempotencyKeyOf(headers: Readonly<Record<string, string>>): string | undefined {
+  const idempotencyKey = headers['idempotency-key'];
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new InvalidRequestError(
+      `Idempotency-Key must be 1 to 128 visible ASCII characters (got ${idempotencyKey.length} characters)`,
+    );
+  }
+  return idempotencyKey;
 }
 
 /**
@@ -120,7 +127,7 @@ function wellFormed(text: string, field: string): string {
   return text;
 }
 
-function parseExpectedOffsets(raw: unknown): Map<number, number> {
+export function parseExpectedOffsets(raw: unknown): Map<number, number> {
   if (!isObject(raw)) throw new InvalidRequestError('expectedOffsets must be an object of "<partition>": <offset>');
   const out = new Map<number, number>();
   for (const [p, offset] of Object.entries(raw)) {
@@ -173,44 +180,6 @@ export function parseFetchQuery(query: Readonly<Record<string, string>>): FetchQ
   };
 }
 
-/**
- * A stored record as the API returns it (API.md: `{ "offset", "timestamp", "key", "value", "headers" }`), as
- * JSON text. With `encoding=base64`, key and value are base64 of the exact bytes that were produced. With
- * `encoding=json`, a key is UTF-8 text and a value is JSON: a value produced as JSON is its stored JSON text,
- * spliced in without being parsed again (so its digits, `__proto__` keys and depth come back as accepted); raw
- * bytes that are UTF-8 JSON text within {@link MAX_JSON_DEPTH} are spliced the same way; anything else comes
- * back as base64 marked `"valueEncoding": "base64"` (a key that is not UTF-8: `"keyEncoding": "base64"`).
- *
- * `wireSize` (lib/log/wire-size.ts) measures exactly this text as Lambda carries it; reads cut by that measure.
- */
-export function encodeWireRecord(record: StoredRecord, encoding: Encoding): string {
-  let key = 'null';
-  let keyEncoding = '';
-  if (record.key !== null) {
-    if (encoding === 'json' && isUtf8(record.key)) key = JSON.stringify(utf8Decoder.decode(record.key));
-    else {
-      key = base64String(record.key);
-      if (encoding === 'json') keyEncoding = ',"keyEncoding":"base64"';
-    }
-  }
-  let value: string;
-  let valueEncoding = '';
-  if (encoding === 'base64') value = base64String(record.value);
-  else if (record.valueIsJson) value = utf8Decoder.decode(record.value);
-  else {
-    const text = jsonTextOf(record.value);
-    if (text !== undefined) value = text;
-    else {
-      value = base64String(record.value);
-      valueEncoding = ',"valueEncoding":"base64"';
-    }
-  }
-  const headers = Object.keys(record.headers)
-    .map((name) => `${JSON.stringify(name)}:${JSON.stringify(record.headers[name])}`)
-    .join(',');
-  return `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${key},"value":${value},"headers":{${headers}}${keyEncoding}${valueEncoding}}`;
-}
-
 /** The body of a partition fetch (API.md, "Fetch"), as JSON text. */
 export function encodeFetchResponse(result: ReadResult, encoding: Encoding): JsonText {
   const records = result.records.map((r) => encodeWireRecord(r, encoding)).join(',');
@@ -251,7 +220,3 @@ export function jsonValueBytes(value: unknown, field: string): Uint8Array {
     });
   }
 }
-
-const base64String = (bytes: Uint8Array): string => `"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"`;
-// ignoreBOM: a key that begins with U+FEFF comes back with it, as wireSize counts it.
-const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
