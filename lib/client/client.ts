@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { UnavailableError } from '../errors.js';
 import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
-import { HttpClient, type HttpClientOptions } from './http-client.js';
+import { BinaryRequestBody, HttpClient, type HttpClientOptions } from './http-client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 import type {
   CommitOffset,
@@ -25,11 +26,25 @@ import type {
   TopicSummary,
   UpdateTopicRequest,
 } from './types.js';
+import { BATCHES_MEDIA_TYPE, decodeFetch, decodeGroupFetch, encodeProduce } from './wire.js';
 
 /** The default base URL: the local stack of `npm start`. */
 export const DEFAULT_URL = 'http://127.0.0.1:4000';
 
-export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: string };
+/**
+ * How records travel: `json`, the contract's JSON bodies (what curl sends), or `binary`, stored record batches
+ * encoded and decoded by the SDK (docs/api.md, "Binary record batches").
+ */
+export type WireFormat = 'json' | 'binary';
+
+export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & {
+  url?: string;
+  /** The format of the {@link Producer} and {@link Consumer} this client builds (default `binary`). */
+  wire?: WireFormat;
+};
+
+/** How long a topic's partition count is trusted by a binary produce before it is read again. */
+const PARTITION_COUNT_MAX_AGE_MS = 60_000;
 
 /**
  * One typed method per route of the shardlog HTTP API (docs/api.md), plus the {@link Producer} and
@@ -44,9 +59,16 @@ export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: str
  */
 export class ShardlogClient implements ProducerCalls, ConsumerCalls {
   readonly http: HttpClient;
+  /** The format of the producers and consumers this client builds. */
+  readonly wire: WireFormat;
+  private readonly partitionCounts = new Map<string, { partitions: number; at: number }>();
+  /** The timestamp a record without one got when first encoded: every retry of it sends the same bytes. */
+  private readonly stamped = new WeakMap<ProduceRecord, number>();
 
   constructor(options: ShardlogClientOptions = {}) {
-    this.http = new HttpClient({ ...options, url: options.url ?? DEFAULT_URL });
+    const { wire, ...http } = options;
+    this.http = new HttpClient({ ...http, url: options.url ?? DEFAULT_URL });
+    this.wire = wire ?? 'binary';
   }
 
   /** The base URL requests go to. */
@@ -56,12 +78,23 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
 
   /** A batching, retrying, order-keeping producer. Call `close()` when done. */
   producer(options: ProducerOptions = {}): Producer {
-    return new Producer(this, options);
+    const calls: ProducerCalls = {
+      describeTopic: (topic) => this.describeTopic(topic),
+      produce: (topic, records, produce) => this.produce(topic, records, { ...produce, format: this.wire }),
+    };
+    return new Producer(calls, options);
   }
 
   /** A consumer-group member; `run()` it with a group, topics and a batch handler. */
   consumer(options: ConsumerOptions = {}): Consumer {
-    return new Consumer(this, options);
+    const calls: ConsumerCalls = {
+      joinGroup: (group, request, signal) => this.joinGroup(group, request, signal),
+      heartbeat: (group, memberId, signal) => this.heartbeat(group, memberId, signal),
+      commit: (group, memberId, offsets) => this.commit(group, memberId, offsets),
+      leaveGroup: (group, memberId) => this.leaveGroup(group, memberId),
+      groupFetch: (group, memberId, request, signal) => this.groupFetch(group, memberId, request, signal, this.wire),
+    };
+    return new Consumer(calls, options);
   }
 
   // ---- health and topics ----
@@ -113,7 +146,8 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
    * @example
    * await client.produce('accounts', [{ key: 'a-1', value: { deposited: 10 } }], { expectedOffsets: { 0: 17 } });
    */
-  async produce(topic: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResponse> {
+  async produce(topic: string, records: ProduceRecord[], options: ProduceOptions & { format?: WireFormat } = {}): Promise<ProduceResponse> {
+    if (options.format === 'binary') return this.produceBinary(topic, records, options);
     const body: Record<string, unknown> = { records };
     if (options.encoding) body.encoding = options.encoding;
     if (options.expectedOffsets) body.expectedOffsets = options.expectedOffsets;
@@ -125,15 +159,55 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
   }
 
   /**
-   * `GET /v1/topics/{topic}/partitions/{partition}/records`: reads one partition without a group.
+   * A produce as stored batches (docs/api.md, "Binary record batches"), one per partition, encoded and
+   * compressed here. Partitions are chosen as the server would (an explicit one, else the key's, else one per
+   * request); a record without a timestamp gets this process's clock the first time it is sent.
+   */
+  private async produceBinary(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const partitions = records.every((r) => r.partition !== undefined) ? 1 : await this.partitionCount(topic);
+    const timestampOf = (record: ProduceRecord): number => {
+      if (record.timestamp !== undefined) return record.timestamp;
+      let stamp = this.stamped.get(record);
+      if (stamp === undefined) this.stamped.set(record, (stamp = Date.now()));
+      return stamp;
+    };
+    const encoded = encodeProduce(records, {
+      partitions,
+      idempotencyKey,
+      timestampOf,
+      ...(options.encoding ? { encoding: options.encoding } : {}),
+      ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}),
+    });
+    const response = await this.http.request<ProduceResponse>('POST', `/v1/topics/${seg(topic)}/records`, {
+      body: new BinaryRequestBody(encoded.body, BATCHES_MEDIA_TYPE),
+      headers: { 'idempotency-key': idempotencyKey },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return encoded.order(response);
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known && Date.now() - known.at < PARTITION_COUNT_MAX_AGE_MS) return known.partitions;
+    const { partitions } = await this.describeTopic(topic);
+    this.partitionCounts.set(topic, { partitions, at: Date.now() });
+    return partitions;
+  }
+
+  /**
+   * `GET /v1/topics/{topic}/partitions/{partition}/records`: reads one partition without a group; `binary`
+   * moves the stored batches and decodes them here, into the same records (`encoding` is then `json`).
    * @throws OffsetOutOfRangeError with `details.startOffset` / `details.endOffset`.
    */
-  fetch(topic: string, partition: number, options: FetchOptions = {}, signal?: AbortSignal): Promise<FetchResponse> {
-    return this.http.request('GET', `/v1/topics/${seg(topic)}/partitions/${partition}/records`, {
+  async fetch(topic: string, partition: number, options: FetchOptions = {}, signal?: AbortSignal, format: WireFormat = 'json'): Promise<FetchResponse> {
+    const response = await this.http.request<FetchResponse | Uint8Array>('GET', `/v1/topics/${seg(topic)}/partitions/${partition}/records`, {
       query: { ...options },
       extraTimeoutMs: options.waitMs ?? 0,
+      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE } : {}),
       ...(signal ? { signal } : {}),
     });
+    return response instanceof Uint8Array ? decodeFetch(response, loadUrl) : response;
   }
 
   // ---- consumer groups ----
@@ -160,12 +234,14 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
   }
 
   /** `POST /v1/groups/{group}/members/{memberId}/fetch`: reads the member's assigned partitions. */
-  groupFetch(group: string, memberId: string, request: GroupFetchRequest = {}, signal?: AbortSignal): Promise<GroupFetchResponse> {
-    return this.http.request('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/fetch`, {
+  async groupFetch(group: string, memberId: string, request: GroupFetchRequest = {}, signal?: AbortSignal, format: WireFormat = 'json'): Promise<GroupFetchResponse> {
+    const response = await this.http.request<GroupFetchResponse | Uint8Array>('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/fetch`, {
       body: request,
       extraTimeoutMs: request.waitMs ?? 0,
+      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE } : {}),
       ...(signal ? { signal } : {}),
     });
+    return response instanceof Uint8Array ? decodeGroupFetch(response, loadUrl) : response;
   }
 
   /**
@@ -204,6 +280,13 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
   runMaintenance(request: MaintenanceRequest = {}): Promise<MaintenanceResponse> {
     return this.http.request('POST', '/v1/admin/maintenance', { body: request });
   }
+}
+
+/** The bytes of a presigned GET URL a binary fetch handed out instead of a batch's bytes. */
+async function loadUrl(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new UnavailableError(`a presigned batch URL answered HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** One path segment; names are `[A-Za-z0-9._-]` by contract, but a bad one must fail at the server, not here. */
