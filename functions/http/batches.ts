@@ -56,7 +56,7 @@ export function parseBatchesProduce(req: HttpRequest): BatchesProduceInput {
   } catch (cause) {
     throw new InvalidRequestError('the frame of a batches body is not valid JSON', { cause });
   }
-  const body = requiredObjectBody(frame, ['recordBatches', 'expectedOffsets'], 'frame');
+  const body = requiredObjectBody(frame, ['recordBatches', 'expectedOffsets', 'partitionCount'], 'frame');
   if (!Array.isArray(body.recordBatches) || body.recordBatches.length === 0 || body.recordBatches.length > MAX_PARTITIONS) {
     throw new InvalidRequestError(`recordBatches must be an array of 1 to ${MAX_PARTITIONS} batches`);
   }
@@ -84,8 +84,10 @@ export function parseBatchesProduce(req: HttpRequest): BatchesProduceInput {
   if (at !== payload.length) {
     throw new InvalidRequestError(`the payload holds ${payload.length - at} bytes after its last batch`);
   }
+  const partitionCount = body.partitionCount === undefined ? undefined : int(body.partitionCount, 'partitionCount', { min: 1, max: MAX_PARTITIONS });
   return {
     batches,
+    ...(partitionCount !== undefined ? { partitionCount } : {}),
     ...(body.expectedOffsets !== undefined ? { expectedOffsets: parseExpectedOffsets(body.expectedOffsets) } : {}),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UnavailableError } from '../errors.js';
+import { InvalidRequestError, UnavailableError } from '../errors.js';
 import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
 import { BinaryRequestBody, HttpClient, type HttpClientOptions } from './http-client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
@@ -164,6 +164,17 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
    * request); a record without a timestamp gets this process's clock the first time it is sent.
    */
   private async produceBinary(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
+    try {
+      return await this.produceBinaryOnce(topic, records, options);
+    } catch (error) {
+      // Placed by a stale partition count: nothing was appended; read the count again and place them anew.
+      if (!(error instanceof InvalidRequestError) || error.details.field !== 'partitionCount') throw error;
+      this.partitionCounts.delete(topic);
+      return this.produceBinaryOnce(topic, records, options);
+    }
+  }
+
+  private async produceBinaryOnce(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
     const idempotencyKey = options.idempotencyKey ?? randomUUID();
     const partitions = records.every((r) => r.partition !== undefined) ? 1 : await this.partitionCount(topic);
     const timestampOf = (record: ProduceRecord): number => {

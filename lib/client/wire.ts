@@ -66,7 +66,8 @@ export function encodeProduce(
     entries.push({ partition, length: batch.length });
     indexes.push(...list.map((e) => e.index));
   }
-  const frame: ProduceFrame = { recordBatches: entries, ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}) };
+  const placed = records.some((r) => r.partition === undefined);
+  const frame: ProduceFrame = { recordBatches: entries, ...(placed ? { partitionCount: options.partitions } : {}), ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}) };
   return {
     body: encodeEnvelope(frame, parts),
     order: (response) => {

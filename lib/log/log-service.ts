@@ -82,6 +82,12 @@ export class LogService {
    *   {@link produce} throws.
    */
   async produceBatches(topic: Topic, input: BatchesProduceInput): Promise<ProduceOutput> {
+    if (input.partitionCount !== undefined && input.partitionCount !== topic.partitions) {
+      throw new InvalidRequestError(
+        `the batches were placed for ${input.partitionCount} partitions, but topic '${topic.name}' has ${topic.partitions}; place them again`,
+        { details: { field: 'partitionCount', partitions: topic.partitions } },
+      );
+    }
     const now = this.now();
     const batches = await loadUploads(topic, input.batches, this.uploads);
     const appends = batches.map(({ partition, batch }) => ({ partition: checkPartition(topic, partition), batch }));

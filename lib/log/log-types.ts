@@ -30,6 +30,8 @@ export interface ProduceInput {
  */
 export interface BatchesProduceInput {
   readonly batches: readonly BatchToProduce[];
+  /** The partition count the client placed keyed records by (`ProduceFrame.partitionCount`). */
+  readonly partitionCount?: number;
   readonly expectedOffsets?: ReadonlyMap<number, number>;
   readonly idempotencyKey?: string;
 }

@@ -29,6 +29,12 @@ export type ProduceBatchEntry =
 /** The frame of a produce request (content type {@link BATCHES_MEDIA_TYPE}). */
 export interface ProduceFrame {
   readonly recordBatches: readonly ProduceBatchEntry[];
+  /**
+   * The partition count the client placed keyed records by: an append is refused (400, `details.partitions`
+   * the topic's count) when the topic has another, so that a client with a stale count reads it again instead
+   * of storing keyed records where the server would not have put them.
+   */
+  readonly partitionCount?: number;
   readonly expectedOffsets?: Readonly<Record<string, number>>;
 }
 

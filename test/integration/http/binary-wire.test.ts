@@ -4,6 +4,7 @@ import { ShardlogClient } from '../../../lib/client/client.js';
 import type { ProduceRecord } from '../../../lib/client/types.js';
 import { BATCHES_MEDIA_TYPE, decodeFetch, encodeProduce } from '../../../lib/client/wire.js';
 import { encodeBatch } from '../../../lib/log/batch-format.js';
+import { partitionFor } from '../../../lib/log/partitioner.js';
 import { encodeEnvelope } from '../../../lib/log/wire-batches.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
 
@@ -112,6 +113,17 @@ describe('binary produce and fetch', () => {
     const other = encodeProduce([{ key: 'k', value: 2 }], { partitions: 2, idempotencyKey: 'key-1', timestampOf: () => 1 });
     expect((await postBatches('wire-idem', other.body, { 'idempotency-key': 'key-1' })).status).toBe(409);
     expect((await endOffsets('wire-idem')).reduce((a, b) => a + b)).toBe(1);
+  });
+
+  it('places keyed records by the current partition count after the topic grew, as a JSON produce would', async () => {
+    await client.createTopic({ name: 'wire-grow', partitions: 2 });
+    await client.produce('wire-grow', [{ key: 'warm', value: 0 }], { format: 'binary' }); // caches 2 partitions
+    await client.updateTopic('wire-grow', { partitions: 4 });
+    const key = Array.from({ length: 64 }, (_, i) => `key-${i}`).find((k) => partitionFor(utf8.encode(k), 4) !== partitionFor(utf8.encode(k), 2))!;
+    const [binary] = (await client.produce('wire-grow', [{ key, value: 1 }], { format: 'binary' })).records;
+    const [json] = (await client.produce('wire-grow', [{ key, value: 2 }])).records;
+    expect(binary!.partition).toBe(json!.partition);
+    expect(binary!.partition).toBe(partitionFor(utf8.encode(key), 4));
   });
 
   it('delivers through the SDK producer and consumer, which speak binary by default', async () => {
