@@ -5,6 +5,7 @@ import type { ProduceRecord } from '../../../lib/client/types.js';
 import { BATCHES_MEDIA_TYPE, decodeFetch, encodeProduce } from '../../../lib/client/wire.js';
 import { encodeBatch } from '../../../lib/log/batch-format.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
+import { PRESIGNED_URL_SECONDS, S3UploadStore, type UploadTicket } from '../../../lib/log/upload-store.js';
 import { encodeEnvelope } from '../../../lib/log/wire-batches.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
 
@@ -144,6 +145,87 @@ describe('binary produce and fetch', () => {
     });
     expect(seen).toHaveLength(values.length);
     expect(new Set(seen.map((v) => JSON.stringify(v)))).toEqual(new Set(values.map((v) => JSON.stringify(v))));
+  });
+});
+
+describe('uploads straight to S3', () => {
+  const oneRecord = (value: string) => encodeBatch(0, [{ key: null, value: utf8.encode(value), valueIsJson: true, headers: {}, timestamp: 1 }]);
+
+  async function upload(topic: string, bytes: Uint8Array, length = bytes.length): Promise<UploadTicket> {
+    const response = await fetch(`${server.url}/v1/topics/${topic}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length }),
+    });
+    expect(response.status).toBe(201);
+    const ticket = (await response.json()) as UploadTicket;
+    const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: bytes });
+    expect(put.status).toBe(200);
+    return ticket;
+  }
+
+  const appendUpload = (topic: string, id: string, length: number) =>
+    postBatches(topic, encodeEnvelope({ recordBatches: [{ partition: 0, length, upload: id }] }, []));
+
+  it('appends a batch the client uploaded with a presigned PUT, and reads it back', async () => {
+    await client.createTopic({ name: 'upload-ok', partitions: 1 });
+    const batch = encodeBatch(0, Array.from({ length: 2000 }, (_, i) => ({ key: null, value: utf8.encode(JSON.stringify({ i, pad: 'p'.repeat(20) })), valueIsJson: true, headers: {}, timestamp: i })));
+    const ticket = await upload('upload-ok', batch);
+    expect(new URL(ticket.url).pathname).toMatch(/\/upload\/[^/]+\/[A-Za-z0-9_-]{22}\.batch$/);
+    const appended = await appendUpload('upload-ok', ticket.upload, batch.length);
+    expect(appended.status).toBe(200);
+    const read = await client.fetch('upload-ok', 0, { limit: 10_000 }, undefined, 'binary');
+    expect(read.records.map((r) => (r.value as { i: number }).i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it('refuses with 400, appending nothing, a pointer to a missing upload, one of another size, and one that fails its CRC', async () => {
+    await client.createTopic({ name: 'upload-bad', partitions: 1 });
+    expect((await appendUpload('upload-bad', 'A'.repeat(22), 100)).status).toBe(400);
+    const good = oneRecord('1');
+    const ticket = await upload('upload-bad', good);
+    expect((await appendUpload('upload-bad', ticket.upload, good.length + 1)).status).toBe(400);
+    expect((await appendUpload('upload-bad', ticket.upload, good.length - 1)).status).toBe(400);
+    const flipped = oneRecord('2');
+    flipped[flipped.length - 1]! ^= 0xff;
+    const corrupt = await upload('upload-bad', flipped);
+    const refused = await appendUpload('upload-bad', corrupt.upload, flipped.length);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error!.message).toMatch(/checksum mismatch/);
+    expect(await endOffsets('upload-bad')).toEqual([0]);
+  });
+
+  it('signs the PUT with its Content-Length, so that S3 refuses another size (s3rver checks no v4 signature: only that it is signed)', async () => {
+    await client.createTopic({ name: 'upload-size', partitions: 1 });
+    const response = await fetch(`${server.url}/v1/topics/upload-size/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ length: 10 }),
+    });
+    const ticket = (await response.json()) as UploadTicket;
+    expect(new URL(ticket.url).searchParams.get('X-Amz-SignedHeaders')!.split(';')).toContain('content-length');
+    expect(ticket.headers).toEqual({ 'content-length': '10' });
+    expect(new URL(ticket.url).searchParams.get('X-Amz-Expires')).toBe(String(PRESIGNED_URL_SECONDS));
+  });
+
+  it('refuses an upload ticket for no bytes or for more than 16 MiB, with 400', async () => {
+    for (const length of [0, 16 * 1024 * 1024 + 1, '1']) {
+      const response = await fetch(`${server.url}/v1/topics/upload-size/uploads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ length }),
+      });
+      expect(response.status).toBe(400);
+    }
+  });
+
+  it('has s3 refuse a presigned PUT once it expired', async () => {
+    const signedAt = Date.now() - (PRESIGNED_URL_SECONDS + 60) * 1000;
+    const store = new S3UploadStore({ s3: server.storage.s3, bucket: server.storage.config.segmentBucket, now: () => signedAt });
+    const ticket = await store.presignPut('some-topic-id', 4);
+    expect(ticket.expiresAt).toBeLessThan(Date.now());
+    const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: new Uint8Array(4) });
+    expect(put.status).toBe(403);
+    expect(await put.text()).toMatch(/expired/i);
   });
 });
 
