@@ -15,7 +15,7 @@ export const fetchHandler = (engine: Shardlog) => httpHandler({
     const partition = intParam(req.pathParameters.partition, 'partition', { min: 0, max: Number.MAX_SAFE_INTEGER });
     const query = parseFetchQuery(req.query);
     const binary = acceptsBatches(req);
-    const result = await engine.log.read(await engine.topics.get(topic), partition, { ...query, ...(binary ? { batches: { urls: false } } : {}) });
+    const result = await engine.log.read(await engine.topics.get(topic), partition, { ...query, ...(binary ? { batches: binary } : {}) });
     // Records are cut by their size in this encoding (lib/log/wire-size.ts), batches by their stored size
     // (lib/log/read-sinks.ts), so the response fits Lambda.
     return json(200, binary ? encodeBatchesFetch(result) : encodeFetchResponse(result, query.encoding));

@@ -72,7 +72,7 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
       encoding,
       ...(positions ? { positions } : {}),
       ...(resetPolicy ? { resetPolicy } : {}),
-      ...(binary ? { batches: { urls: false } } : {}),
+      ...(binary ? { batches: binary } : {}),
     });
     return json(200, binary ? encodeBatchesGroupFetch(batches) : encodeGroupFetchResponse(batches, encoding));
   },

@@ -31,9 +31,15 @@ const MAX_FRAME_BYTES = 1024 * 1024;
 /** Whether the request's `Content-Type` is the binary batches format (the body is in `rawBody`). */
 export const isBatchesRequest = (req: HttpRequest): boolean => req.rawBody !== undefined;
 
-/** Whether the client asked for stored batches: `Accept` lists {@link BATCHES_MEDIA_TYPE}. */
-export const acceptsBatches = (req: HttpRequest): boolean =>
-  (req.headers.accept ?? '').split(',').some((entry) => mediaType(entry) === BATCHES_MEDIA_TYPE);
+/**
+ * The read options for stored batches when `Accept` lists {@link BATCHES_MEDIA_TYPE}, else undefined: with the
+ * media-type parameter `urls=1`, large spilled batches come as presigned GET URLs instead of their bytes.
+ */
+export function acceptsBatches(req: HttpRequest): { urls: boolean } | undefined {
+  const entry = (req.headers.accept ?? '').split(',').find((e) => mediaType(e) === BATCHES_MEDIA_TYPE);
+  if (entry === undefined) return undefined;
+  return { urls: entry.split(';').slice(1).some((p) => p.replace(/\s+/g, '').toLowerCase() === 'urls=1') };
+}
 
 /**
  * Turns a binary produce request into a typed {@link BatchesProduceInput}: the envelope, its frame (strict, as

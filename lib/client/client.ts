@@ -215,7 +215,7 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
     const response = await this.http.request<FetchResponse | Uint8Array>('GET', `/v1/topics/${seg(topic)}/partitions/${partition}/records`, {
       query: { ...options },
       extraTimeoutMs: options.waitMs ?? 0,
-      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE } : {}),
+      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE, acceptParams: ';urls=1' } : {}),
       ...(signal ? { signal } : {}),
     });
     return response instanceof Uint8Array ? decodeFetch(response, loadUrl) : response;
@@ -249,7 +249,7 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls {
     const response = await this.http.request<GroupFetchResponse | Uint8Array>('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/fetch`, {
       body: request,
       extraTimeoutMs: request.waitMs ?? 0,
-      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE } : {}),
+      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE, acceptParams: ';urls=1' } : {}),
       ...(signal ? { signal } : {}),
     });
     return response instanceof Uint8Array ? decodeGroupFetch(response, loadUrl) : response;

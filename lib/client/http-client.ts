@@ -44,6 +44,8 @@ export interface RequestOptions {
    * bytes (a `Uint8Array`), any other as parsed JSON.
    */
   accept?: string;
+  /** Media-type parameters sent after {@link accept} (e.g. `;urls=1`). */
+  acceptParams?: string;
   headers?: Record<string, string>;
   /** Aborts the request and any backoff; never retried. */
   signal?: AbortSignal;
@@ -103,7 +105,7 @@ export class HttpClient {
     const url = this.urlFor(path, options.query);
     const binary = options.body instanceof BinaryRequestBody ? options.body : undefined;
     const body = options.body === undefined ? undefined : binary ? binary.bytes : JSON.stringify(options.body);
-    const accept = options.accept ? `${options.accept}, application/json` : 'application/json';
+    const accept = options.accept ? `${options.accept}${options.acceptParams ?? ''}, application/json` : 'application/json';
     const headers: Record<string, string> = { accept, ...lowerCaseKeys(options.headers ?? {}) };
     if (body !== undefined) headers['content-type'] = binary ? binary.contentType : 'application/json';
     const maxAttempts = Math.max(1, this.retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);

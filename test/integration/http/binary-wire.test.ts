@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShardlogClient } from '../../../lib/client/client.js';
@@ -216,6 +217,22 @@ describe('uploads straight to S3', () => {
       });
       expect(response.status).toBe(400);
     }
+  });
+
+  it('hands out a large spilled batch as a presigned GET to a client that accepts URLs, which reads the same records', async () => {
+    await client.createTopic({ name: 'url-read', partitions: 1 });
+    const hex = (i: number) => createHash('sha512').update(String(i)).digest('hex');
+    const records = Array.from({ length: 1500 }, (_, i) => ({ value: { i, h: hex(i) + hex(-i) + hex(i + 0.5) }, partition: 0 }));
+    await client.produce('url-read', records, { format: 'binary' });
+    const path = '/v1/topics/url-read/partitions/0/records?from=earliest&limit=10000&maxBytes=6291456';
+    const withUrls = await rawFetch(path, { accept: `${BATCHES_MEDIA_TYPE};urls=1` });
+    const frame = JSON.parse(new TextDecoder().decode(withUrls.bytes.subarray(8, 8 + new DataView(withUrls.bytes.buffer).getUint32(4))));
+    expect(frame.recordBatches).toHaveLength(1);
+    expect(frame.recordBatches[0].url).toMatch(/\/spill\//);
+    expect(withUrls.bytes.length).toBeLessThan(4096); // the batch's bytes did not pass through the function
+    const viaUrl = await client.fetch('url-read', 0, { limit: 10_000, maxBytes: 6_291_456 }, undefined, 'binary');
+    const json = await rawFetch(path);
+    expect(JSON.stringify(viaUrl)).toBe(new TextDecoder().decode(json.bytes));
   });
 
   it('has s3 refuse a presigned PUT once it expired', async () => {
