@@ -32,7 +32,12 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /** A produce request in the binary format: the body, and how to put the server's answer back in record order. */
 export interface EncodedProduce {
+  /** The envelope with every batch inline. */
   readonly body: Uint8Array;
+  /** The batches, in frame order. */
+  readonly batches: ReadonlyArray<{ readonly partition: number; readonly bytes: Uint8Array }>;
+  /** The envelope with the batches of `uploads` (index → upload id) named by upload instead of inline. */
+  envelope(uploads: ReadonlyMap<number, string>): Uint8Array;
   /** Maps the response (records batch by batch, in frame order) back to the order of the request's records. */
   readonly order: (response: ProduceResponse) => ProduceResponse;
 }
@@ -67,9 +72,18 @@ export function encodeProduce(
     indexes.push(...list.map((e) => e.index));
   }
   const placed = records.some((r) => r.partition === undefined);
-  const frame: ProduceFrame = { recordBatches: entries, ...(placed ? { partitionCount: options.partitions } : {}), ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}) };
+  const envelope = (uploads: ReadonlyMap<number, string>): Uint8Array => {
+    const frame: ProduceFrame = {
+      recordBatches: entries.map((e, i) => (uploads.has(i) ? { ...e, upload: uploads.get(i)! } : e)),
+      ...(placed ? { partitionCount: options.partitions } : {}),
+      ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}),
+    };
+    return encodeEnvelope(frame, parts.filter((_, i) => !uploads.has(i)));
+  };
   return {
-    body: encodeEnvelope(frame, parts),
+    body: envelope(new Map()),
+    batches: entries.map((e, i) => ({ partition: e.partition, bytes: parts[i]! })),
+    envelope,
     order: (response) => {
       const out: RecordMetadata[] = new Array(records.length);
       response.records.forEach((metadata, i) => (out[indexes[i]!] = metadata));

@@ -94,7 +94,10 @@ export class LogService {
     const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
       records: batches.flatMap(({ partition, batch }) => batch.timestamps.map((timestamp, i) => ({ partition, offset: bases.get(partition)! + i, timestamp }))),
     });
-    return this.appendAll(topic, appends, input, () => batchesDigest(input), respond, now);
+    // The digest covers the batches' bytes, however they came (inline or uploaded): a retry that uploads them
+    // again under a new id is the same request.
+    const digestOf = () => batchesDigest({ batches, ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}) });
+    return this.appendAll(topic, appends, input, digestOf, respond, now);
   }
 
   /**

@@ -42,7 +42,8 @@ export function requestDigest(input: Pick<ProduceInput, 'records' | 'expectedOff
 
 /**
  * The digest of a produce of batches sent as stored (docs/api.md, "Binary record batches"): over each batch's
- * partition and bytes as sent (an upload: its id and length), in order, and `expectedOffsets`. A request sent
+ * partition and bytes, in order, and `expectedOffsets`. The log passes uploads once loaded, so a batch sent
+ * inline and the same one uploaded (under any id) digest alike; an entry still naming an upload counts its id. A request sent
  * once as JSON and retried as batches has another digest (409 on reuse), as the two are different bodies.
  * ```
  * digestInput := "shardlog-produce-batches-v1" batchCount (partition kind bytes){batchCount} expected…

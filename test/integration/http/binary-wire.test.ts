@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShardlogClient } from '../../../lib/client/client.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ShardlogClient, UPLOAD_MIN_BYTES } from '../../../lib/client/client.js';
 import type { ProduceRecord } from '../../../lib/client/types.js';
 import { BATCHES_MEDIA_TYPE, decodeFetch, encodeProduce } from '../../../lib/client/wire.js';
 import { encodeBatch } from '../../../lib/log/batch-format.js';
@@ -233,6 +234,23 @@ describe('uploads straight to S3', () => {
     const viaUrl = await client.fetch('url-read', 0, { limit: 10_000, maxBytes: 6_291_456 }, undefined, 'binary');
     const json = await rawFetch(path);
     expect(JSON.stringify(viaUrl)).toBe(new TextDecoder().decode(json.bytes));
+  });
+
+  it('has the SDK upload a batch of a MiB or more itself, and a retry of it under the same key replays', async () => {
+    await client.createTopic({ name: 'upload-sdk', partitions: 1 });
+    const hex = (i: number) => createHash('sha512').update(`u${i}`).digest('hex');
+    const records = Array.from({ length: 6000 }, (_, i) => ({ value: { i, h: hex(i) + hex(-i) + hex(i + 0.5) }, partition: 0 }));
+    const first = await client.produce('upload-sdk', records, { format: 'binary', idempotencyKey: 'big-1' });
+    const listed = await server.storage.s3.send(new ListObjectsV2Command({ Bucket: server.storage.config.segmentBucket, Prefix: 'upload/' }));
+    expect(listed.Contents?.length ?? 0).toBeGreaterThan(0);
+    // The same batch again, inline this time: the same request (its digest covers bytes, not upload ids).
+    const encoded = encodeProduce(records, { partitions: 1, idempotencyKey: 'big-1', timestampOf: () => 0 });
+    expect(encoded.batches[0]!.bytes.length).toBeGreaterThanOrEqual(UPLOAD_MIN_BYTES);
+    const again = await client.produce('upload-sdk', records, { format: 'binary', idempotencyKey: 'big-1' });
+    expect(again).toEqual(first);
+    expect(await endOffsets('upload-sdk')).toEqual([6000]);
+    const read = await client.fetch('upload-sdk', 0, { limit: 10_000, maxBytes: 6_291_456 }, undefined, 'binary');
+    expect(read.records.map((r) => (r.value as { i: number }).i)).toEqual(records.map((r) => r.value.i).slice(0, read.records.length));
   });
 
   it('has s3 refuse a presigned PUT once it expired', async () => {
