@@ -3,6 +3,7 @@ import { renderContention, type ContentionResults } from './contention.js';
 import type { Bill, Deployment, KinesisBill, MeasuredWork, Workload } from './cost-model.js';
 import type { OperationStats, Sample } from './measure.js';
 import type { PriceTable } from './prices.js';
+import { renderWire, type WireSection } from './wire.js';
 
 /** A variant of the bill: what a design or usage change would cost. */
 export interface Scenario {
@@ -57,6 +58,8 @@ export interface BenchResults {
   bundles: BundleStats[];
   /** Producers racing on the same partitions (bench/contention.ts); absent in results written before it. */
   contention?: ContentionResults;
+  /** JSON, binary and S3-direct beside kinesalite (bench/wire.ts); absent in results written before it. */
+  wire?: WireSection;
   costModel: {
     workload: Workload;
     measured: MeasuredWork | undefined;
@@ -184,6 +187,7 @@ export function renderMarkdown(r: BenchResults, chartFile: string): string {
   );
 
   if (r.contention) push(renderContention(r.contention));
+  if (r.wire) push(renderWire(r.wire));
 
   const opRows = (Object.entries(r.operations) as Array<[string, OperationStats]>).map(([name, s]) => [
     name,

@@ -18,6 +18,7 @@
  *   5. tiering.ts      the maintenance pass tiering a long-retention topic; 6. cold reads against hot reads
  *   7. growth.ts       one partition from 10^3 records up
  *   8. bundles.ts      Lambda bundles and module initialisation; contention.ts: producers racing on partitions
+ *  10. wire.ts         JSON, binary and S3-direct per MiB, and rates beside kinesalite run in-process
  *   9. bill.ts         the monthly bill from the measured work
  *
  * How calls are counted: the handlers run in this process over the local stack's engine, so the bench attaches
@@ -45,6 +46,7 @@ import { measurePerCall } from './per-call.js';
 import { renderChart, renderMarkdown, type BenchResults } from './report.js';
 import { measureThroughput } from './throughput.js';
 import { measureTiering } from './tiering.js';
+import { measureWire } from './wire.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,6 +83,7 @@ try {
     requests: PLAN.contentionRequests,
     log,
   });
+  const wire = await measureWire(ctx);
   const costModel = modelBill({ plan: PLAN, config: stack.config, perCall, groups: groups.stats, tiering });
 
   const date = new Date().toISOString().slice(0, 10);
@@ -114,6 +117,7 @@ try {
     growth,
     bundles,
     contention,
+    wire,
     costModel,
   };
   final.durationSeconds = round((performance.now() - STARTED) / 1000, 0);
