@@ -7,6 +7,7 @@ import type { ProduceRecord } from '../../../lib/client/types.js';
 import { BATCHES_MEDIA_TYPE, decodeFetch, encodeProduce } from '../../../lib/client/wire.js';
 import { encodeBatch } from '../../../lib/log/batch-format.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
+import { SpillStore } from '../../../lib/log/spill-store.js';
 import { PRESIGNED_URL_SECONDS, S3UploadStore, type UploadTicket } from '../../../lib/log/upload-store.js';
 import { encodeEnvelope } from '../../../lib/log/wire-batches.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
@@ -261,6 +262,25 @@ describe('uploads straight to S3', () => {
     const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: new Uint8Array(4) });
     expect(put.status).toBe(403);
     expect(await put.text()).toMatch(/expired/i);
+  });
+});
+
+describe('expired presigned GETs', () => {
+  it('has s3 refuse a presigned GET of a spilled batch once it expired', async () => {
+    await client.createTopic({ name: 'url-expired', partitions: 1 });
+    const hex = (i: number) => createHash('sha512').update(`e${i}`).digest('hex');
+    await client.produce('url-expired', Array.from({ length: 1500 }, (_, i) => ({ value: hex(i) + hex(-i), partition: 0 })), { format: 'binary' });
+    const { batches } = await server.engine.log.read(await server.engine.topics.get('url-expired'), 0, {
+      start: { kind: 'earliest' }, limit: 10_000, maxBytes: 6_291_456, encoding: 'json', waitMs: 0, direction: 'forward', batches: { urls: true, urlMinBytes: 1 },
+    });
+    const key = decodeURIComponent(new URL(batches![0]!.url!).pathname.split('/').slice(2).join('/'));
+    expect((await fetch(batches![0]!.url!)).status).toBe(200);
+    const signedAt = Date.now() - (PRESIGNED_URL_SECONDS + 60) * 1000;
+    const old = new SpillStore({ s3: server.storage.s3, bucket: server.storage.config.segmentBucket, now: () => signedAt });
+    const expired = await old.presignGet(key);
+    const response = await fetch(expired.url);
+    expect(response.status).toBe(403);
+    expect(await response.text()).toMatch(/expired/i);
   });
 });
 
