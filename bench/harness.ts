@@ -31,11 +31,13 @@ export interface Plan {
   /** Producers appending to the same partitions at once, and the requests each sends (bench/contention.ts). */
   readonly contentionProducers: number;
   readonly contentionRequests: number;
+  /** Requests of 500 records each system sends in the wire section's rate test (bench/wire.ts). */
+  readonly wireRequests: number;
 }
 
 export const PLANS: Readonly<Record<'quick' | 'full', Plan>> = {
-  quick: { partitions: 4, producers: 4, produceMiB: 16, archiveMiB: 8, probes: 50, groupProbes: 30, growth: [1e3, 1e4, 1e5], growthProbes: 10, heartbeatPartitions: [1, 10, 100], heartbeatProbes: 15, bundleRuns: 3, sideProbes: 8, contentionProducers: 16, contentionRequests: 2 },
-  full: { partitions: 8, producers: 8, produceMiB: 128, archiveMiB: 32, probes: 300, groupProbes: 150, growth: [1e3, 1e4, 1e5, 1e6], growthProbes: 10, heartbeatPartitions: [1, 3, 10, 30, 100], heartbeatProbes: 60, bundleRuns: 7, sideProbes: 30, contentionProducers: 64, contentionRequests: 10 },
+  quick: { partitions: 4, producers: 4, produceMiB: 16, archiveMiB: 8, probes: 50, groupProbes: 30, growth: [1e3, 1e4, 1e5], growthProbes: 10, heartbeatPartitions: [1, 10, 100], heartbeatProbes: 15, bundleRuns: 3, sideProbes: 8, contentionProducers: 16, contentionRequests: 2, wireRequests: 16 },
+  full: { partitions: 8, producers: 8, produceMiB: 128, archiveMiB: 32, probes: 300, groupProbes: 150, growth: [1e3, 1e4, 1e5, 1e6], growthProbes: 10, heartbeatPartitions: [1, 3, 10, 30, 100], heartbeatProbes: 60, bundleRuns: 7, sideProbes: 30, contentionProducers: 64, contentionRequests: 10, wireRequests: 80 },
 };
 
 export const RECORD_BYTES = 1024;

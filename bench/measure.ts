@@ -247,25 +247,31 @@ export class Prober {
     headers: Record<string, string> = {},
   ): Promise<{ sample: Sample; answer: HttpAnswer }> {
     const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    let answer!: HttpAnswer;
+    const sample = await this.measure(async () => {
+      answer = await this.http(method, path, text, headers);
+      return { status: answer.status, requestBytes: text === undefined ? 0 : Buffer.byteLength(text), responseBytes: answer.bytes, payloadBytes: answer.status < 400 ? payloadOf(answer) : 0 };
+    });
+    return { sample, answer };
+  }
+
+  /** Measures one call made by `run` alone (any body and answer: bench/wire.ts sends bytes). */
+  async measure(run: () => Promise<Pick<Sample, 'status' | 'requestBytes' | 'responseBytes' | 'payloadBytes'>>): Promise<Sample> {
     this.meter.reset();
     this.tracer.begin();
     const t0 = performance.now();
-    const answer = await this.http(method, path, text, headers);
+    const outcome = await run();
     const latencyMs = performance.now() - t0;
     const requests = this.tracer.end();
-    const sample: Sample = {
+    return {
+      ...outcome,
       latencyMs,
-      status: answer.status,
       work: this.meter.totals(),
       roundTrips: criticalPath(requests),
       s3RoundTrips: criticalPath(requests.filter((r) => r.service === 's3')),
       dynamoRoundTrips: criticalPath(requests.filter((r) => r.service === 'dynamodb')),
       unitsByCommand: unitsByCommand(requests),
       awsMs: busyMs(requests),
-      requestBytes: text === undefined ? 0 : Buffer.byteLength(text),
-      responseBytes: answer.bytes,
-      payloadBytes: answer.status < 400 ? payloadOf(answer) : 0,
     };
-    return { sample, answer };
   }
 }

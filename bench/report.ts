@@ -5,6 +5,7 @@ import type { Bill, Deployment, KinesisBill, MeasuredWork, Workload } from './co
 import type { FrontierResults } from './frontier-model.js';
 import type { OperationStats, Sample } from './measure.js';
 import type { PriceTable } from './prices.js';
+import { renderWire, type WireSection } from './wire.js';
 
 /** A variant of the bill: what a design or usage change would cost. */
 export interface Scenario {
@@ -61,6 +62,8 @@ export interface BenchResults {
   contention?: ContentionResults;
   /** Share groups (bench/share-groups.ts); absent in results written before it. */
   shareGroups?: ShareGroupResults;
+  /** JSON, binary and S3-direct beside kinesalite (bench/wire.ts); absent in results written before it. */
+  wire?: WireSection;
   costModel: {
     workload: Workload;
     measured: MeasuredWork | undefined;
@@ -192,6 +195,7 @@ export function renderMarkdown(r: BenchResults, chartFile: string, frontierSecti
 
   if (r.contention) push(renderContention(r.contention));
   if (r.shareGroups) push(renderShareGroups(r.shareGroups));
+  if (r.wire) push(renderWire(r.wire));
 
   const opRows = (Object.entries(r.operations) as Array<[string, OperationStats]>).map(([name, s]) => [
     name,

@@ -18,7 +18,8 @@
  *   3. groups.ts       group fetch, commit, heartbeat; 4. heartbeat cost against partitions held
  *   5. tiering.ts      the maintenance pass tiering a long-retention topic; 6. cold reads against hot reads
  *   7. growth.ts       one partition from 10^3 records up
- *   8. bundles.ts      Lambda bundles and module initialisation; contention.ts: producers racing on partitions
+ *   8. bundles.ts      Lambda bundles and module initialisation; contention.ts: producers racing on partitions;
+ *                     wire.ts: JSON, binary and S3-direct per MiB, and rates beside kinesalite run in-process
  *   9. bill.ts         the monthly bill from the measured work
  *  10. share-groups.ts units and round trips per record delivered and acked, members racing on one partition,
  *                     the bill with a share group reading instead of a consumer group
@@ -52,6 +53,7 @@ import { measureShareGroups } from './share-groups.js';
 import { renderChart, renderMarkdown, type BenchResults } from './report.js';
 import { measureThroughput } from './throughput.js';
 import { measureTiering } from './tiering.js';
+import { measureWire } from './wire.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,6 +90,7 @@ try {
     requests: PLAN.contentionRequests,
     log,
   });
+  const wire = await measureWire(ctx);
   const costModel = modelBill({ plan: PLAN, config: stack.config, perCall, groups: groups.stats, tiering });
   const shareGroups = await measureShareGroups(ctx, costModel.shardlog);
   const frontier = costModel.measured ? await measureFrontier(ctx, costModel.measured, costModel.deployment, QUICK) : undefined;
@@ -124,6 +127,7 @@ try {
     bundles,
     contention,
     shareGroups,
+    wire,
     costModel,
     ...(frontier ? { frontier } : {}),
   };

@@ -10,6 +10,7 @@ import {
   type TopicPartitionOffset,
 } from '../lib/groups/group-service.js';
 import { MAX_PARTITIONS } from '../lib/topics/topic.js';
+import { acceptsBatches, encodeBatchesGroupFetch } from './http/batches.js';
 import { httpHandler, json, noContent, type HttpRequest } from './http/handler.js';
 import { MAX_TIMESTAMP, encodeGroupFetchResponse, type Encoding } from './http/records.js';
 import { recordFetch, timed } from './http/route-metrics.js';
@@ -75,6 +76,8 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
   'POST /v1/groups/{group}/members/{memberId}/fetch': async (req) => {
     const body = objectBody(req.body, ['limit', 'maxBytes', 'waitMs', 'positions', 'encoding', 'autoOffsetReset']);
     const encoding = oneOf<Encoding>(body.encoding, 'encoding', ['json', 'base64'], 'json');
+    // Stored batches verbatim when `Accept` names them (docs/api.md, "Binary record batches").
+    const binary = acceptsBatches(req);
     const positions = body.positions === undefined ? undefined : offsets(body.positions, 'positions', ['topic', 'partition', 'offset']);
     // An addition to docs/api.md (README, "Behaviour where the contract is silent"): Kafka's auto.offset.reset.
     const resetPolicy =
@@ -86,12 +89,13 @@ export const groupsHandler = (engine: Shardlog) => httpHandler({
       encoding,
       ...(positions ? { positions } : {}),
       ...(resetPolicy ? { resetPolicy } : {}),
+      ...(binary ? { batches: binary } : {}),
     };
     const startedAt = performance.now();
     let waited = false;
     const batches = await engine.groups.fetch(groupParam(req), memberParam(req), { ...input, onWait: () => (waited = true) });
     recordFetch(req.metrics, { startedAt, waited, returned: batches });
-    return json(200, encodeGroupFetchResponse(batches, encoding));
+    return json(200, binary ? encodeBatchesGroupFetch(batches) : encodeGroupFetchResponse(batches, encoding));
   },
 
   'POST /v1/groups/{group}/members/{memberId}/commit': async (req) => {

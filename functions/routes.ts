@@ -107,6 +107,8 @@ export const ROUTES: readonly DeployedRouteSpec[] = [
   { method: 'PATCH', path: '/v1/topics/{topic}', function: 'topics', grants: ADMIN_ONLY },
   { method: 'DELETE', path: '/v1/topics/{topic}', function: 'topics', grants: ADMIN_ONLY },
   { method: 'POST', path: '/v1/topics/{topic}/records', function: 'produce', grants: ['produce'] },
+  // A presigned PUT for one batch to append by its upload id (docs/api.md, "Binary record batches"): part of producing.
+  { method: 'POST', path: '/v1/topics/{topic}/uploads', function: 'produce', grants: ['produce'] },
   { method: 'GET', path: '/v1/topics/{topic}/partitions/{partition}/records', function: 'fetch', grants: ['read'] },
   // Lists every group name: administrators only.
   { method: 'GET', path: '/v1/groups', function: 'groups', grants: ADMIN_ONLY },

@@ -17,7 +17,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { FUNCTIONS, ROUTES, type FunctionName, type FunctionSpec, type RouteGrant } from '../functions/routes.js';
 import { ENV } from '../lib/config.js';
-import { SEGMENT_PREFIX, SPILL_PREFIX } from '../lib/storage/prefixes.js';
+import { SEGMENT_PREFIX, SPILL_PREFIX, UPLOAD_PREFIX } from '../lib/storage/prefixes.js';
 import { bindBucket, bindTable, type BucketAccess, type TableAccess } from './constructs/bind.js';
 import { Observability, type ObservabilityOptions } from './constructs/observability.js';
 import { ADMIN_RESOURCE, grantResources, type GrantNames } from './grants.js';
@@ -57,10 +57,12 @@ export const ACCESS = {
   // lib/log/dynamo-append.ts: one conditional PutItem per append, or a TransactWriteItems of Puts and
   // ConditionChecks (several partitions, expectedOffsets, Idempotency-Key); the tail is a Query, the topic and an
   // idempotency record are GetItems. Batches too large for an item are PUT under spill/ before the append.
+  // lib/log/upload-store.ts: a presigned PUT under upload/ carries this role's s3:PutObject there (a presigned
+  // URL can do only what its signer may), and an append of an upload GETs it (docs/api.md, "Binary record batches").
   produce: {
     logTable: ['GetItem', 'Query', 'PutItem', 'ConditionCheckItem'],
     leaseTable: [],
-    segmentBucket: { put: [SPILL_PREFIX] },
+    segmentBucket: { put: [SPILL_PREFIX, UPLOAD_PREFIX], get: [UPLOAD_PREFIX] },
   },
   // lib/log: topic and partition meta (GetItem), batches and tail (Query), the segment index (Query, GetItem),
   // then ranged GETs of segments and GETs of spilled batches.

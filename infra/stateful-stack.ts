@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aw
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { SEGMENT_PREFIX } from '../lib/storage/prefixes.js';
+import { SEGMENT_PREFIX, UPLOAD_PREFIX } from '../lib/storage/prefixes.js';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../lib/storage/tables.js';
 import { MAX_RETENTION_HOURS } from '../lib/topics/topic.js';
 
@@ -12,7 +12,12 @@ import { MAX_RETENTION_HOURS } from '../lib/topics/topic.js';
  * - SPILL_PREFIX ('spill/', lib/storage/prefixes.ts): batches too large for a DynamoDB item, written by produce before the append
  *   commits; one that no hot item references is the orphan of a failed append. Never expired by age.
  * - SEGMENT_PREFIX ('segments/'): cold segments written by the maintenance pass.
+ * - UPLOAD_PREFIX ('upload/'): batches clients PUT with a presigned URL before appending them; an append reads
+ *   one, checks it and stores its own copy, so nothing ever references an upload: expired after a day.
  */
+
+/** Uploads live this long: a presigned PUT is valid for minutes, and the append follows it at once. */
+const UPLOAD_EXPIRATION_DAYS = 1;
 
 /**
  * Default segment backstop: the maintenance pass deletes expired segments itself; this only catches leaks. It
@@ -85,6 +90,7 @@ export class StatefulStack extends Stack {
         // folded it into a segment, however late that pass runs; expiring it by age could lose acknowledged
         // records (an acknowledged record stays readable until its retention ends). Orphans of failed appends stay until removed by hand (rare: only a
         // batch over 350 KB whose append then failed).
+        { id: 'expire-uploads', prefix: UPLOAD_PREFIX, expiration: Duration.days(UPLOAD_EXPIRATION_DAYS) },
         {
           id: 'expire-segments-backstop',
           prefix: SEGMENT_PREFIX,

@@ -7,6 +7,7 @@ import { GroupService } from './groups/group-service.js';
 import { DynamoLogStore } from './log/dynamo-log-store.js';
 import { LogService } from './log/log-service.js';
 import type { LogStore } from './log/log-store.js';
+import { S3UploadStore } from './log/upload-store.js';
 import { SILENT_LOGGER, withFields, type Logger } from './logger.js';
 import { createMaintenance, createSegmentStore } from './maintenance/create-maintenance.js';
 import type { MaintenanceService } from './maintenance/maintenance-service.js';
@@ -107,6 +108,7 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     store,
     now,
     cold: options.cold ?? segments,
+    uploads: new S3UploadStore({ s3: clients.s3, bucket: config.segmentBucket, now }),
     hotRetentionLimitHours: config.hotRetentionLimitHours,
     ...(options.sleep !== undefined ? { sleep: options.sleep } : {}),
     metrics,

@@ -4,14 +4,13 @@ import {
   echo,
   errorToBody,
   InvalidRequestError,
-  PayloadTooLargeError,
   RouteNotFoundError,
   ShardlogError,
   type ErrorCode,
 } from '../../lib/errors.js';
-import { parseJson } from '../../lib/log/json-text.js';
 import { SILENT_LOGGER, withFields, type Logger } from '../../lib/logger.js';
 import { NO_METRICS, type MetricsSink } from '../../lib/observability/metrics-sink.js';
+import { acceptsGzip, decodeBody, encodeBody } from './body.js';
 import { routePathProblem } from './canonical-path.js';
 import { STATUS_OF } from './error-table.js';
 import { dictionary, knownParams } from './validate.js';
@@ -23,8 +22,10 @@ export interface HttpRequest {
   readonly query: Readonly<Record<string, string>>;
   /** Header names are lower case. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The parsed JSON body, or `undefined` when there was none. */
+  /** The parsed JSON body, or `undefined` when there was none (or it was binary: {@link rawBody}). */
   readonly body: unknown;
+  /** The bytes of a binary body (content type `application/vnd.shardlog.batches+v1`, functions/http/body.ts). */
+  readonly rawBody?: Uint8Array;
   readonly requestId: string;
   readonly log: Logger;
   /** Where the route emits its metrics (latency, records and bytes fetched). */
@@ -37,17 +38,11 @@ export interface HandlerTelemetry {
   readonly metrics?: MetricsSink;
 }
 
-/**
- * A response body that is JSON text already: written by an encoder that measured it (fetch responses, whose
- * record values are spliced in as stored), and sent as is.
- */
-export class JsonText {
-  constructor(readonly text: string) {}
-}
+export { BinaryBody, JsonText } from './body.js';
 
 export interface HttpResponse {
   readonly status: number;
-  /** A value to serialise, or {@link JsonText}. */
+  /** A value to serialise, {@link JsonText}, or {@link BinaryBody}. */
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -76,7 +71,7 @@ export function withQuery(query: readonly string[], handle: RouteHandler): Route
 }
 
 /** Lambda's synchronous invocation payload limit; API.md caps request bodies at 6 MB. */
-export const MAX_REQUEST_BODY_BYTES = 6 * 1024 * 1024;
+export { MAX_REQUEST_BODY_BYTES } from '../../lib/contract/limits.js';
 
 export const json = (status: number, body: unknown, headers?: Record<string, string>): HttpResponse => ({
   status,
@@ -110,6 +105,7 @@ export function httpHandler(routes: Readonly<Record<string, Route>>, telemetry: 
     let response: HttpResponse;
     let result: APIGatewayProxyStructuredResultV2;
     let errorCode: ErrorCode | undefined;
+    const gzip = acceptsGzip(headerOf(event, 'accept-encoding'));
     try {
       // Own keys only: a routeKey of `constructor` must not reach Object.prototype.
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
@@ -117,15 +113,15 @@ export function httpHandler(routes: Readonly<Record<string, Route>>, telemetry: 
       const { query, handle } = typeof route === 'function' ? { query: [], handle: route } : route;
       response = await handle(decode(event, query, { requestId, log: requestLog, metrics }));
       // Inside the try: a body that cannot be serialised is a 500 from the error table, logged as one.
-      result = encode(response);
+      result = encode(response, gzip);
     } catch (raw) {
       ({ response, code: errorCode } = errorResponse(raw, requestLog));
       try {
-        result = encode(response);
+        result = encode(response, gzip);
       } catch (error) {
         requestLog.error('error response could not be serialised', { error });
         ({ response, code: errorCode } = { response: INTERNAL_ERROR, code: 'INTERNAL' });
-        result = encode(response);
+        result = encode(response, false);
       }
     }
     if (errorCode !== undefined) metrics.add('ErrorResponses', 1, { ErrorCode: errorCode });
@@ -165,7 +161,8 @@ function decode(
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
-  return { routeKey: event.routeKey, pathParameters, query, headers, body: parseBody(event, headers), ...context };
+  const { json: body, bytes } = decodeBody(event, headers);
+  return { routeKey: event.routeKey, pathParameters, query, headers, body, ...(bytes ? { rawBody: bytes } : {}), ...context };
 }
 
 /** `rawPath` must be the route's template with its parameters filled in, nothing else (`canonical-path.ts`). */
@@ -178,51 +175,6 @@ function checkCanonicalPath(event: APIGatewayProxyEventV2, pathParameters: Reado
   const problem = routePathProblem(rawPath, template, pathParameters, prefix);
   if (problem !== undefined) {
     throw new InvalidRequestError(`the path '${echo(rawPath)}' is not in canonical form: ${problem}`);
-  }
-}
-
-/** UTF-8 byte-order mark: RFC 8259 §8.1 lets a parser ignore one instead of failing. */
-const BOM = '\ufeff';
-const UTF8_FATAL = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * The JSON body, whatever the content type says (the API speaks JSON only, and `curl -d` sends form encoding
- * by default); a `charset` other than UTF-8 is refused, as is a body that is not valid UTF-8 (never decoded
- * with replacement characters). One leading byte-order mark is ignored.
- */
-function parseBody(event: APIGatewayProxyEventV2, headers: Readonly<Record<string, string>>): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  let text: string;
-  if (event.isBase64Encoded) {
-    const bytes = Buffer.from(event.body, 'base64');
-    checkBodySize(bytes.length);
-    try {
-      text = UTF8_FATAL.decode(bytes);
-    } catch (cause) {
-      throw new InvalidRequestError('request body is not valid UTF-8', { cause });
-    }
-  } else {
-    text = event.body;
-    checkBodySize(Buffer.byteLength(text, 'utf8'));
-  }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(headers['content-type'] ?? '')?.[1];
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-    throw new InvalidRequestError(`request bodies are UTF-8 JSON; charset '${echo(charset)}' is not supported`);
-  }
-  if (text.startsWith(BOM)) text = text.slice(BOM.length);
-  try {
-    // JSON.parse, keeping the digits of numbers a double cannot hold (record values store them as written).
-    return parseJson(text);
-  } catch (cause) {
-    throw new InvalidRequestError('request body is not valid JSON', { cause });
-  }
-}
-
-function checkBodySize(bytes: number): void {
-  if (bytes > MAX_REQUEST_BODY_BYTES) {
-    throw new PayloadTooLargeError(`request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes`, {
-      details: { limitBytes: MAX_REQUEST_BODY_BYTES },
-    });
   }
 }
 
@@ -242,10 +194,14 @@ function errorResponse(error: unknown, log: Logger): { response: HttpResponse; c
 /** The generic 500 (API.md: a 5xx never carries internals). */
 const INTERNAL_ERROR: HttpResponse = json(500, { error: { code: 'INTERNAL', message: 'internal error', retriable: true } });
 
-function encode(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
-  const headers: Record<string, string> = { ...response.headers };
-  if (response.body === undefined) return { statusCode: response.status, headers };
-  headers['content-type'] = 'application/json';
-  const body = response.body instanceof JsonText ? response.body.text : JSON.stringify(response.body);
-  return { statusCode: response.status, headers, body };
+function encode(response: HttpResponse, gzip: boolean): APIGatewayProxyStructuredResultV2 {
+  if (response.body === undefined) return { statusCode: response.status, headers: { ...response.headers } };
+  const encoded = encodeBody(response.body, gzip);
+  return { statusCode: response.status, ...encoded, headers: { ...response.headers, ...encoded.headers } };
+}
+
+/** A request header by lower-case name, whatever case the event gives it in. */
+function headerOf(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === name) return value;
+  return undefined;
 }

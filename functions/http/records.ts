@@ -2,48 +2,38 @@ import {
   DEFAULT_FETCH_LIMIT,
   DEFAULT_MAX_BYTES,
   MAX_FETCH_LIMIT,
+  MAX_HEADER_NAME_BYTES,
+  MAX_HEADERS_PER_RECORD,
   MAX_MAX_BYTES,
-  MAX_RECORD_BYTES,
   MAX_RECORDS_PER_REQUEST,
+  MAX_TIMESTAMP,
   MAX_WAIT_MS,
 } from '../../lib/contract/limits.js';
 import { echo, InvalidRequestError, PayloadTooLargeError } from '../../lib/errors.js';
 import type { GroupBatch } from '../../lib/groups/group-service.js';
 import type { SharedRecord } from '../../lib/share-groups/share-group-service.js';
-import type { StoredRecord } from '../../lib/log/batch-format.js';
-import { JsonDepthError, jsonTextOf, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
+import { JsonDepthError, MAX_JSON_DEPTH, stringifyJson } from '../../lib/log/json-text.js';
 import type { ProduceInput, ProduceRecord, ReadResult, StartPosition } from '../../lib/log/log-types.js';
-import { checkFitsResponse, isUtf8, type RecordEncoding } from '../../lib/log/wire-size.js';
+import { checkHeaderCount, checkHeaderName, checkRecordSize } from '../../lib/log/record-rules.js';
+import { checkFitsResponse, type RecordEncoding } from '../../lib/log/wire-size.js';
+import { encodeWireRecord } from '../../lib/log/wire-record.js';
 import { MAX_PARTITIONS } from '../../lib/topics/topic.js';
-import { JsonText } from './handler.js';
+import { JsonText } from './body.js';
 import { dictionary, int, intParam, isObject, knownParams, oneOf, requiredObjectBody, strictObject } from './validate.js';
 
-/**
- * Headers per record. Kafka sets no count of its own (only the record size); SQS allows 10 message attributes,
- * Pub/Sub 100. 64 leaves room for tracing and routing headers while keeping one record's header map small
- * enough to scan; a record over it is refused with 413 like any other limit.
- */
-export const MAX_HEADERS_PER_RECORD = 64;
-/** Bytes (UTF-8) of one header name: 256, as Kinesis partition keys and SQS attribute names. */
-export const MAX_HEADER_NAME_BYTES = 256;
 /** `Idempotency-Key`: 1..128 visible ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** The largest timestamp a JavaScript Date can hold (ms). */
-export const MAX_TIMESTAMP = 8_640_000_000_000_000;
+export { MAX_HEADER_NAME_BYTES, MAX_HEADERS_PER_RECORD, MAX_TIMESTAMP };
 
 export type Encoding = RecordEncoding;
+export { encodeWireRecord };
 
 const utf8 = new TextEncoder();
 
 /** Turns a produce request (body + headers) into a typed {@link ProduceInput}, or throws a 400/413. */
 export function parseProduceRequest(body: unknown, headers: Readonly<Record<string, string>>): ProduceInput {
-  const idempotencyKey = headers['idempotency-key'];
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new InvalidRequestError(
-      `Idempotency-Key must be 1 to 128 visible ASCII characters (got ${idempotencyKey.length} characters)`,
-    );
-  }
+  const idempotencyKey = idempotencyKeyOf(headers);
   const request = requiredObjectBody(body, ['records', 'encoding', 'expectedOffsets']);
   const encoding = oneOf<Encoding>(request.encoding, 'encoding', ['json', 'base64'], 'json');
   if (!Array.isArray(request.records) || request.records.length === 0) {
@@ -62,6 +52,17 @@ export function parseProduceRequest(body: unknown, headers: Readonly<Record<stri
   };
   records.forEach(checkFitsResponse);
   return input;
+}
+
+/** The request's `Idempotency-Key`, if any. @throws InvalidRequestError for a malformed one. */
+export function idempotencyKeyOf(headers: Readonly<Record<string, string>>): string | undefined {
+  const idempotencyKey = headers['idempotency-key'];
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new InvalidRequestError(
+      `Idempotency-Key must be 1 to 128 visible ASCII characters (got ${idempotencyKey.length} characters)`,
+    );
+  }
+  return idempotencyKey;
 }
 
 /**
@@ -92,30 +93,18 @@ export function parseRecord(raw: unknown, i: number, encoding: Encoding): Produc
   if (record.headers !== undefined) {
     if (!isObject(record.headers)) throw new InvalidRequestError(`${where}.headers must be an object of strings`);
     const entries = Object.entries(record.headers);
-    if (entries.length > MAX_HEADERS_PER_RECORD) {
-      throw new PayloadTooLargeError(`${where} has ${entries.length} headers; a record may have at most ${MAX_HEADERS_PER_RECORD}`, {
-        details: { limitHeaders: MAX_HEADERS_PER_RECORD, index: i },
-      });
-    }
+    checkHeaderCount(entries.length, where, i);
     for (const [name, v] of entries) {
-      if (name.length === 0) throw new InvalidRequestError(`${where}.headers has an empty name`);
+      if (name.length === 0) checkHeaderName(0, where, i);
       const shown = `${where}.headers.${echo(name)}`;
       if (typeof v !== 'string') throw new InvalidRequestError(`${shown} must be a string`);
       const nameBytes = Buffer.byteLength(wellFormed(name, `${where} header name '${echo(name)}'`), 'utf8');
-      if (nameBytes > MAX_HEADER_NAME_BYTES) {
-        throw new PayloadTooLargeError(`${where} has a header name of ${nameBytes} bytes; at most ${MAX_HEADER_NAME_BYTES} are allowed`, {
-          details: { limitBytes: MAX_HEADER_NAME_BYTES, index: i },
-        });
-      }
+      checkHeaderName(nameBytes, where, i);
       size += nameBytes + Buffer.byteLength(wellFormed(v, shown), 'utf8');
       headers[name] = v;
     }
   }
-  if (size > MAX_RECORD_BYTES) {
-    throw new PayloadTooLargeError(`${where} is ${size} bytes; one record may be at most ${MAX_RECORD_BYTES} bytes`, {
-      details: { limitBytes: MAX_RECORD_BYTES, index: i },
-    });
-  }
+  checkRecordSize(size, where, i);
   const partition = record.partition === undefined ? undefined : int(record.partition, `${where}.partition`, { min: 0, max: MAX_PARTITIONS - 1 });
   const timestamp = record.timestamp === undefined ? undefined : int(record.timestamp, `${where}.timestamp`, { min: 0, max: MAX_TIMESTAMP });
   return {
@@ -139,7 +128,7 @@ function wellFormed(text: string, field: string): string {
   return text;
 }
 
-function parseExpectedOffsets(raw: unknown): Map<number, number> {
+export function parseExpectedOffsets(raw: unknown): Map<number, number> {
   if (!isObject(raw)) throw new InvalidRequestError('expectedOffsets must be an object of "<partition>": <offset>');
   const out = new Map<number, number>();
   for (const [p, offset] of Object.entries(raw)) {
@@ -190,44 +179,6 @@ export function parseFetchQuery(query: Readonly<Record<string, string>>): FetchQ
     direction,
     encoding: oneOf<Encoding>(query.encoding, 'encoding', ['json', 'base64'], 'json'),
   };
-}
-
-/**
- * A stored record as the API returns it (API.md: `{ "offset", "timestamp", "key", "value", "headers" }`), as
- * JSON text. With `encoding=base64`, key and value are base64 of the exact bytes that were produced. With
- * `encoding=json`, a key is UTF-8 text and a value is JSON: a value produced as JSON is its stored JSON text,
- * spliced in without being parsed again (so its digits, `__proto__` keys and depth come back as accepted); raw
- * bytes that are UTF-8 JSON text within {@link MAX_JSON_DEPTH} are spliced the same way; anything else comes
- * back as base64 marked `"valueEncoding": "base64"` (a key that is not UTF-8: `"keyEncoding": "base64"`).
- *
- * `wireSize` (lib/log/wire-size.ts) measures exactly this text as Lambda carries it; reads cut by that measure.
- */
-export function encodeWireRecord(record: StoredRecord, encoding: Encoding): string {
-  let key = 'null';
-  let keyEncoding = '';
-  if (record.key !== null) {
-    if (encoding === 'json' && isUtf8(record.key)) key = JSON.stringify(utf8Decoder.decode(record.key));
-    else {
-      key = base64String(record.key);
-      if (encoding === 'json') keyEncoding = ',"keyEncoding":"base64"';
-    }
-  }
-  let value: string;
-  let valueEncoding = '';
-  if (encoding === 'base64') value = base64String(record.value);
-  else if (record.valueIsJson) value = utf8Decoder.decode(record.value);
-  else {
-    const text = jsonTextOf(record.value);
-    if (text !== undefined) value = text;
-    else {
-      value = base64String(record.value);
-      valueEncoding = ',"valueEncoding":"base64"';
-    }
-  }
-  const headers = Object.keys(record.headers)
-    .map((name) => `${JSON.stringify(name)}:${JSON.stringify(record.headers[name])}`)
-    .join(',');
-  return `{"offset":${record.offset},"timestamp":${record.timestamp},"key":${key},"value":${value},"headers":{${headers}}${keyEncoding}${valueEncoding}}`;
 }
 
 /** The body of a partition fetch (API.md, "Fetch"), as JSON text. */
@@ -287,6 +238,3 @@ export function jsonValueBytes(value: unknown, field: string): Uint8Array {
     });
   }
 }
-
-const base64String = (bytes: Uint8Array): string => `"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')}"`;
-const utf8Decoder = new TextDecoder();

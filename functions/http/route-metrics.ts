@@ -1,4 +1,5 @@
 import type { StoredRecord } from '../../lib/log/batch-format.js';
+import type { ReadBatch } from '../../lib/log/log-types.js';
 import { elapsedMs, recordBytes, type MetricsSink } from '../../lib/observability/metrics-sink.js';
 
 /*
@@ -26,8 +27,29 @@ export interface FetchOutcome {
   readonly startedAt: number;
   /** Whether it found nothing at first and long-polled (lib's `onWait` was called). */
   readonly waited: boolean;
-  /** The records of the response, with their topic. */
-  readonly returned: Iterable<{ readonly topic: string; readonly records: readonly StoredRecord[] }>;
+  /** What the response holds, with its topic: records, or stored batches (a binary read) with their offsets. */
+  readonly returned: Iterable<FetchedPart>;
+}
+
+/** One partition's part of a fetch: its records, or (a binary read) the stored batches holding [first, next). */
+export interface FetchedPart {
+  readonly topic: string;
+  readonly records: readonly StoredRecord[];
+  readonly batches?: readonly ReadBatch[];
+  readonly firstOffset?: number;
+  readonly nextOffset: number;
+}
+
+/**
+ * Records and bytes of one part. A binary read hands back batches it did not decode: its records are the offsets
+ * it covers, its bytes the batches' stored (compressed) bytes, which is what crossed the wire.
+ */
+function fetchedTally(part: FetchedPart): { records: number; bytes: number } {
+  if (part.batches === undefined) {
+    return { records: part.records.length, bytes: part.records.reduce((sum, record) => sum + recordBytes(record), 0) };
+  }
+  const records = part.batches.length === 0 ? 0 : part.nextOffset - (part.firstOffset ?? part.batches[0]!.baseOffset);
+  return { records: Math.max(0, records), bytes: part.batches.reduce((sum, batch) => sum + batch.length, 0) };
 }
 
 /**
@@ -36,11 +58,12 @@ export interface FetchOutcome {
  */
 export function recordFetch(metrics: MetricsSink, outcome: FetchOutcome): void {
   const byTopic = new Map<string, { records: number; bytes: number }>();
-  for (const { topic, records } of outcome.returned) {
-    const sum = byTopic.get(topic) ?? { records: 0, bytes: 0 };
-    sum.records += records.length;
-    for (const record of records) sum.bytes += recordBytes(record);
-    byTopic.set(topic, sum);
+  for (const part of outcome.returned) {
+    const sum = byTopic.get(part.topic) ?? { records: 0, bytes: 0 };
+    const tally = fetchedTally(part);
+    sum.records += tally.records;
+    sum.bytes += tally.bytes;
+    byTopic.set(part.topic, sum);
   }
   let total = 0;
   for (const [topic, { records, bytes }] of byTopic) {

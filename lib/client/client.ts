@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { InvalidRequestError, UnavailableError } from '../errors.js';
 import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
-import { HttpClient, type HttpClientOptions } from './http-client.js';
+import { BinaryRequestBody, HttpClient, type HttpClientOptions } from './http-client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 import { ShareConsumer, type ShareConsumerCalls, type ShareConsumerOptions } from './share-consumer.js';
 import type {
@@ -36,11 +37,31 @@ import type {
   TopicSummary,
   UpdateTopicRequest,
 } from './types.js';
+import { BATCHES_MEDIA_TYPE, decodeFetch, decodeGroupFetch, encodeProduce } from './wire.js';
 
 /** The default base URL: the local stack of `npm start`. */
 export const DEFAULT_URL = 'http://127.0.0.1:4000';
 
-export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: string };
+/**
+ * How records travel: `json`, the contract's JSON bodies (what curl sends), or `binary`, stored record batches
+ * encoded and decoded by the SDK (docs/api.md, "Binary record batches").
+ */
+export type WireFormat = 'json' | 'binary';
+
+export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & {
+  url?: string;
+  /** The format of the {@link Producer} and {@link Consumer} this client builds (default `binary`). */
+  wire?: WireFormat;
+};
+
+/**
+ * A binary produce uploads a batch of at least this many bytes (compressed) to S3 itself: its bytes then pass
+ * through no function, for two small requests more (the ticket, the PUT to S3).
+ */
+export const UPLOAD_MIN_BYTES = 1024 * 1024;
+
+/** How long a topic's partition count is trusted by a binary produce before it is read again. */
+const PARTITION_COUNT_MAX_AGE_MS = 60_000;
 
 /**
  * One typed method per route of the shardlog HTTP API (docs/api.md), plus the {@link Producer} and
@@ -55,9 +76,16 @@ export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & { url?: str
  */
 export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsumerCalls {
   readonly http: HttpClient;
+  /** The format of the producers and consumers this client builds. */
+  readonly wire: WireFormat;
+  private readonly partitionCounts = new Map<string, { partitions: number; at: number }>();
+  /** The timestamp a record without one got when first encoded: every retry of it sends the same bytes. */
+  private readonly stamped = new WeakMap<ProduceRecord, number>();
 
   constructor(options: ShardlogClientOptions = {}) {
-    this.http = new HttpClient({ ...options, url: options.url ?? DEFAULT_URL });
+    const { wire, ...http } = options;
+    this.http = new HttpClient({ ...http, url: options.url ?? DEFAULT_URL });
+    this.wire = wire ?? 'binary';
   }
 
   /** The base URL requests go to. */
@@ -67,12 +95,24 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
 
   /** A batching, retrying, order-keeping producer. Call `close()` when done. */
   producer(options: ProducerOptions = {}): Producer {
-    return new Producer(this, options);
+    const calls: ProducerCalls = {
+      describeTopic: (topic) => this.describeTopic(topic),
+      produce: (topic, records, produce) => this.produce(topic, records, { ...produce, format: this.wire }),
+    };
+    return new Producer(calls, options);
   }
 
   /** A consumer-group member; `run()` it with a group, topics and a batch handler. */
   consumer(options: ConsumerOptions = {}): Consumer {
-    return new Consumer(this, options);
+    const calls: ConsumerCalls = {
+      subscribe: (group, topic, signal) => this.subscribe(group, topic, signal),
+      joinGroup: (group, request, signal) => this.joinGroup(group, request, signal),
+      heartbeat: (group, memberId, signal) => this.heartbeat(group, memberId, signal),
+      commit: (group, memberId, offsets) => this.commit(group, memberId, offsets),
+      leaveGroup: (group, memberId) => this.leaveGroup(group, memberId),
+      groupFetch: (group, memberId, request, signal) => this.groupFetch(group, memberId, request, signal, this.wire),
+    };
+    return new Consumer(calls, options);
   }
 
   // ---- health and topics ----
@@ -124,7 +164,8 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
    * @example
    * await client.produce('accounts', [{ key: 'a-1', value: { deposited: 10 } }], { expectedOffsets: { 0: 17 } });
    */
-  async produce(topic: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResponse> {
+  async produce(topic: string, records: ProduceRecord[], options: ProduceOptions & { format?: WireFormat } = {}): Promise<ProduceResponse> {
+    if (options.format === 'binary') return this.produceBinary(topic, records, options);
     const body: Record<string, unknown> = { records };
     if (options.encoding) body.encoding = options.encoding;
     if (options.expectedOffsets) body.expectedOffsets = options.expectedOffsets;
@@ -136,15 +177,84 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
   }
 
   /**
-   * `GET /v1/topics/{topic}/partitions/{partition}/records`: reads one partition without a group.
-   * @throws OffsetOutOfRangeError with `details.startOffset` / `details.endOffset`.
+   * A produce as stored batches (docs/api.md, "Binary record batches"), one per partition, encoded and
+   * compressed here. Partitions are chosen as the server would (an explicit one, else the key's, else one per
+   * request); a record without a timestamp gets this process's clock the first time it is sent.
    */
-  fetch(topic: string, partition: number, options: FetchOptions = {}, signal?: AbortSignal): Promise<FetchResponse> {
-    return this.http.request('GET', `/v1/topics/${seg(topic)}/partitions/${partition}/records`, {
-      query: { ...options },
-      extraTimeoutMs: options.waitMs ?? 0,
+  private async produceBinary(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
+    try {
+      return await this.produceBinaryOnce(topic, records, options);
+    } catch (error) {
+      // Placed by a stale partition count: nothing was appended; read the count again and place them anew.
+      if (!(error instanceof InvalidRequestError) || error.details.field !== 'partitionCount') throw error;
+      this.partitionCounts.delete(topic);
+      return this.produceBinaryOnce(topic, records, options);
+    }
+  }
+
+  private async produceBinaryOnce(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    const partitions = records.every((r) => r.partition !== undefined) ? 1 : await this.partitionCount(topic);
+    const timestampOf = (record: ProduceRecord): number => {
+      if (record.timestamp !== undefined) return record.timestamp;
+      let stamp = this.stamped.get(record);
+      if (stamp === undefined) this.stamped.set(record, (stamp = Date.now()));
+      return stamp;
+    };
+    const encoded = encodeProduce(records, {
+      partitions,
+      idempotencyKey,
+      timestampOf,
+      ...(options.encoding ? { encoding: options.encoding } : {}),
+      ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}),
+    });
+    // Batches large enough to pay for two more requests go straight to S3 (docs/api.md, "Binary record batches").
+    const uploads = new Map<number, string>();
+    await Promise.all(
+      encoded.batches.map(async ({ bytes }, i) => {
+        if (bytes.length >= UPLOAD_MIN_BYTES) uploads.set(i, await this.upload(topic, bytes, options.signal));
+      }),
+    );
+    const response = await this.http.request<ProduceResponse>('POST', `/v1/topics/${seg(topic)}/records`, {
+      body: new BinaryRequestBody(uploads.size > 0 ? encoded.envelope(uploads) : encoded.body, BATCHES_MEDIA_TYPE),
+      headers: { 'idempotency-key': idempotencyKey },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return encoded.order(response);
+  }
+
+  /** Uploads one stored batch with a presigned PUT (`POST /v1/topics/{topic}/uploads`); returns its upload id. */
+  private async upload(topic: string, bytes: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const ticket = await this.http.request<{ upload: string; url: string; headers: Record<string, string> }>('POST', `/v1/topics/${seg(topic)}/uploads`, {
+      body: { length: bytes.length },
       ...(signal ? { signal } : {}),
     });
+    const response = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: bytes, ...(signal ? { signal } : {}) });
+    if (!response.ok) throw new UnavailableError(`the upload of a batch to S3 answered HTTP ${response.status}`);
+    return ticket.upload;
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known && Date.now() - known.at < PARTITION_COUNT_MAX_AGE_MS) return known.partitions;
+    const { partitions } = await this.describeTopic(topic);
+    this.partitionCounts.set(topic, { partitions, at: Date.now() });
+    return partitions;
+  }
+
+  /**
+   * `GET /v1/topics/{topic}/partitions/{partition}/records`: reads one partition without a group; `binary`
+   * moves the stored batches and decodes them here, into the same records (`encoding` is then `json`).
+   * @throws OffsetOutOfRangeError with `details.startOffset` / `details.endOffset`.
+   */
+  async fetch(topic: string, partition: number, options: FetchOptions = {}, signal?: AbortSignal, format: WireFormat = 'json'): Promise<FetchResponse> {
+    const response = await this.http.request<FetchResponse | Uint8Array>('GET', `/v1/topics/${seg(topic)}/partitions/${partition}/records`, {
+      query: { ...options },
+      extraTimeoutMs: options.waitMs ?? 0,
+      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE, acceptParams: ';urls=1' } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    return response instanceof Uint8Array ? decodeFetch(response, loadUrl) : response;
   }
 
   // ---- consumer groups ----
@@ -202,12 +312,14 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
   }
 
   /** `POST /v1/groups/{group}/members/{memberId}/fetch`: reads the member's assigned partitions. */
-  groupFetch(group: string, memberId: string, request: GroupFetchRequest = {}, signal?: AbortSignal): Promise<GroupFetchResponse> {
-    return this.http.request('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/fetch`, {
+  async groupFetch(group: string, memberId: string, request: GroupFetchRequest = {}, signal?: AbortSignal, format: WireFormat = 'json'): Promise<GroupFetchResponse> {
+    const response = await this.http.request<GroupFetchResponse | Uint8Array>('POST', `/v1/groups/${seg(group)}/members/${seg(memberId)}/fetch`, {
       body: request,
       extraTimeoutMs: request.waitMs ?? 0,
+      ...(format === 'binary' ? { accept: BATCHES_MEDIA_TYPE, acceptParams: ';urls=1' } : {}),
       ...(signal ? { signal } : {}),
     });
+    return response instanceof Uint8Array ? decodeGroupFetch(response, loadUrl) : response;
   }
 
   /**
@@ -305,6 +417,13 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
   runMaintenance(request: MaintenanceRequest = {}): Promise<MaintenanceResponse> {
     return this.http.request('POST', '/v1/admin/maintenance', { body: request });
   }
+}
+
+/** The bytes of a presigned GET URL a binary fetch handed out instead of a batch's bytes. */
+async function loadUrl(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new UnavailableError(`a presigned batch URL answered HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** One path segment; names are `[A-Za-z0-9._-]` by contract, but a bad one must fail at the server, not here. */

@@ -37,13 +37,28 @@ export interface HttpClientOptions {
 
 export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
-  /** Serialized as JSON. */
+  /** Serialized as JSON, unless it is {@link BinaryRequestBody}. */
   body?: unknown;
+  /**
+   * Ask for a response in this media type besides JSON (`Accept`); a response of that type comes back as its
+   * bytes (a `Uint8Array`), any other as parsed JSON.
+   */
+  accept?: string;
+  /** Media-type parameters sent after {@link accept} (e.g. `;urls=1`). */
+  acceptParams?: string;
   headers?: Record<string, string>;
   /** Aborts the request and any backoff; never retried. */
   signal?: AbortSignal;
   /** Added to the per-attempt timeout, for long polls. */
   extraTimeoutMs?: number;
+}
+
+/** A request body sent as bytes with its media type (docs/api.md, "Binary record batches"). */
+export class BinaryRequestBody {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly contentType: string,
+  ) {}
 }
 
 const DEFAULT_TIMEOUT_MS = 35_000;
@@ -88,9 +103,11 @@ export class HttpClient {
    */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = this.urlFor(path, options.query);
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { accept: 'application/json', ...lowerCaseKeys(options.headers ?? {}) };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const binary = options.body instanceof BinaryRequestBody ? options.body : undefined;
+    const body = options.body === undefined ? undefined : binary ? binary.bytes : JSON.stringify(options.body);
+    const accept = options.accept ? `${options.accept}${options.acceptParams ?? ''}, application/json` : 'application/json';
+    const headers: Record<string, string> = { accept, ...lowerCaseKeys(options.headers ?? {}) };
+    if (body !== undefined) headers['content-type'] = binary ? binary.contentType : 'application/json';
     const maxAttempts = Math.max(1, this.retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
 
     for (let attempt = 1; ; attempt++) {
@@ -113,7 +130,7 @@ export class HttpClient {
     method: string,
     url: URL,
     baseHeaders: Record<string, string>,
-    body: string | undefined,
+    body: string | Uint8Array | undefined,
     options: RequestOptions,
   ): Promise<unknown> {
     // Signed per attempt: a SigV4 signature carries a timestamp, and a long backoff must not outlive it.
@@ -124,14 +141,18 @@ export class HttpClient {
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
     let text: string;
+    let bytes: Uint8Array | undefined;
     try {
       response = await this.fetchFn(url.toString(), { method, headers, ...(body === undefined ? {} : { body }), signal });
-      text = await response.text();
+      const type = (response.headers.get('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase();
+      if (response.ok && options.accept !== undefined && type === options.accept) bytes = new Uint8Array(await response.arrayBuffer());
+      text = bytes ? '' : await response.text();
     } catch (cause) {
       if (options.signal?.aborted) throw options.signal.reason;
       throw new AttemptError(networkError(url, cause, timeout.aborted));
     }
     if (response.ok) {
+      if (bytes) return bytes;
       return response.status === 204 || text === '' ? undefined : parseJson(text);
     }
     const error = errorFromResponse(response.status, text);

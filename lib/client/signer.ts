@@ -6,7 +6,8 @@ export interface SignableRequest {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or the bytes of a binary body (docs/api.md, "Binary record batches"). */
+  body?: string | Uint8Array;
 }
 
 /**

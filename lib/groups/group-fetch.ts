@@ -1,12 +1,12 @@
 import { mapLimit } from '../concurrency.js';
 import { MemberNotFoundError, OffsetOutOfRangeError } from '../errors.js';
-import type { ReadResult, StartPosition } from '../log/log-types.js';
+import type { ReadOptions, ReadResult, StartPosition } from '../log/log-types.js';
 import type { RecordEncoding } from '../log/wire-size.js';
 import type { Topic } from '../topics/topic.js';
 import { compare } from './assignment.js';
 import type { TopicPartitionOffset } from './commits.js';
 import { CONCURRENCY, type GroupContext, type ResetPolicy } from './context.js';
-import { trim, type GroupBatch } from './group-batch.js';
+import { trim, trimBatches, type GroupBatch } from './group-batch.js';
 import { emitLag, fetchLag } from './group-lag.js';
 import { currentLeases, partitionKey, resolveTopics } from './group-records.js';
 import type { LeaseRecord } from './lease-store.js';
@@ -25,6 +25,8 @@ export interface GroupFetchInput {
   readonly resetPolicy?: ResetPolicy;
   /** Called once if the fetch finds nothing and starts to long-poll (the handler leaves such fetches out of `FetchLatency`). */
   readonly onWait?: () => void;
+  /** Hand back stored batches instead of records (`ReadOptions.batches`, docs/api.md "Binary record batches"). */
+  readonly batches?: ReadOptions['batches'];
 }
 
 /**
@@ -63,11 +65,12 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
     maxBytes: Math.max(1, Math.floor(input.maxBytes / held.length)),
     encoding,
     resetPolicy: input.resetPolicy ?? ctx.resetPolicy,
+    ...(input.batches ? { batches: input.batches } : {}),
   };
   const readAll = () =>
     mapLimit(held, CONCURRENCY, (lease) => readLease(ctx, lease, topics.get(lease.topic)!, positions.get(partitionKey(lease)), share));
   let batches = await readAll();
-  if (input.waitMs > 0 && batches.every((b) => b.records.length === 0)) {
+  if (input.waitMs > 0 && batches.every((b) => b.records.length === 0 && (b.batches ?? []).length === 0)) {
     const waitOn = batches.map((b) => ({ topic: topics.get(b.topic)!, partition: b.partition, offset: b.nextOffset }));
     input.onWait?.();
     if (await ctx.log.waitForAny(waitOn, input.waitMs)) {
@@ -77,7 +80,7 @@ export async function fetch(ctx: GroupContext, group: string, memberId: string, 
   }
   // Every held partition was read (before the response's cut): the lag metric sees them all, for free.
   if (ctx.metrics) emitLag(ctx.metrics, group, fetchLag(batches, ctx.now()));
-  return trim(batches, input.limit, input.maxBytes, encoding);
+  return input.batches ? trimBatches(batches, input.limit, input.maxBytes) : trim(batches, input.limit, input.maxBytes, encoding);
 }
 
 /** How each partition is read: an even share of `limit` and `maxBytes`, and where nothing committed starts. */
@@ -86,6 +89,7 @@ interface ReadShare {
   readonly maxBytes: number;
   readonly encoding: RecordEncoding;
   readonly resetPolicy: ResetPolicy;
+  readonly batches?: ReadOptions['batches'];
 }
 
 /** One held partition, from `position` if given, else from its committed offset, else by `share.resetPolicy`. */
@@ -99,7 +103,7 @@ async function readLease(
   const policy: StartPosition = { kind: share.resetPolicy };
   const { limit, maxBytes, encoding } = share;
   const read = (start: StartPosition): Promise<ReadResult> =>
-    ctx.log.read(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward' });
+    ctx.log.read(topic, lease.partition, { start, limit, maxBytes, encoding, waitMs: 0, direction: 'forward', ...(share.batches ? { batches: share.batches } : {}) });
   let result: ReadResult;
   if (position !== undefined) result = await read({ kind: 'offset', offset: position });
   else if (lease.committedOffset === null) result = await read(policy);
@@ -112,6 +116,14 @@ async function readLease(
       result = await read(policy);
     }
   }
-  const { records, nextOffset, endOffset } = result;
-  return { topic: lease.topic, partition: lease.partition, leaseToken: lease.leaseToken, records, nextOffset, endOffset };
+  const { records, nextOffset, endOffset, batches, firstOffset } = result;
+  return {
+    topic: lease.topic,
+    partition: lease.partition,
+    leaseToken: lease.leaseToken,
+    records,
+    ...(batches ? { batches, firstOffset: firstOffset ?? nextOffset } : {}),
+    nextOffset,
+    endOffset,
+  };
 }

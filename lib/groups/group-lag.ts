@@ -1,5 +1,6 @@
 import { mapLimit } from '../concurrency.js';
 import { OffsetOutOfRangeError } from '../errors.js';
+import { decodeBatchHeader } from '../log/batch-format.js';
 import type { PartitionBounds, StartPosition } from '../log/log-types.js';
 import { NO_METRICS, type MetricsSink } from '../observability/metrics-sink.js';
 import type { Topic } from '../topics/topic.js';
@@ -52,11 +53,22 @@ export function fetchLag(batches: readonly GroupBatch[], now: number): TopicLag[
   return worstByTopic(
     batches.map((b) => {
       const first = b.records[0];
-      const recordsBehind = Math.max(0, b.endOffset - (first?.offset ?? b.nextOffset));
-      const oldestUnreadAgeMs = first !== undefined ? Math.max(0, now - first.timestamp) : recordsBehind === 0 ? 0 : undefined;
+      const recordsBehind = Math.max(0, b.endOffset - (first?.offset ?? b.firstOffset ?? b.nextOffset));
+      const oldest = first?.timestamp ?? storedBatchTimestamp(b);
+      const oldestUnreadAgeMs = oldest !== undefined ? Math.max(0, now - oldest) : recordsBehind === 0 ? 0 : undefined;
       return { topic: b.topic, recordsBehind, oldestUnreadAgeMs };
     }),
   );
+}
+
+/**
+ * A binary fetch's oldest unread timestamp, without decoding records: the first stored batch's header holds its
+ * smallest timestamp (format v2; lib/log/batch-format.ts). The batch may begin before the first unread record,
+ * so the age is at most a batch's span too old. Undefined for a batch handed back as a URL.
+ */
+function storedBatchTimestamp(b: GroupBatch): number | undefined {
+  const data = b.batches?.[0]?.data;
+  return data === undefined ? undefined : decodeBatchHeader(data).baseTimestamp;
 }
 
 /** Emits each topic's lag of `group`. */

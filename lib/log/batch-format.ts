@@ -87,7 +87,8 @@ export class CorruptBatchError extends Error {
 }
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a header value that begins with U+FEFF keeps it (the default would strip it, and the value with it).
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /**
  * Encodes `records` (at least one) as a batch starting at `baseOffset`.
@@ -160,18 +161,33 @@ export function decodeBatchHeader(batch: Uint8Array): BatchHeader {
   };
 }
 
+/** How strictly {@link decodeBatch} reads: batches from a client are checked harder than the log's own. */
+export interface DecodeOptions {
+  /**
+   * Header names and values must be valid UTF-8 (never decoded with replacement characters) and a name may
+   * appear once per record: what a batch sent as stored must satisfy to read back the same in every encoding.
+   */
+  readonly strict?: boolean;
+  /** The inflated body may not exceed this many bytes (a decompression bomb stops here). */
+  readonly maxBodyBytes?: number;
+}
+
 /**
  * Decodes every record of an encoded batch, checking its checksum.
  * @param baseOffset the batch's offset where the caller knows better than the header: a spilled S3 object
  *   keeps the base offset of its first append attempt, while the item that points at it holds the real one.
+ * @throws CorruptBatchError; RangeError (`ERR_BUFFER_TOO_LARGE`) when the body inflates past `maxBodyBytes`.
  */
-export function decodeBatch(batch: Uint8Array, baseOffset?: number): StoredRecord[] {
+export function decodeBatch(batch: Uint8Array, baseOffset?: number, options: DecodeOptions = {}): StoredRecord[] {
   const header = decodeBatchHeader(batch);
   const base = baseOffset ?? header.baseOffset;
   const stored = batch.subarray(BATCH_HEADER_BYTES, BATCH_HEADER_BYTES + header.bodyLength);
   if (stored.length !== header.bodyLength) throw new CorruptBatchError('truncated body');
   if (crc32(stored) !== header.bodyCrc32) throw new CorruptBatchError('checksum mismatch');
-  const body = header.codec === Codec.Gzip ? new Uint8Array(gunzipSync(stored)) : stored;
+  const limit = options.maxBodyBytes !== undefined ? { maxOutputLength: Math.max(1, options.maxBodyBytes) } : {};
+  const body = header.codec === Codec.Gzip ? new Uint8Array(gunzipSync(stored, limit)) : stored;
+  if (options.maxBodyBytes !== undefined && body.length > options.maxBodyBytes) throw new RangeError('body exceeds maxBodyBytes');
+  const text = options.strict ? strictUtf8 : lenientUtf8;
   const reader = new ByteReader(body);
   const records: StoredRecord[] = new Array(header.count);
   for (let i = 0; i < header.count; i++) {
@@ -183,8 +199,9 @@ export function decodeBatch(batch: Uint8Array, baseOffset?: number): StoredRecor
     // No prototype: a header named `__proto__` is data and must come back like any other.
     const headers: Record<string, string> = Object.create(null);
     for (let h = 0; h < headerCount; h++) {
-      const name = utf8Decoder.decode(reader.bytesWithLength());
-      const value = utf8Decoder.decode(reader.bytesWithLength());
+      const name = text(reader.bytesWithLength());
+      const value = text(reader.bytesWithLength());
+      if (options.strict && Object.hasOwn(headers, name)) throw new CorruptBatchError(`record ${i} repeats the header name '${name.slice(0, 64)}'`);
       // `__proto__` is a header name like any other: define it rather than call the prototype setter.
       if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
       else headers[name] = value;
@@ -193,6 +210,16 @@ export function decodeBatch(batch: Uint8Array, baseOffset?: number): StoredRecor
   }
   if (!reader.done()) throw new CorruptBatchError('trailing bytes after the last record');
   return records;
+}
+
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenientUtf8 = (bytes: Uint8Array): string => utf8Decoder.decode(bytes);
+function strictUtf8(bytes: Uint8Array): string {
+  try {
+    return fatalDecoder.decode(bytes);
+  } catch {
+    throw new CorruptBatchError('a header name or value is not valid UTF-8');
+  }
 }
 
 /** A copy of `batch` whose header says `baseOffset`; the body (and its checksum) is untouched. */

@@ -64,7 +64,7 @@ export class DynamoLogStore implements LogStore {
     this.table = options.tableName;
     this.now = options.now ?? Date.now;
     this.metaCacheMs = options.metaCacheMs ?? META_CACHE_MS;
-    this.spills = new SpillStore({ ...(options.s3 ? { s3: options.s3 } : {}), ...(options.bucket ? { bucket: options.bucket } : {}) });
+    this.spills = new SpillStore({ ...(options.s3 ? { s3: options.s3 } : {}), ...(options.bucket ? { bucket: options.bucket } : {}), now: this.now });
     const readTail = (pk: string) => this.readTail(pk, true);
     const races = new AppendRaces({
       now: this.now,
@@ -150,5 +150,9 @@ export class DynamoLogStore implements LogStore {
     if (batch.data) return batch.data;
     if (!batch.spillKey) throw new Error(`batch at ${batch.baseOffset} has no data`);
     return this.spills.load(batch.spillKey);
+  }
+
+  batchUrl(spillKey: string): Promise<{ url: string; expiresAt: number }> {
+    return this.spills.presignGet(spillKey);
   }
 }

@@ -218,7 +218,8 @@ export function jsonTextTooDeep(text: string, maxDepth = MAX_JSON_DEPTH): boolea
   return false;
 }
 
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: bytes that begin with U+FEFF are not JSON text (JSON.parse refuses it), so they stay base64.
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const jsonTextCache = new WeakMap<Uint8Array, string | null>();
 
 /**

@@ -1,20 +1,24 @@
-import { PartitionNotFoundError, PayloadTooLargeError } from '../errors.js';
+import { InvalidRequestError, PartitionNotFoundError, PayloadTooLargeError } from '../errors.js';
 import { NO_METRICS, recordBytes, type MetricsSink } from '../observability/metrics-sink.js';
 import { partitionPk } from '../storage/log-table.js';
 import { appendExpiry, type Topic } from '../topics/topic.js';
 import type { LogRecord } from './batch-format.js';
 import type { ColdTier } from './cold-tier.js';
-import type { PartitionBounds, ProduceInput, ProduceOutput, ProduceRecord, ReadOptions, ReadResult, StartPosition } from './log-types.js';
-import { MAX_TRANSACTION_ITEMS, type LogStore } from './log-store.js';
+import type { BatchesProduceInput, PartitionBounds, ProduceInput, ProduceOutput, ProduceRecord, ReadOptions, ReadResult, StartPosition } from './log-types.js';
+import { loadUploads } from './batch-produce.js';
+import { appendCount, MAX_TRANSACTION_ITEMS, type LogStore, type PartitionAppend } from './log-store.js';
 import { PartitionReader, type PartitionRef } from './partition-reader.js';
 import { partitionFor, stickyPartition } from './partitioner.js';
 import { ReadHints } from './read-hints.js';
 import { checkInRange, inRange } from './read-plan.js';
-import { requestDigest } from './request-digest.js';
+import { batchesDigest, requestDigest } from './request-digest.js';
+import type { UploadStore, UploadTicket } from './upload-store.js';
 
 export interface LogServiceOptions {
   readonly store: LogStore;
   readonly cold?: ColdTier;
+  /** Batches clients uploaded to S3 (docs/api.md, "Binary record batches"); without it such appends are refused. */
+  readonly uploads?: UploadStore;
   /** Topics with retention up to this many hours get a TTL with each batch (see `isHotRetention`). */
   readonly hotRetentionLimitHours?: number;
   readonly now?: () => number;
@@ -28,6 +32,16 @@ export interface LogServiceOptions {
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
 
+/** What {@link LogService.produce} and `produceBatches` hand their common append. */
+interface AppendRequest {
+  /** The request's digest, for its idempotency record (computed only when it has a key). */
+  readonly digest: () => string;
+  /** The response, from the base offsets the append assigned. */
+  readonly respond: (bases: ReadonlyMap<number, number>) => ProduceOutput;
+  /** Records and their bytes (`recordBytes`), for `RecordsProduced` and `BytesProduced`. */
+  readonly produced: () => { readonly records: number; readonly bytes: number };
+}
+
 /**
  * The log: produce and read over the hot tier ({@link LogStore}) and, where offsets were tiered, the cold tier
  * (S3). It works on topics the caller resolved (`TopicStore.get`); inputs are trusted (validated at the HTTP
@@ -35,6 +49,7 @@ const POLL_MAX_MS = 500;
  */
 export class LogService {
   private readonly store: LogStore;
+  private readonly uploads: UploadStore | undefined;
   private readonly reader: PartitionReader;
   private readonly hints = new ReadHints();
   private readonly hotRetentionLimitHours: number;
@@ -45,6 +60,7 @@ export class LogService {
 
   constructor(options: LogServiceOptions) {
     this.store = options.store;
+    this.uploads = options.uploads;
     this.reader = new PartitionReader({ store: options.store, hints: this.hints, ...(options.cold ? { cold: options.cold } : {}) });
     this.hotRetentionLimitHours = options.hotRetentionLimitHours ?? 0;
     this.now = options.now ?? Date.now;
@@ -60,12 +76,76 @@ export class LogService {
    *   {@link LogStore.append} throws.
    */
   async produce(topic: Topic, input: ProduceInput): Promise<ProduceOutput> {
-    for (const p of input.expectedOffsets?.keys() ?? []) checkPartition(topic, p);
     const now = this.now();
     const { byPartition, placement, rank } = placeRecords(topic, input.records, now, this.random);
+    const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
+      records: input.records.map((record, i) => ({
+        partition: placement[i]!,
+        offset: bases.get(placement[i]!)! + rank[i]!,
+        timestamp: record.timestamp ?? now,
+      })),
+    });
+    const appends = [...byPartition].map(([partition, records]) => ({ partition, records }));
+    const produced = () => ({ records: input.records.length, bytes: input.records.reduce((sum, r) => sum + recordBytes(r), 0) });
+    return this.appendAll(topic, appends, input, { digest: () => requestDigest(input), respond, produced }, now);
+  }
+
+  /**
+   * Appends record batches sent as stored (docs/api.md, "Binary record batches"), all or nothing, one batch per
+   * partition: uploads are read and checked first (lib/log/batch-validation.ts), then every batch is stored as
+   * it came, only its base offset patched. The response lists the records batch by batch, in order.
+   * @throws InvalidRequestError (a missing, wrong-sized or invalid upload; a partition named twice), and what
+   *   {@link produce} throws.
+   */
+  async produceBatches(topic: Topic, input: BatchesProduceInput): Promise<ProduceOutput> {
+    if (input.partitionCount !== undefined && input.partitionCount !== topic.partitions) {
+      throw new InvalidRequestError(
+        `the batches were placed for ${input.partitionCount} partitions, but topic '${topic.name}' has ${topic.partitions}; place them again`,
+        { details: { field: 'partitionCount', partitions: topic.partitions } },
+      );
+    }
+    const now = this.now();
+    const batches = await loadUploads(topic, input.batches, this.uploads);
+    const appends = batches.map(({ partition, batch }) => ({ partition: checkPartition(topic, partition), batch }));
+    const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
+      records: batches.flatMap(({ partition, batch }) => batch.timestamps.map((timestamp, i) => ({ partition, offset: bases.get(partition)! + i, timestamp }))),
+    });
+    // The digest covers the batches' bytes, however they came (inline or uploaded): a retry that uploads them
+    // again under a new id is the same request.
+    const digestOf = () => batchesDigest({ batches, ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}) });
+    const produced = () => ({
+      records: batches.reduce((sum, { batch }) => sum + batch.count, 0),
+      bytes: batches.reduce((sum, { batch }) => sum + batch.recordBytes, 0),
+    });
+    return this.appendAll(topic, appends, input, { digest: digestOf, respond, produced }, now);
+  }
+
+  /**
+   * A presigned PUT for one new upload of `length` bytes to `topic` (docs/api.md, "Binary record batches"): the
+   * client uploads a batch there, then appends it by its `upload` id.
+   * @throws InvalidRequestError when uploads are not configured.
+   */
+  async presignUpload(topic: Topic, length: number): Promise<UploadTicket> {
+    if (!this.uploads) throw new InvalidRequestError('uploads to S3 are not configured here; send batches in the request');
+    return this.uploads.presignPut(topic.topicId, length);
+  }
+
+  /**
+   * The append of a produce, whatever its format: the partition limit of one transaction, then one
+   * {@link LogStore.append} (idempotent when the request has a key), and the ends this process now knows.
+   */
+  private async appendAll(
+    topic: Topic,
+    appends: readonly PartitionAppend[],
+    input: Pick<ProduceInput, 'expectedOffsets' | 'idempotencyKey'>,
+    request: AppendRequest,
+    now: number,
+  ): Promise<ProduceOutput> {
+    const { digest, respond, produced } = request;
+    for (const p of input.expectedOffsets?.keys() ?? []) checkPartition(topic, p);
     // One limit, one status: the partitions a request touches (written, or only named in expectedOffsets) and
     // its idempotency record are the items of one DynamoDB transaction, at most MAX_TRANSACTION_ITEMS (413).
-    const touched = new Set([...byPartition.keys(), ...(input.expectedOffsets?.keys() ?? [])]);
+    const touched = new Set([...appends.map((a) => a.partition), ...(input.expectedOffsets?.keys() ?? [])]);
     const maxPartitions = MAX_TRANSACTION_ITEMS - (input.idempotencyKey ? 1 : 0);
     if (touched.size > maxPartitions) {
       throw new PayloadTooLargeError(
@@ -74,40 +154,32 @@ export class LogService {
         { details: { limitPartitions: maxPartitions } },
       );
     }
-    const respond = (bases: ReadonlyMap<number, number>): ProduceOutput => ({
-      records: input.records.map((record, i) => ({
-        partition: placement[i]!,
-        offset: bases.get(placement[i]!)! + rank[i]!,
-        timestamp: record.timestamp ?? now,
-      })),
-    });
     const expiresAtSec = appendExpiry(topic, this.hotRetentionLimitHours, now);
-    const result = await this.store.append(
-      topic.topicId,
-      [...byPartition].map(([partition, records]) => ({ partition, records })),
-      {
-        ...(expiresAtSec !== undefined ? { expiresAtSec } : {}),
-        ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}),
-        ...(input.idempotencyKey ? { idempotency: { key: input.idempotencyKey, response: respond, digest: requestDigest(input) } } : {}),
-      },
-    );
+    const result = await this.store.append(topic.topicId, appends, {
+      ...(expiresAtSec !== undefined ? { expiresAtSec } : {}),
+      ...(input.expectedOffsets ? { expectedOffsets: input.expectedOffsets } : {}),
+      ...(input.idempotencyKey ? { idempotency: { key: input.idempotencyKey, response: respond, digest: digest() } } : {}),
+    });
     if (result.kind === 'replayed') return result.response as ProduceOutput;
-    for (const [partition, base] of result.baseOffsets) {
-      this.hints.noteEnd(partitionPk(topic.topicId, partition), base + byPartition.get(partition)!.length);
+    for (const append of appends) {
+      this.hints.noteEnd(partitionPk(topic.topicId, append.partition), result.baseOffsets.get(append.partition)! + appendCount(append));
     }
     // Counted once appended: a replay above appended nothing, a failure threw.
-    this.metrics.add('RecordsProduced', input.records.length, { Topic: topic.name });
-    this.metrics.add('BytesProduced', input.records.reduce((sum, r) => sum + recordBytes(r), 0), { Topic: topic.name });
+    const tally = produced();
+    this.metrics.add('RecordsProduced', tally.records, { Topic: topic.name });
+    this.metrics.add('BytesProduced', tally.bytes, { Topic: topic.name });
     return respond(result.baseOffsets);
   }
 
   /**
-   * Reads one partition, forward (long-polling up to `waitMs` at the end) or backward.
-   * @throws PartitionNotFoundError, OffsetOutOfRangeError (with both bounds)
+   * Reads one partition, forward (long-polling up to `waitMs` at the end) or backward; as records, or as the
+   * stored batches that hold them (`options.batches`, forward only).
+   * @throws PartitionNotFoundError, OffsetOutOfRangeError (with both bounds), InvalidRequestError (batches backward)
    */
   async read(topic: Topic, partition: number, options: ReadOptions): Promise<ReadResult> {
     const ref = partitionRef(topic, partition);
     if (options.direction === 'backward') {
+      if (options.batches) throw new InvalidRequestError('stored batches are read forward only; read backward as JSON');
       const { bounds } = await this.reader.bounds(ref);
       // Backward from a timestamp: the records before the first one at or after it.
       const before =
@@ -124,7 +196,9 @@ export class LogService {
           : resolveStart(options.start, (await this.reader.bounds(ref)).bounds);
     const deadline = this.now() + options.waitMs;
     let result = await this.reader.forward(ref, start, options);
-    if (result.records.length > 0 || result.nextOffset < result.endOffset) return result;
+    // Something was read (the next offset moved), or there is more to read: no reason to wait.
+    const done = () => result.nextOffset > start || result.nextOffset < result.endOffset;
+    if (done()) return result;
     const pk = partitionPk(topic.topicId, partition);
     options.onWait?.();
     await this.poll(deadline, async () => {
@@ -132,7 +206,7 @@ export class LogService {
       const probe = await this.store.queryBatches(pk, { forward: true, fromOffset: start, limit: 1 });
       if (probe.batches.length === 0) return false;
       result = await this.reader.forward(ref, start, options);
-      return result.records.length > 0 || result.nextOffset < result.endOffset;
+      return done();
     });
     return result;
   }

@@ -7,10 +7,24 @@ import type { LogRecord } from './batch-format.js';
  */
 export const MAX_TRANSACTION_ITEMS = 100;
 
-export interface PartitionAppend {
-  readonly partition: number;
-  readonly records: readonly LogRecord[];
+/**
+ * One partition's part of an append: records to encode as one batch, or a batch already encoded and checked
+ * (a client's batch sent as stored, lib/log/batch-validation.ts), stored as it is with its base offset patched.
+ */
+export type PartitionAppend =
+  | { readonly partition: number; readonly records: readonly LogRecord[] }
+  | { readonly partition: number; readonly batch: EncodedAppend };
+
+/** A batch in the stored format (header base offset 0), with what its item needs to know of it. */
+export interface EncodedAppend {
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  /** The largest record timestamp of the batch. */
+  readonly maxTimestamp: number;
 }
+
+/** How many records a partition's append holds. */
+export const appendCount = (append: PartitionAppend): number => ('batch' in append ? append.batch.count : append.records.length);
 
 export interface AppendOptions {
   /** TTL (epoch seconds) to write with every batch of this append (hot-retention topics). */
@@ -87,4 +101,9 @@ export interface LogStore {
    * @throws UnavailableError when retention removed the batch while it was being read (retriable).
    */
   loadBatch(batch: HotBatch): Promise<Uint8Array>;
+  /**
+   * A presigned GET URL of a spilled batch's object (docs/api.md, "Binary record batches"), signed with this
+   * process's credentials, and when it expires (epoch ms).
+   */
+  batchUrl(spillKey: string): Promise<{ url: string; expiresAt: number }>;
 }

@@ -13,10 +13,10 @@ import {
   planEnd,
   planForward,
   takeBackward,
-  takeForward,
   type ForwardFacts,
 } from './read-plan.js';
 import { ResponseCut } from './response-cut.js';
+import { BatchSink, RecordSink, type ReadSink, type SourceBatch } from './read-sinks.js';
 
 /** Spilled batches (S3 objects) a read fetches ahead, so that their GETs overlap instead of queueing. */
 const PREFETCH_BATCHES = 16;
@@ -27,13 +27,14 @@ export interface PartitionRef {
   readonly partition: number;
 }
 
-/** One forward read in progress: the records taken, where it stands, and the cut that ends it. */
+/** One forward read in progress: where it stands, and the sink that takes what it reads and says when it is full. */
 interface ForwardRead {
   readonly ref: PartitionRef;
   readonly pk: string;
   readonly options: ReadOptions;
-  readonly cut: ResponseCut;
-  readonly out: StoredRecord[];
+  readonly sink: ReadSink;
+  /** Where the read started. */
+  readonly from: number;
   next: number;
 }
 
@@ -69,7 +70,9 @@ export class PartitionReader {
    */
   async forward(ref: PartitionRef, from: number, options: ReadOptions): Promise<ReadResult> {
     const pk = partitionPk(ref.topicId, ref.partition);
-    const read: ForwardRead = { ref, pk, options, cut: new ResponseCut(options), out: [], next: from };
+    const records = options.batches ? undefined : new RecordSink(options);
+    const batches = options.batches ? new BatchSink(options, (key) => this.store.batchUrl(key)) : undefined;
+    const read: ForwardRead = { ref, pk, options, sink: (records ?? batches)!, from, next: from };
     let [meta, page] = await Promise.all([
       this.store.readMeta(pk),
       this.store.queryBatches(pk, { forward: true, fromOffset: from, limit: this.hints.pageItems(pk, options.limit) }),
@@ -86,20 +89,22 @@ export class PartitionReader {
       checkInRange(from, bounds);
       meta = { ...meta, startOffset: bounds.startOffset };
     }
-    if (plan.kind === 'at-end') return { records: [], nextOffset: from, startOffset: meta.startOffset, endOffset: plan.endOffset };
+    // What was taken, in the shape the options asked for.
+    const taken = () => (batches ? { records: [], batches: batches.out, firstOffset: from } : { records: records!.out });
+    if (plan.kind === 'at-end') return { ...taken(), nextOffset: from, startOffset: meta.startOffset, endOffset: plan.endOffset };
     if (plan.kind === 'cold') await this.takeCold(read, plan.untilOffset);
     if (plan.kind === 'containing') {
       const end = await this.takeContaining(read, facts);
-      if (end !== undefined) return { records: [], nextOffset: from, startOffset: meta.startOffset, endOffset: end };
+      if (end !== undefined) return { ...taken(), nextOffset: from, startOffset: meta.startOffset, endOffset: end };
     }
     page = await this.takePages(read, page);
-    const end = planEnd(page, read.next, read.out.length);
-    const result = (endOffset: number) => ({ records: read.out, nextOffset: read.next, startOffset: meta.startOffset, endOffset });
+    const end = planEnd(page, read.next, read.next - from);
+    const result = (endOffset: number) => ({ ...taken(), nextOffset: read.next, startOffset: meta.startOffset, endOffset });
     if (end.kind === 'known') return result(end.endOffset);
     if (end.kind === 'tail') return result(Math.max((await (tail ?? this.store.readTail(pk, false))).endOffset, meta.endFloor.endOffset, read.next));
     const { bounds } = await this.bounds(ref);
     checkInRange(from, bounds);
-    return { records: read.out, nextOffset: read.next, startOffset: bounds.startOffset, endOffset: Math.max(bounds.endOffset, read.next) };
+    return { ...taken(), nextOffset: read.next, startOffset: bounds.startOffset, endOffset: Math.max(bounds.endOffset, read.next) };
   }
 
   /**
@@ -187,7 +192,7 @@ export class PartitionReader {
         throw new OffsetOutOfRangeError(facts.from, bounds.startOffset, bounds.endOffset);
       }
       case 'take':
-        read.next = takeForward(decodeBatch(await this.store.loadBatch(containing!), containing!.baseOffset), read.next, read.cut, read.out);
+        read.next = await read.sink.take(this.source(containing!), read.next);
         return undefined;
       case 'cold':
         await this.takeCold(read, plan.untilOffset);
@@ -201,34 +206,35 @@ export class PartitionReader {
   private async takeCold(read: ForwardRead, untilOffset: number): Promise<void> {
     const { ref, options } = read;
     for (const batch of await this.cold!.readForward(ref.topicId, ref.partition, read.next, untilOffset, options.maxBytes)) {
-      if (read.cut.full) break;
-      read.next = takeForward(decodeBatch(batch.data, batch.baseOffset), read.next, read.cut, read.out);
+      if (read.sink.full) break;
+      const { baseOffset, count, data } = batch;
+      read.next = await read.sink.take({ baseOffset, count, bytes: data.length, load: async () => data }, read.next);
     }
   }
 
   /** Takes hot batches page by page from `page` on, until the cut, a gap, or the end; returns the last page read. */
   private async takePages(read: ForwardRead, page: BatchPage): Promise<BatchPage> {
-    const { pk, cut } = read;
+    const { pk, sink } = read;
     for (;;) {
       const pageStart = read.next;
       let gap = false;
-      const load = this.prefetcher(page.batches);
-      for (const [i, batch] of page.batches.entries()) {
+      const load = this.prefetcher(page.batches.filter((b) => sink.needsBytes(b)));
+      for (const batch of page.batches) {
         this.hints.noteBatchSize(pk, batch.count);
         this.hints.noteEnd(pk, batch.baseOffset + batch.count);
-        if (cut.full) break;
+        if (sink.full) break;
         const step = batchStep(batch, read.next);
         if (step === 'skip') continue;
         if (step === 'gap') {
           gap = true;
           break;
         }
-        read.next = takeForward(decodeBatch(await load(i), batch.baseOffset), read.next, cut, read.out);
+        read.next = await sink.take({ ...this.source(batch), load: () => load(batch) }, read.next);
       }
       // A page that moved nothing held only expired (tiered) copies: querying from the same offset again
       // would return the same page forever, and those offsets are cold, so this read ends here too.
-      if (gap || cut.full || !page.more || read.next === pageStart) return page;
-      const limit = this.hints.pageItems(pk, read.options.limit - read.out.length);
+      if (gap || sink.full || !page.more || read.next === pageStart) return page;
+      const limit = this.hints.pageItems(pk, read.options.limit - (read.next - read.from));
       page = await this.store.queryBatches(pk, { forward: true, fromOffset: read.next, limit });
     }
   }
@@ -237,9 +243,11 @@ export class PartitionReader {
    * Loads the page's batches in order, starting the loads of the next few at each step: inline batches cost
    * nothing to load, spilled ones are S3 GETs that then overlap.
    */
-  private prefetcher(batches: readonly HotBatch[]): (i: number) => Promise<Uint8Array> {
+  private prefetcher(batches: readonly HotBatch[]): (batch: HotBatch) => Promise<Uint8Array> {
     const started = new Map<number, Promise<Uint8Array>>();
-    return (i) => {
+    return (batch) => {
+      const i = batches.indexOf(batch);
+      if (i < 0) return this.store.loadBatch(batch); // not among those worth prefetching: load it now
       for (let j = i; j < Math.min(batches.length, i + PREFETCH_BATCHES); j++) {
         if (started.has(j)) continue;
         const loading = this.store.loadBatch(batches[j]!);
@@ -247,6 +255,17 @@ export class PartitionReader {
         started.set(j, loading);
       }
       return started.get(i)!;
+    };
+  }
+
+  /** A hot batch as a sink sees it, loaded on demand. */
+  private source(batch: HotBatch): SourceBatch {
+    return {
+      baseOffset: batch.baseOffset,
+      count: batch.count,
+      bytes: batch.bytes,
+      ...(batch.spillKey !== undefined ? { spillKey: batch.spillKey } : {}),
+      load: () => this.store.loadBatch(batch),
     };
   }
 }

@@ -20,17 +20,26 @@ export interface PreparedBatch {
   spillKey?: string;
 }
 
+/** Encodes the append's records once (a batch sent as stored is taken as it is: no re-encoding). */
 export function prepareBatch(writer: string, topicId: string, append: PartitionAppend, expiresAtSec: number | undefined): PreparedBatch {
   let batchMaxTimestamp = -Infinity;
-  for (const r of append.records) batchMaxTimestamp = Math.max(batchMaxTimestamp, r.timestamp);
+  let count: number;
+  let encoded: Uint8Array;
+  if ('batch' in append) {
+    ({ count, bytes: encoded, maxTimestamp: batchMaxTimestamp } = append.batch);
+  } else {
+    for (const r of append.records) batchMaxTimestamp = Math.max(batchMaxTimestamp, r.timestamp);
+    count = append.records.length;
+    encoded = encodeBatch(0, append.records as LogRecord[]);
+  }
   return {
     writer,
     topicId,
     partition: append.partition,
     pk: partitionPk(topicId, append.partition),
-    count: append.records.length,
+    count,
     batchMaxTimestamp,
-    encoded: encodeBatch(0, append.records as LogRecord[]),
+    encoded,
     ...(expiresAtSec !== undefined ? { expiresAtSec } : {}),
   };
 }

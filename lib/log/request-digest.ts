@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ProduceInput } from './log-types.js';
+import type { BatchesProduceInput, ProduceInput } from './log-types.js';
 
 /**
  * The digest an idempotency record keeps of the request that first used its key, so that a retry can be told
@@ -20,17 +20,7 @@ import type { ProduceInput } from './log-types.js';
  * @returns the digest, base64url (43 characters).
  */
 export function requestDigest(input: Pick<ProduceInput, 'records' | 'expectedOffsets'>): string {
-  const hash = createHash('sha256');
-  const number = (n: number) => {
-    const buffer = Buffer.alloc(8);
-    buffer.writeBigInt64BE(BigInt(n));
-    hash.update(buffer);
-  };
-  const bytes = (b: Uint8Array) => {
-    number(b.length);
-    hash.update(b);
-  };
-  const text = (s: string) => bytes(Buffer.from(s, 'utf8'));
+  const { hash, number, bytes, text } = digestWriter();
   text('shardlog-produce-v1');
   number(input.records.length);
   for (const record of input.records) {
@@ -46,11 +36,59 @@ export function requestDigest(input: Pick<ProduceInput, 'records' | 'expectedOff
       text(record.headers[name]!);
     }
   }
-  const expected = [...(input.expectedOffsets ?? new Map<number, number>())].sort(([a], [b]) => a - b);
+  expectedOffsets(number, input.expectedOffsets);
+  return hash.digest('base64url');
+}
+
+/**
+ * The digest of a produce of batches sent as stored (docs/api.md, "Binary record batches"): over each batch's
+ * partition and bytes, in order, and `expectedOffsets`. The log passes uploads once loaded, so a batch sent
+ * inline and the same one uploaded (under any id) digest alike; an entry still naming an upload counts its id. A request sent
+ * once as JSON and retried as batches has another digest (409 on reuse), as the two are different bodies.
+ * ```
+ * digestInput := "shardlog-produce-batches-v1" batchCount (partition kind bytes){batchCount} expected…
+ * kind        := 0 inline (bytes: the batch) · 1 upload (bytes: the id, then its length as a number)
+ * ```
+ */
+export function batchesDigest(input: Pick<BatchesProduceInput, 'batches' | 'expectedOffsets'>): string {
+  const { hash, number, bytes, text } = digestWriter();
+  text('shardlog-produce-batches-v1');
+  number(input.batches.length);
+  for (const entry of input.batches) {
+    number(entry.partition);
+    if ('batch' in entry) {
+      number(0);
+      bytes(entry.batch.bytes);
+    } else {
+      number(1);
+      text(entry.upload.id);
+      number(entry.upload.length);
+    }
+  }
+  expectedOffsets(number, input.expectedOffsets);
+  return hash.digest('base64url');
+}
+
+function digestWriter() {
+  const hash = createHash('sha256');
+  const number = (n: number) => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64BE(BigInt(n));
+    hash.update(buffer);
+  };
+  const bytes = (b: Uint8Array) => {
+    number(b.length);
+    hash.update(b);
+  };
+  const text = (s: string) => bytes(Buffer.from(s, 'utf8'));
+  return { hash, number, bytes, text };
+}
+
+function expectedOffsets(number: (n: number) => void, offsets: ReadonlyMap<number, number> | undefined): void {
+  const expected = [...(offsets ?? new Map<number, number>())].sort(([a], [b]) => a - b);
   number(expected.length);
   for (const [partition, offset] of expected) {
     number(partition);
     number(offset);
   }
-  return hash.digest('base64url');
 }

@@ -1,5 +1,7 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { PayloadTooLargeError, UnavailableError } from '../errors.js';
+import { PRESIGNED_URL_SECONDS } from './upload-store.js';
 import { spillObjectKey } from '../storage/prefixes.js';
 
 /** TransactWriteItems carries at most 4 MB; keep the inline payload of one transaction below this. */
@@ -15,10 +17,28 @@ export class SpillStore {
   private readonly s3: S3Client | undefined;
   private readonly bucket: string | undefined;
 
+  private readonly now: () => number;
+
   /** Without a bucket, batches that need spilling are refused with 413. */
-  constructor(options: { readonly s3?: S3Client; readonly bucket?: string }) {
+  constructor(options: { readonly s3?: S3Client; readonly bucket?: string; readonly now?: () => number }) {
     this.s3 = options.s3;
     this.bucket = options.bucket;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * A presigned GET of a spilled batch's object, valid for {@link PRESIGNED_URL_SECONDS}: a reader hands it to
+   * a client that fetches the bytes from S3 itself (docs/api.md, "Binary record batches"). It carries this
+   * process's permission to read `spill/`, for that one key.
+   */
+  async presignGet(key: string): Promise<{ url: string; expiresAt: number }> {
+    if (!this.s3 || !this.bucket) throw new Error(`spilled batch ${key} cannot be read: no bucket is configured`);
+    const signedAt = this.now();
+    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: PRESIGNED_URL_SECONDS,
+      signingDate: new Date(signedAt),
+    });
+    return { url, expiresAt: signedAt + PRESIGNED_URL_SECONDS * 1000 };
   }
 
   /**

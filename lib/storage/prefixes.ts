@@ -17,3 +17,11 @@ export const spillObjectKey = (topicId: string, partition: number, id: string): 
 export const topicSegmentPrefix = (topicId: string): string => `${SEGMENT_PREFIX}${topicId}/`;
 /** `segments/<topicId>/<partition>/`: every segment object of a partition, in offset order by key. */
 export const partitionSegmentPrefix = (topicId: string, partition: number): string => `${topicSegmentPrefix(topicId)}${partition}/`;
+/**
+ * Record batches a client uploads straight to S3 with a presigned PUT (docs/api.md, "Binary record batches").
+ * Nothing ever references an object here: an append reads the upload, checks it and writes its own copy under
+ * `spill/` (or inline), so a lifecycle rule may expire everything under this prefix after a day.
+ */
+export const UPLOAD_PREFIX = 'upload/';
+/** An upload of a topic incarnation, named by a random id the presign step hands out. */
+export const uploadObjectKey = (topicId: string, id: string): string => `${UPLOAD_PREFIX}${topicId}/${id}.batch`;

@@ -113,7 +113,12 @@ describe('ApiStack.grantProduce(role, "orders")', () => {
 
   it('states each allowed route as an exact ARN, with no wildcard in it', () => {
     const allowed = policies.producer.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Resource as string[]);
-    expect(allowed.sort()).toEqual([arn('GET', '/v1/health'), arn('GET', '/v1/topics/orders'), arn('POST', '/v1/topics/orders/records')]);
+    expect(allowed.sort()).toEqual([
+      arn('GET', '/v1/health'),
+      arn('GET', '/v1/topics/orders'),
+      arn('POST', '/v1/topics/orders/records'),
+      arn('POST', '/v1/topics/orders/uploads'),
+    ]);
   });
 });
 

@@ -49,6 +49,15 @@ const CALLS: readonly Call[] = [
   { file: 'lib/log/idempotency-records.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: APPENDERS, why: 'idempotency record' },
   { file: 'lib/log/dynamo-log-store.ts', command: 'GetCommand', actions: ['dynamodb:GetItem'], resource: 'logTable', functions: [...READERS, 'topics', 'maintenance'], why: 'partition meta (maintenance: the lag sweep reads the record at a committed offset)' },
   { file: 'lib/log/dynamo-log-store.ts', command: 'QueryCommand', actions: ['dynamodb:Query'], resource: 'logTable', functions: ALL, why: 'tail and batches of a partition' },
+  {
+    file: 'lib/log/upload-store.ts',
+    command: 'PutObjectCommand',
+    actions: ['s3:PutObject@upload/'],
+    resource: 'bucket',
+    functions: ['produce'],
+    why: 'presign the PUT of an upload: the URL carries the signing role\'s permission, for that one key',
+  },
+  { file: 'lib/log/upload-store.ts', command: 'GetObjectCommand', actions: ['s3:GetObject@upload/'], resource: 'bucket', functions: ['produce'], why: 'read an upload to check and append it' },
   { file: 'lib/log/spill-store.ts', command: 'PutObjectCommand', actions: ['s3:PutObject@spill/'], resource: 'bucket', functions: APPENDERS, why: 'spill a large batch' },
   {
     file: 'lib/log/spill-store.ts',

@@ -80,6 +80,7 @@ describe('cdk-nag', () => {
         'Shardlog-Api/MaintenanceSchedule: Serverless-LambdaAsyncFailureDestination',
         'Shardlog-Api/MaintenanceEveryMinute: Serverless-EventBusDLQ',
         `Shardlog-Api/ProduceFunctionRole: ${iam5('spill/')}`,
+        `Shardlog-Api/ProduceFunctionRole: ${iam5('upload/')}`,
         ...['FetchFunctionRole', 'GroupsFunctionRole', 'ShareGroupsFunctionRole', 'MaintenanceFunctionRole', 'MaintenanceScheduleRole'].flatMap((r) => [
           `Shardlog-Api/${r}: ${iam5('segments/')}`,
           `Shardlog-Api/${r}: ${iam5('spill/')}`,

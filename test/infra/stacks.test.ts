@@ -233,6 +233,14 @@ describe('StatefulStack', () => {
       .LifecycleConfiguration.Rules;
     expect(rules.filter((r) => r.Prefix === 'spill/')).toEqual([]);
   });
+
+  it('expires client uploads after a day: nothing references an object under upload/', () => {
+    stateful.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-uploads', Prefix: 'upload/', ExpirationInDays: 1, Status: 'Enabled' })]),
+      },
+    });
+  });
 });
 
 describe('ApiStack functions', () => {
@@ -313,6 +321,8 @@ describe('ApiStack least-privilege grants', () => {
       produce: {
         [tableArn(ids.logTable)]: ['ConditionCheckItem', 'GetItem', 'PutItem', 'Query'].map(ddb),
         [objectsArn('spill/*')]: ['s3:PutObject'],
+        // Presigned upload PUTs carry this role's permission; an append GETs the upload it names.
+        [objectsArn('upload/*')]: ['s3:GetObject', 's3:PutObject'],
       },
       fetch: { [tableArn(ids.logTable)]: ['GetItem', 'Query'].map(ddb), ...cold },
       groups: {

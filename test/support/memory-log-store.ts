@@ -1,5 +1,5 @@
 import { IdempotencyKeyReusedError, OffsetMismatchError, PayloadTooLargeError } from '../../lib/errors.js';
-import { decodeBatch, encodeBatch, type LogRecord } from '../../lib/log/batch-format.js';
+import { decodeBatch, encodeBatch, withBaseOffset, type LogRecord } from '../../lib/log/batch-format.js';
 import type { ColdTier, EncodedBatch } from '../../lib/log/cold-tier.js';
 import {
   MAX_TRANSACTION_ITEMS,
@@ -63,7 +63,7 @@ export class MemoryLogStore implements LogStore {
       const baseOffsets = new Map<number, number>();
       for (const a of appends) {
         const tail = tails.get(a.partition)!;
-        this.write(partitionPk(topicId, a.partition), tail, a.records, options.expiresAtSec);
+        this.write(partitionPk(topicId, a.partition), tail, a, options.expiresAtSec);
         baseOffsets.set(a.partition, tail.endOffset);
       }
       const response = options.idempotency?.response(baseOffsets);
@@ -73,6 +73,11 @@ export class MemoryLogStore implements LogStore {
       }
       return { kind: 'appended', baseOffsets, ...(idemPk ? { response } : {}) };
     }
+  }
+
+  /** Nothing is spilled in memory; a URL names the key so a test can see it was asked for. */
+  async batchUrl(spillKey: string): Promise<{ url: string; expiresAt: number }> {
+    return { url: `memory://${spillKey}`, expiresAt: this.now() + 300_000 };
   }
 
   async readTail(pk: string): Promise<PartitionTail> {
@@ -141,8 +146,10 @@ export class MemoryLogStore implements LogStore {
     return this.partitions.get(pk) ?? [];
   }
 
-  private write(pk: string, tail: PartitionTail, records: readonly LogRecord[], expiresAtSec: number | undefined): void {
-    const data = encodeBatch(tail.endOffset, records as LogRecord[]);
+  private write(pk: string, tail: PartitionTail, append: PartitionAppend, expiresAtSec: number | undefined): void {
+    // A batch sent as stored is kept as it came, its base offset patched (as DynamoAppend does).
+    const data = 'batch' in append ? withBaseOffset(append.batch.bytes, tail.endOffset) : encodeBatch(tail.endOffset, append.records as LogRecord[]);
+    const records = 'batch' in append ? decodeBatch(data) : append.records;
     const batch: HotBatch = {
       baseOffset: tail.endOffset,
       count: records.length,

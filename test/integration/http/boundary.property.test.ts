@@ -1,8 +1,11 @@
 import { appendFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STATUS_OF } from '../../../functions/http/error-table.js';
 import { MAX_HEADERS_PER_RECORD, MAX_TIMESTAMP } from '../../../functions/http/records.js';
+import { encodeBatch } from '../../../lib/log/batch-format.js';
+import { BATCHES_MEDIA_TYPE, encodeEnvelope } from '../../../lib/log/wire-batches.js';
 import { MAX_RECORD_BYTES } from '../../../lib/contract/limits.js';
 import type { ErrorCode } from '../../../lib/errors.js';
 import { call as callAt, rawRequest, type RawAnswer } from '../../support/http.js';
@@ -276,6 +279,8 @@ const SUCCESS_SHAPES: Record<string, (body: unknown, where: string) => void> = {
   'PATCH /v1/topics/{topic}': (b, w) => expectDescription(b, w),
   'POST /v1/topics/{topic}/records': (b, w) =>
     expect(b, w).toEqual({ records: expect.arrayContaining([{ partition: int, offset: int, timestamp: int }]) }),
+  'POST /v1/topics/{topic}/uploads': (b, w) =>
+    expect(b, w).toEqual({ upload: expect.any(String), url: expect.any(String), method: 'PUT', headers: expect.any(Object), length: int, expiresAt: int }),
   'GET /v1/topics/{topic}/partitions/{partition}/records': (b, w) =>
     expect(b, w).toEqual({ records: expect.any(Array), nextOffset: int, startOffset: int, endOffset: int }),
   'GET /v1/groups': (b, w) => expect(b, w).toEqual({ groups: expect.any(Array) }),
@@ -1174,6 +1179,55 @@ const strangeBodyPlan: fc.Arbitrary<Plan> = fc
     ...(plan.body.certain || plan.contentType?.includes('utf-16') ? { expect: '4xx' as const } : {}),
   })));
 
+/**
+ * Binary produce bodies (docs/api.md, "Binary record batches") with one defect each: never a valid append (the
+ * model knows JSON produces only), so every one is a 4xx that changes nothing; gzip-coded ones too.
+ */
+const binaryProducePlan: fc.Arbitrary<Plan> = fc
+  .record({
+    topic: fc.constantFrom('prop-a', 'prop-b'),
+    defect: fc.constantFrom('random bytes', 'bad magic', 'frame not JSON', 'bad crc', 'short payload', 'long payload', 'base offset', 'unknown field', 'partition twice', 'not JSON value', 'upload missing', 'stale partition count'),
+    noise: fc.uint8Array({ minLength: 0, maxLength: 48 }),
+    value: fc.jsonValue({ maxDepth: 2 }),
+    gzip: fc.boolean(),
+  })
+  .map((plan) => described(plan, () => {
+    const batch = (value: string, base = 0) => encodeBatch(base, [{ key: null, value: new TextEncoder().encode(value), valueIsJson: true, headers: {}, timestamp: 1 }]);
+    const good = batch(JSON.stringify(plan.value) ?? 'null');
+    const entry = { partition: 0, length: good.length };
+    const envelopes: Record<typeof plan.defect, () => Uint8Array> = {
+      'random bytes': () => plan.noise,
+      'bad magic': () => { const e = encodeEnvelope({ recordBatches: [entry] }, [good]); e[0] = 0x00; return e; },
+      'frame not JSON': () => Buffer.concat([Buffer.from([0x53, 0x4c, 0x42, 1, 0, 0, 0, 3]), Buffer.from('{x}'), good]),
+      'bad crc': () => { const b = good.slice(); b[b.length - 1]! ^= 0x55; return encodeEnvelope({ recordBatches: [entry] }, [b]); },
+      'short payload': () => encodeEnvelope({ recordBatches: [{ ...entry, length: good.length + 1 }] }, [good]),
+      'long payload': () => encodeEnvelope({ recordBatches: [entry] }, [good, plan.noise.length > 0 ? plan.noise : new Uint8Array([1])]),
+      'base offset': () => { const b = batch('1', 5); return encodeEnvelope({ recordBatches: [{ partition: 0, length: b.length }] }, [b]); },
+      'unknown field': () => encodeEnvelope({ recordBatches: [entry], extra: 1 }, [good]),
+      'partition twice': () => encodeEnvelope({ recordBatches: [entry, entry] }, [good, good]),
+      'not JSON value': () => { const b = batch('{not json'); return encodeEnvelope({ recordBatches: [{ partition: 0, length: b.length }] }, [b]); },
+      'upload missing': () => encodeEnvelope({ recordBatches: [{ partition: 0, length: 10, upload: 'A'.repeat(22) }] }, []),
+      'stale partition count': () => encodeEnvelope({ recordBatches: [entry], partitionCount: 7 }, [good]),
+    };
+    const bytes = Buffer.from(envelopes[plan.defect]());
+    return {
+      label: `POST /v1/topics/${plan.topic}/records, binary, ${plan.defect}${plan.gzip ? ', gzip' : ''}`,
+      method: 'POST',
+      path: `/v1/topics/${plan.topic}/records`,
+      route: 'POST /v1/topics/{topic}/records',
+      headers: [['content-type', BATCHES_MEDIA_TYPE], ...(plan.gzip ? [['content-encoding', 'gzip'] as [string, string]] : [])],
+      body: plan.gzip ? gzipSync(bytes) : bytes,
+      expect: '4xx' as const,
+    };
+  }));
+
+/** Tickets for uploads straight to S3: a ticket changes nothing until an append names it. */
+const uploadPlan: fc.Arbitrary<Plan> = fc
+  .record({ topic: fc.oneof(fc.constantFrom(...topicNames()), invalidName), length: fc.oneof(fc.integer({ min: 1, max: 16 * 1024 * 1024 }), invalidInteger, fc.constant(16 * 1024 * 1024 + 1)) })
+  .map((plan) => described(plan, () =>
+    jsonRequest(`uploads ${plan.topic}`, 'POST', `/v1/topics/${encodeURIComponent(plan.topic)}/uploads`, 'POST /v1/topics/{topic}/uploads', { length: plan.length }),
+  ));
+
 /** True when `bytes` are UTF-8 JSON text of an object (after at most one byte-order mark). */
 function isJsonObjectText(bytes: Buffer): boolean {
   const text = utf8OrUndefined(bytes)?.replace(/^\ufeff/, '');
@@ -1392,6 +1446,8 @@ const anyPlan: fc.Arbitrary<Plan> = fc.oneof(
   { weight: 3, arbitrary: shareFetchPlan },
   { weight: 3, arbitrary: shareAckPlan },
   { weight: 2, arbitrary: shareAdminPlan },
+  { weight: 2, arbitrary: binaryProducePlan },
+  { weight: 1, arbitrary: uploadPlan },
 );
 
 // ------------------------------------------------------------------------------------------------ the suite

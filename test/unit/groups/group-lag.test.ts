@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GroupBatch } from '../../../lib/groups/group-batch.js';
+import { encodeBatch } from '../../../lib/log/batch-format.js';
 import { fetchLag, MAX_SWEEP_GROUPS } from '../../../lib/groups/group-lag.js';
 import { RecordingMetricsSink } from '../../support/telemetry.js';
 import { groupHarness } from './fakes.js';
@@ -68,6 +69,23 @@ describe('lag from a group fetch', () => {
         }
       }),
     );
+  });
+
+  it('of a binary fetch, counts from the first offset its batches cover and dates it by the first batch\'s header', () => {
+    // A binary fetch decodes nothing: records are empty, the stored batch carries the timestamps.
+    const stored = encodeBatch(0, [
+      { key: null, value: new Uint8Array([1]), valueIsJson: false, headers: {}, timestamp: 4_000 },
+      { key: null, value: new Uint8Array([2]), valueIsJson: false, headers: {}, timestamp: 6_000 },
+    ]);
+    const batch = {
+      topic: 't', partition: 0, leaseToken: 'x', records: [],
+      batches: [{ baseOffset: 0, count: 2, length: stored.length, data: stored }],
+      firstOffset: 1, nextOffset: 2, endOffset: 10,
+    } as GroupBatch;
+    expect(fetchLag([batch], 10_000)).toEqual([{ topic: 't', recordsBehind: 9, oldestUnreadAgeMs: 6_000 }]);
+    // A batch handed back as a URL has no bytes here: the age is unknown, the records behind are not.
+    const asUrl = { ...batch, batches: [{ baseOffset: 0, count: 2, length: stored.length, url: 'https://s3/x' }] } as GroupBatch;
+    expect(fetchLag([asUrl], 10_000)).toEqual([{ topic: 't', recordsBehind: 9, oldestUnreadAgeMs: undefined }]);
   });
 });
 

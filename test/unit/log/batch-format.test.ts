@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -108,6 +109,28 @@ describe('batch format', () => {
     expect(Object.keys(decoded!.headers)).toEqual(['__proto__', 'constructor']);
     expect(Object.getOwnPropertyDescriptor(decoded!.headers, '__proto__')?.value).toBe('p');
     expect(JSON.parse(JSON.stringify({ ...decoded!.headers }))).toEqual(headers);
+  });
+
+  it('keeps a header value that begins with a byte-order mark (U+FEFF) byte for byte', () => {
+    const headers = { bom: '\ufeffv', '\ufeffname': 'x' };
+    const [decoded] = decodeBatch(encodeBatch(0, [{ key: null, value: utf8('1'), valueIsJson: true, headers, timestamp: 1 }]));
+    expect({ ...decoded!.headers }).toEqual(headers);
+  });
+
+  it('refuses in strict mode a header that is not UTF-8 or repeats a name, and a body that inflates past the bound', () => {
+    const bad = encodeBatch(0, [{ key: null, value: utf8('1'), valueIsJson: true, headers: { a: 'é' }, timestamp: 1 }], false);
+    bad[bad.indexOf(0xa9)] = 0x28; // é (C3 A9) becomes C3 28, not UTF-8; the checksum made right again
+    new DataView(bad.buffer).setUint32(28, crc32(bad.subarray(BATCH_HEADER_BYTES)));
+    expect(decodeBatch(bad)[0]!.headers.a).toBe('\ufffd('); // the log's own batches are read leniently
+    const twice = encodeBatch(0, [{ key: null, value: utf8('1'), valueIsJson: true, headers: { a: 'x', b: 'y' }, timestamp: 1 }], false);
+    twice[twice.lastIndexOf(0x62)] = 0x61; // the name b becomes a
+    new DataView(twice.buffer).setUint32(28, crc32(twice.subarray(BATCH_HEADER_BYTES)));
+    expect(() => decodeBatch(twice, 0, { strict: true })).toThrow(/repeats the header name 'a'/);
+    expect(() => decodeBatch(bad, 0, { strict: true })).toThrow(/not valid UTF-8/);
+    const big = encodeBatch(0, [{ key: null, value: new Uint8Array(100_000), valueIsJson: false, headers: {}, timestamp: 1 }]);
+    expect(decodeBatchHeader(big).codec).toBe(Codec.Gzip);
+    expect(() => decodeBatch(big, 0, { maxBodyBytes: 50_000 })).toThrow(RangeError);
+    expect(decodeBatch(big, 0, { maxBodyBytes: 200_000 })).toHaveLength(1);
   });
 
   it('keeps incompressible bodies uncompressed', () => {

@@ -108,6 +108,17 @@ describe('encodeWireRecord', () => {
     expect(Buffer.from(wire.value, 'base64').equals(Buffer.from(deep))).toBe(true);
   });
 
+  it('returns a key that begins with a byte-order mark (U+FEFF) with it, and measures it as written', () => {
+    const record: StoredRecord = { offset: 1, timestamp: 2, key: utf8.encode('\ufeffk'), value: utf8.encode('\ufeff1'), valueIsJson: false, headers: {} };
+    const text = encodeWireRecord(record, 'json');
+    const parsed = JSON.parse(text) as { key: string; value: string; valueEncoding?: string };
+    expect(parsed.key).toBe('\ufeffk');
+    // Raw bytes that begin with U+FEFF are not JSON text: they come back as base64, exactly.
+    expect(parsed.valueEncoding).toBe('base64');
+    expect(Buffer.from(parsed.value, 'base64').toString('utf8')).toBe('\ufeff1');
+    expect(wireSize(record, 'json')).toBe(payloadBytes(text) + 1);
+  });
+
   it('returns a key that is not UTF-8 as base64 with keyEncoding in a JSON fetch, instead of replacement characters', () => {
     const wire = JSON.parse(encodeWireRecord(record(utf8.encode('1'), true, new Uint8Array([0xff, 0xfe])), 'json'));
     expect(wire).toMatchObject({ key: '//4=', keyEncoding: 'base64', value: 1 });
