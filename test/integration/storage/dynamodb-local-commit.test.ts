@@ -5,7 +5,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitDynamoDbLocalCommits } from '../../../infra/local/commit-barrier.js';
-import { startDynamoDbLocal, stopOrphanedDynamoDbLocal, type DynamoDbLocal } from '../../../infra/local/dynamodb-local.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../../infra/local/dynamodb-local.js';
 import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.js';
 
 /*
@@ -14,11 +14,13 @@ import { FAKE_CREDENTIALS, LOCAL_REGION } from '../../../infra/local/local-env.j
  * (infra/local/commit-barrier.ts), so what it acknowledged survives the cut.
  */
 let dir: string;
+/** The DynamoDB Local running now (stopped after the test, also when it fails). */
+let ddb: DynamoDbLocal | undefined;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shardlog-ddb-commit-'));
 });
 afterAll(async () => {
-  await stopOrphanedDynamoDbLocal(dir).catch(() => undefined);
+  await ddb?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -37,7 +39,7 @@ function clientOf(ddb: DynamoDbLocal): { doc: DynamoDBDocumentClient; destroy():
 
 describe('the local stack DynamoDB client', () => {
   it('acknowledges a write only once DynamoDB Local has committed it, so a power cut right after keeps it', async () => {
-    let ddb = await startDynamoDbLocal({ dataDir: dir });
+    ddb = await startDynamoDbLocal({ dataDir: dir });
     let client = clientOf(ddb);
     await client.doc.send(
       new CreateTableCommand({
@@ -48,29 +50,32 @@ describe('the local stack DynamoDB client', () => {
       }),
     );
     const written: string[] = [];
-    for (const round of [0, 1, 2]) {
-      // Both shapes the engine writes with: a transaction (an append) and a single put.
-      await client.doc.send(new PutCommand({ TableName: 'commits', Item: { pk: `put-${round}` } }));
-      await client.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: 'commits', Item: { pk: `tx-${round}` } } },
-            { Put: { TableName: 'commits', Item: { pk: `tx-meta-${round}` } } },
-          ],
-        }),
-      );
-      written.push(`put-${round}`, `tx-${round}`, `tx-meta-${round}`);
-      process.kill(-ddb.pid, 'SIGKILL'); // the power cut, at once after the acknowledgement
-      client.destroy();
-      await ddb.stop(); // only waits for the killed process to be gone
-      ddb = await startDynamoDbLocal({ dataDir: dir });
-      client = clientOf(ddb);
-      for (const pk of written) {
-        const { Item } = await client.doc.send(new GetCommand({ TableName: 'commits', Key: { pk } }));
-        expect(Item, pk).toEqual({ pk });
+    try {
+      for (const round of [0, 1, 2]) {
+        // Both shapes the engine writes with: a transaction (an append) and a single put.
+        await client.doc.send(new PutCommand({ TableName: 'commits', Item: { pk: `put-${round}` } }));
+        await client.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: 'commits', Item: { pk: `tx-${round}` } } },
+              { Put: { TableName: 'commits', Item: { pk: `tx-meta-${round}` } } },
+            ],
+          }),
+        );
+        written.push(`put-${round}`, `tx-${round}`, `tx-meta-${round}`);
+        process.kill(-ddb.pid, 'SIGKILL'); // the power cut, at once after the acknowledgement
+        client.destroy();
+        await ddb.stop(); // only waits for the killed process to be gone
+        ddb = undefined;
+        ddb = await startDynamoDbLocal({ dataDir: dir });
+        client = clientOf(ddb);
+        for (const pk of written) {
+          const { Item } = await client.doc.send(new GetCommand({ TableName: 'commits', Key: { pk } }));
+          expect(Item, pk).toEqual({ pk });
+        }
       }
+    } finally {
+      client.destroy();
     }
-    client.destroy();
-    await ddb.stop();
   }, 120_000);
 });
