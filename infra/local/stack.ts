@@ -9,6 +9,7 @@ import { UnavailableError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { createShardlog, type Shardlog } from '../../lib/shardlog.js';
 import { ensureStorage } from '../../lib/storage/bootstrap.js';
+import { awaitDynamoDbLocalCommits } from './commit-barrier.js';
 import {
   DynamoDbLocalCorruptDatabaseError,
   startDynamoDbLocal,
@@ -156,7 +157,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await bootstrapStorage(dynamo, s3, config);
     }
     // The endpoints of the emulators as they run now (a restart after quarantine keeps the port).
-    clients = createAwsClients(config, localClientOptions({ dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint }));
+    const aws = createAwsClients(config, localClientOptions({ dynamoEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint }));
+    // DynamoDB Local answers a write before committing it: acknowledge only what a power cut cannot undo. An
+    // in-memory stack (the bench, tests) has nothing on disk to lose, so it skips the extra round trip.
+    const stopBarrier = options.inMemory ? () => {} : awaitDynamoDbLocalCommits(aws.doc, dynamo.endpoint);
+    clients = {
+      ...aws,
+      destroy() {
+        aws.destroy();
+        stopBarrier();
+      },
+    };
     // Metrics go nowhere locally: no CloudWatch to read them (`shardlog top` and the console show lag).
     engine = createShardlog(clients, config, { logger: options.logger ?? localLogger() });
     server = createLocalServer({
