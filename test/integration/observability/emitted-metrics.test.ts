@@ -6,6 +6,7 @@ import { call as httpCall, type HttpAnswer } from '../../support/http.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
 import { createTestStorage, type TestStorage } from '../../support/storage.js';
 import { EmfCapture } from '../../support/telemetry.js';
+import { ShardlogClient } from '../../../lib/client/index.js';
 import { Clock, HOUR_MS, sampleRecord } from '../maintenance/harness.js';
 import { produceTo } from '../../support/by-name.js';
 
@@ -55,6 +56,25 @@ describe('emitted metrics', () => {
     expect(capture.sum('ErrorResponses', { ...service, ErrorCode: 'TOPIC_NOT_FOUND' })).toBe(1);
     expect(capture.sum('ErrorResponses', { ...service, ErrorCode: 'INVALID_REQUEST' })).toBe(1);
     expect(capture.points('ErrorResponses')).toHaveLength(2);
+  });
+
+  it('count a binary produce and a binary fetch (the SDK\'s default wire) by their records and record bytes', async () => {
+    const client = new ShardlogClient({ url: server.url });
+    await client.createTopic({ name: 'binary-metrics', partitions: 1 });
+    capture.flush();
+    const latenciesBefore = capture.values('ProduceLatency', service).length;
+    // Three records of 7 value bytes (`{"i":N}`), one with a 1-byte key and a header of 1 + 1 bytes.
+    await client.produce('binary-metrics', [{ value: { i: 0 } }, { value: { i: 1 } }, { key: 'k', value: { i: 2 }, headers: { h: 'v' } }], { format: 'binary' });
+    const fetched = await client.fetch('binary-metrics', 0, { from: 'earliest' }, undefined, 'binary');
+    expect(fetched.records).toHaveLength(3);
+    capture.flush();
+    const topic = { ...service, Topic: 'binary-metrics' };
+    expect(capture.sum('RecordsProduced', topic)).toBe(3);
+    expect(capture.sum('BytesProduced', topic)).toBe(3 * 7 + 1 + 2);
+    expect(capture.values('ProduceLatency', service)).toHaveLength(latenciesBefore + 1);
+    // A binary fetch decodes nothing: its records are the offsets its batches cover, its bytes the stored batch.
+    expect(capture.sum('RecordsFetched', topic)).toBe(3);
+    expect(capture.sum('BytesFetched', topic)).toBeGreaterThan(0);
   });
 
   it('emit the lag a group fetch sees, commit latency, and the lag of a group whose consumers stopped', async () => {
