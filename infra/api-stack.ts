@@ -11,7 +11,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -249,6 +249,8 @@ export class ApiStack extends Stack {
         bundling: {
           // Bundle with the esbuild in node_modules: no Docker needed, and `cdk synth` works offline.
           forceDockerBundling: false,
+          // esbuild's warnings and errors, not its per-file size report (synth and the template tests stay readable).
+          logLevel: LogLevel.WARNING,
           format: OutputFormat.ESM,
           // No `target`: NodejsFunction derives it from the runtime (node24), so the two cannot disagree.
           minify: true,

@@ -40,6 +40,18 @@ let apiResources: Record<string, { Type: string; Properties: Json; Metadata?: Js
 let ids: { logTable: string; leaseTable: string; bucket: string };
 
 beforeAll(() => {
+  // CDK announces each bundle on stderr ("Bundling asset …"); keep the test output to what tests say.
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    String(chunk).startsWith('Bundling asset ') ? true : (write as (...args: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stderr.write;
+  try {
+    synthesize();
+  } finally {
+    process.stderr.write = write;
+  }
+}, SYNTH_TIMEOUT_MS);
+
+function synthesize(): void {
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Json };
   // Asset metadata (set by the CLI, not by a bare App) lets the bundling test find the bundles.
   app = new App({ context: { ...cdkJson.context, 'aws:cdk:enable-asset-metadata': true } });
@@ -57,7 +69,7 @@ beforeAll(() => {
     leaseTable: logicalId(statefulStack, statefulStack.leaseTable.node.defaultChild),
     bucket: logicalId(statefulStack, statefulStack.segmentBucket.node.defaultChild),
   };
-}, SYNTH_TIMEOUT_MS);
+}
 
 function logicalId(stack: Stack, child: unknown): string {
   return stack.getLogicalId(child as CfnResource);

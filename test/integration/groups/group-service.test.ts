@@ -541,10 +541,6 @@ describe('cost', () => {
         expect((await groups.heartbeat(group, 'm')).assignments).toHaveLength(p);
       }
       const totals = meter.totals();
-      console.log(
-        `[groups cost] settled member holding ${p} partition(s): ${totals.writeUnits / heartbeats} WCU and ` +
-          `${totals.readUnits / heartbeats} RCU per heartbeat (${JSON.stringify(totals.dynamoByCommand)} over ${heartbeats})`,
-      );
       expect(totals.writeUnits / heartbeats).toBe(1);
       expect(totals.dynamoByCommand.UpdateItemCommand).toBe(heartbeats);
     } finally {

@@ -156,6 +156,5 @@ describe('cold reads', () => {
     expect(bytes).toBeGreaterThan(0.95 * 1024 * 1024);
     expect(bytes).toBeLessThanOrEqual(1024 * 1024);
     expect(counts).toEqual({ GetObjectCommand: 1 });
-    console.info(`cold fetch of ${page.records.length} records (${bytes} bytes encoded): S3 requests ${JSON.stringify(counts)}, DynamoDB requests ${JSON.stringify(dynamoCounts)}`);
   });
 });
