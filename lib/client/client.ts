@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidRequestError, UnavailableError } from '../errors.js';
+import { UnavailableError } from '../errors.js';
+import { BinaryProduce } from './binary-produce.js';
 import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
-import { BinaryRequestBody, HttpClient, type HttpClientOptions } from './http-client.js';
+import { HttpClient, type HttpClientOptions } from './http-client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 import { ShareConsumer, type ShareConsumerCalls, type ShareConsumerOptions } from './share-consumer.js';
 import type {
@@ -37,7 +38,7 @@ import type {
   TopicSummary,
   UpdateTopicRequest,
 } from './types.js';
-import { BATCHES_MEDIA_TYPE, decodeFetch, decodeGroupFetch, encodeProduce } from './wire.js';
+import { BATCHES_MEDIA_TYPE, decodeFetch, decodeGroupFetch } from './wire.js';
 
 /** The default base URL: the local stack of `npm start`. */
 export const DEFAULT_URL = 'http://127.0.0.1:4000';
@@ -54,14 +55,7 @@ export type ShardlogClientOptions = Omit<HttpClientOptions, 'url'> & {
   wire?: WireFormat;
 };
 
-/**
- * A binary produce uploads a batch of at least this many bytes (compressed) to S3 itself: its bytes then pass
- * through no function, for two small requests more (the ticket, the PUT to S3).
- */
-export const UPLOAD_MIN_BYTES = 1024 * 1024;
-
-/** How long a topic's partition count is trusted by a binary produce before it is read again. */
-const PARTITION_COUNT_MAX_AGE_MS = 60_000;
+export { UPLOAD_MIN_BYTES } from './binary-produce.js';
 
 /**
  * One typed method per route of the shardlog HTTP API (docs/api.md), plus the {@link Producer} and
@@ -78,14 +72,13 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
   readonly http: HttpClient;
   /** The format of the producers and consumers this client builds. */
   readonly wire: WireFormat;
-  private readonly partitionCounts = new Map<string, { partitions: number; at: number }>();
-  /** The timestamp a record without one got when first encoded: every retry of it sends the same bytes. */
-  private readonly stamped = new WeakMap<ProduceRecord, number>();
+  private readonly binary: BinaryProduce;
 
   constructor(options: ShardlogClientOptions = {}) {
     const { wire, ...http } = options;
     this.http = new HttpClient({ ...http, url: options.url ?? DEFAULT_URL });
     this.wire = wire ?? 'binary';
+    this.binary = new BinaryProduce(this.http, (topic) => this.describeTopic(topic));
   }
 
   /** The base URL requests go to. */
@@ -165,7 +158,7 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
    * await client.produce('accounts', [{ key: 'a-1', value: { deposited: 10 } }], { expectedOffsets: { 0: 17 } });
    */
   async produce(topic: string, records: ProduceRecord[], options: ProduceOptions & { format?: WireFormat } = {}): Promise<ProduceResponse> {
-    if (options.format === 'binary') return this.produceBinary(topic, records, options);
+    if (options.format === 'binary') return this.binary.produce(topic, records, options);
     const body: Record<string, unknown> = { records };
     if (options.encoding) body.encoding = options.encoding;
     if (options.expectedOffsets) body.expectedOffsets = options.expectedOffsets;
@@ -174,72 +167,6 @@ export class ShardlogClient implements ProducerCalls, ConsumerCalls, ShareConsum
       headers: { 'idempotency-key': options.idempotencyKey ?? randomUUID() },
       ...(options.signal ? { signal: options.signal } : {}),
     });
-  }
-
-  /**
-   * A produce as stored batches (docs/api.md, "Binary record batches"), one per partition, encoded and
-   * compressed here. Partitions are chosen as the server would (an explicit one, else the key's, else one per
-   * request); a record without a timestamp gets this process's clock the first time it is sent.
-   */
-  private async produceBinary(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
-    try {
-      return await this.produceBinaryOnce(topic, records, options);
-    } catch (error) {
-      // Placed by a stale partition count: nothing was appended; read the count again and place them anew.
-      if (!(error instanceof InvalidRequestError) || error.details.field !== 'partitionCount') throw error;
-      this.partitionCounts.delete(topic);
-      return this.produceBinaryOnce(topic, records, options);
-    }
-  }
-
-  private async produceBinaryOnce(topic: string, records: ProduceRecord[], options: ProduceOptions): Promise<ProduceResponse> {
-    const idempotencyKey = options.idempotencyKey ?? randomUUID();
-    const partitions = records.every((r) => r.partition !== undefined) ? 1 : await this.partitionCount(topic);
-    const timestampOf = (record: ProduceRecord): number => {
-      if (record.timestamp !== undefined) return record.timestamp;
-      let stamp = this.stamped.get(record);
-      if (stamp === undefined) this.stamped.set(record, (stamp = Date.now()));
-      return stamp;
-    };
-    const encoded = encodeProduce(records, {
-      partitions,
-      idempotencyKey,
-      timestampOf,
-      ...(options.encoding ? { encoding: options.encoding } : {}),
-      ...(options.expectedOffsets ? { expectedOffsets: options.expectedOffsets } : {}),
-    });
-    // Batches large enough to pay for two more requests go straight to S3 (docs/api.md, "Binary record batches").
-    const uploads = new Map<number, string>();
-    await Promise.all(
-      encoded.batches.map(async ({ bytes }, i) => {
-        if (bytes.length >= UPLOAD_MIN_BYTES) uploads.set(i, await this.upload(topic, bytes, options.signal));
-      }),
-    );
-    const response = await this.http.request<ProduceResponse>('POST', `/v1/topics/${seg(topic)}/records`, {
-      body: new BinaryRequestBody(uploads.size > 0 ? encoded.envelope(uploads) : encoded.body, BATCHES_MEDIA_TYPE),
-      headers: { 'idempotency-key': idempotencyKey },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    return encoded.order(response);
-  }
-
-  /** Uploads one stored batch with a presigned PUT (`POST /v1/topics/{topic}/uploads`); returns its upload id. */
-  private async upload(topic: string, bytes: Uint8Array, signal?: AbortSignal): Promise<string> {
-    const ticket = await this.http.request<{ upload: string; url: string; headers: Record<string, string> }>('POST', `/v1/topics/${seg(topic)}/uploads`, {
-      body: { length: bytes.length },
-      ...(signal ? { signal } : {}),
-    });
-    const response = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: bytes, ...(signal ? { signal } : {}) });
-    if (!response.ok) throw new UnavailableError(`the upload of a batch to S3 answered HTTP ${response.status}`);
-    return ticket.upload;
-  }
-
-  private async partitionCount(topic: string): Promise<number> {
-    const known = this.partitionCounts.get(topic);
-    if (known && Date.now() - known.at < PARTITION_COUNT_MAX_AGE_MS) return known.partitions;
-    const { partitions } = await this.describeTopic(topic);
-    this.partitionCounts.set(topic, { partitions, at: Date.now() });
-    return partitions;
   }
 
   /**
