@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRequestError, UnavailableError } from '../errors.js';
-import { BinaryRequestBody, type HttpClient } from './http-client.js';
+import { BinaryRequestBody, seg, type HttpClient } from './http-client.js';
 import type { ProduceOptions, ProduceRecord, ProduceResponse, TopicDescription } from './types.js';
 import { BATCHES_MEDIA_TYPE, encodeProduce } from './wire.js';
 
@@ -12,9 +12,6 @@ export const UPLOAD_MIN_BYTES = 1024 * 1024;
 
 /** How long a topic's partition count is trusted by a binary produce before it is read again. */
 const PARTITION_COUNT_MAX_AGE_MS = 60_000;
-
-/** One path segment; names are `[A-Za-z0-9._-]` by contract, but a bad one must fail at the server, not here. */
-const seg = (value: string): string => encodeURIComponent(value);
 
 /**
  * Produces as stored batches (docs/api.md, "Binary record batches"), one per partition, encoded and compressed

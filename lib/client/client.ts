@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../errors.js';
 import { BinaryProduce } from './binary-produce.js';
 import { Consumer, type ConsumerCalls, type ConsumerOptions } from './consumer.js';
-import { HttpClient, type HttpClientOptions } from './http-client.js';
+import { HttpClient, seg, type HttpClientOptions } from './http-client.js';
 import { Producer, type ProducerCalls, type ProducerOptions } from './producer.js';
 import { ShareConsumer, type ShareConsumerCalls, type ShareConsumerOptions } from './share-consumer.js';
 import type {
@@ -351,9 +351,4 @@ async function loadUrl(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new UnavailableError(`a presigned batch URL answered HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
-}
-
-/** One path segment; names are `[A-Za-z0-9._-]` by contract, but a bad one must fail at the server, not here. */
-function seg(value: string): string {
-  return encodeURIComponent(value);
 }

@@ -53,6 +53,11 @@ export interface RequestOptions {
   extraTimeoutMs?: number;
 }
 
+/** One path segment; names are `[A-Za-z0-9._-]` by contract, but a bad one must fail at the server, not here. */
+export function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
 /** A request body sent as bytes with its media type (docs/api.md, "Binary record batches"). */
 export class BinaryRequestBody {
   constructor(
