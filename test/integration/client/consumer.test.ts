@@ -82,8 +82,10 @@ describe('Consumer against the local stack', () => {
   it('runs two members in one group that together read every record', async () => {
     const topic = await topicWith(4, 400);
     const group = unique('g');
-    const a = client.consumer({ waitMs: 200 });
-    const b = client.consumer({ waitMs: 200 });
+    // A lease given back by one member is taken by the other at its next heartbeat; with the default 30 s
+    // session (10 s heartbeats) a rebalance under load could outlast the 20 s budget of consumeUntil.
+    const a = client.consumer({ waitMs: 200, sessionTimeoutMs: 3_000 });
+    const b = client.consumer({ waitMs: 200, sessionTimeoutMs: 3_000 });
     const all = new Set<number>();
     const done = () => all.size >= 400;
     const run = (c: Consumer) =>
