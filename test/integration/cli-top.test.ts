@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runShardlog } from '../support/cli.js';
 import { startTestLocalServer, type TestLocalServer } from '../support/local-server.js';
 
 /**
@@ -14,22 +13,9 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/shardlog.mjs', import.meta.url));
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
-function shardlog(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, SHARDLOG_URL: server.url }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.end(stdin);
-  });
-}
+const shardlog = (args: string[], stdin = '') => runShardlog(server.url, args, stdin);
 
 /** `key=value` fields of one plain output line. */
 function fields(line: string): Record<string, string> {

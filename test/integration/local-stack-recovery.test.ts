@@ -7,6 +7,7 @@ import { basename, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DATABASE_FILE, PID_FILE, stopOrphanedDynamoDbLocal } from '../../infra/local/dynamodb-local.js';
+import { prng } from '../../bench/workload.js';
 import { ShardlogClient } from '../../lib/client/index.js';
 
 /*
@@ -254,18 +255,6 @@ async function inflict(damage: Damage[], cuts: number[]): Promise<void> {
   }
 }
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1), so a seed replays the same damage. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** One to three files, each truncated at a random length or deleted; one pick in four among DynamoDB's files. */
 function damagePlan(random: () => number, files: string[]): Array<Damage & { cut: number }> {
   const inDynamoDb = files.filter((f) => f.startsWith(join(dataDir, 'dynamodb')));
@@ -319,7 +308,7 @@ const recoveryLines = (output: string) => output.split('\n').filter((line) => li
 describe('local stack recovery after a crash', () => {
   it(`starts and serves after every kind of torn or lost emulator file (seed ${SEED})`, async () => {
     let damage: Damage[] = [];
-    const random = seededRandom(SEED);
+    const random = prng(SEED); // seeded (mulberry32): a seed replays the same damage
     try {
       // Run 0: data, then a crash (SIGKILL: DynamoDB Local stays behind) and the issue's torn metadata file.
       let stack = await startStack('node');
