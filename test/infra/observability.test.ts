@@ -22,17 +22,26 @@ import { EMITTED_METRICS, METRIC_NAMES, METRICS, METRICS_NAMESPACE, SERVICE_DIME
 type Json = Record<string, any>;
 const STACK = 'Shardlog-Api';
 
-/** The app of infra/app.ts, unsynthesized (cdk-nag reads it before synthesis resolves cross-stack references). */
-function buildApp(observability?: ApiStackProps['observability'], extra: Partial<ApiStackProps> = {}): { app: App; stack: ApiStack } {
+type ObservabilityProps = ApiStackProps['observability'];
+
+/**
+ * The app of infra/app.ts, unsynthesized (cdk-nag reads it before synthesis resolves cross-stack references).
+ * `observability` may be built from the stateful stack (e.g. a topic imported into it).
+ */
+function buildApp(
+  observability?: ObservabilityProps | ((stateful: StatefulStack) => ObservabilityProps),
+  extra: Partial<ApiStackProps> = {},
+): { app: App; stack: ApiStack } {
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Json };
   const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stateful = new StatefulStack(app, 'Shardlog-Stateful');
+  const props = typeof observability === 'function' ? observability(stateful) : observability;
   const stack = new ApiStack(app, STACK, {
     logTable: stateful.logTable,
     leaseTable: stateful.leaseTable,
     segmentBucket: stateful.segmentBucket,
     ...extra,
-    ...(observability ? { observability } : {}),
+    ...(props ? { observability: props } : {}),
   });
   return { app, stack };
 }
@@ -349,15 +358,7 @@ describe('Observability alarms', () => {
 
   it('with alarmTopic, notifies that topic and creates none', () => {
     const arn = 'arn:aws:sns:eu-west-1:123456789012:on-call';
-    const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Json };
-    const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-    const stateful = new StatefulStack(app, 'Shardlog-Stateful');
-    const stack = new ApiStack(app, STACK, {
-      logTable: stateful.logTable,
-      leaseTable: stateful.leaseTable,
-      segmentBucket: stateful.segmentBucket,
-      observability: { alarmTopic: sns.Topic.fromTopicArn(stateful, 'OnCall', arn), alarmEmail: 'ignored@example.com' },
-    });
+    const { stack } = buildApp((stateful) => ({ alarmTopic: sns.Topic.fromTopicArn(stateful, 'OnCall', arn), alarmEmail: 'ignored@example.com' }));
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SNS::Topic', 0);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [arn], OKActions: [arn] });
