@@ -33,7 +33,7 @@ export const isBatchesRequest = (req: HttpRequest): boolean => req.rawBody !== u
 
 /**
  * The read options for stored batches when `Accept` lists {@link BATCHES_MEDIA_TYPE}, else undefined: with the
- * media-type parameter `urls=1`, large spilled batches come as presigned GET URLs instead of their bytes.
+ * media-type parameter `urls=1`, spilled batches come as presigned GET URLs instead of their bytes.
  */
 export function acceptsBatches(req: HttpRequest): { urls: boolean } | undefined {
   const entry = (req.headers.accept ?? '').split(',').find((e) => mediaType(e) === BATCHES_MEDIA_TYPE);

@@ -1,3 +1,4 @@
+import { mapLimit } from '../concurrency.js';
 import { InvalidRequestError } from '../errors.js';
 import { encodeBatch, type LogRecord } from '../log/batch-format.js';
 import { JsonDepthError, MAX_JSON_DEPTH, stringifyJson } from '../log/json-text.js';
@@ -122,16 +123,30 @@ function logRecord(record: ProduceRecord, index: number, encoding: Encoding, tim
   return { key, value, valueIsJson: encoding === 'json', headers, timestamp };
 }
 
-/** Reads a binary response's bytes, `url` entries fetched with `load` (presigned GETs). */
+/**
+ * Presigned GETs a response's decoding runs at once: a response holds up to ~6 MB of frame, hundreds of URLs of
+ * spilled batches of 8 KiB and up (docs/design.md, "Batches as stored, end to end").
+ */
+export const URL_LOADS_IN_FLIGHT = 16;
+
+type UrlEntry = Extract<FetchBatchEntry, { url: string }>;
+
+/**
+ * Reads a binary response's bytes; the `url` entries of every part are fetched with `load` first, at most
+ * {@link URL_LOADS_IN_FLIGHT} at a time.
+ */
 async function readParts<T extends PartitionRead>(
   parts: readonly T[],
   payload: Uint8Array,
-  load: (entry: Extract<FetchBatchEntry, { url: string }>) => Promise<Uint8Array>,
+  load: (entry: UrlEntry) => Promise<Uint8Array>,
 ): Promise<Array<{ part: T; records: ConsumedRecord[] }>> {
+  const urlEntries = parts.flatMap((part) => part.recordBatches.filter((entry): entry is UrlEntry => 'url' in entry));
+  const loaded = await mapLimit(urlEntries, URL_LOADS_IN_FLIGHT, load);
+  const bytesOf = new Map<UrlEntry, Uint8Array>(urlEntries.map((entry, i) => [entry, loaded[i]!]));
   const out: Array<{ part: T; records: ConsumedRecord[] }> = [];
   let at = 0;
   for (const part of parts) {
-    const { records, used } = await recordsOfRead(part, payload.subarray(at), load);
+    const { records, used } = await recordsOfRead(part, payload.subarray(at), async (entry) => bytesOf.get(entry)!);
     at += used;
     // The record a JSON fetch returns, through the same encoder: the two agree byte for byte.
     out.push({ part, records: records.map((r) => JSON.parse(encodeWireRecord(r, 'json')) as ConsumedRecord) });

@@ -74,9 +74,9 @@ export interface ReadOptions {
   /**
    * Hand back the stored batches instead of records (docs/api.md, "Binary record batches"; forward reads only):
    * `limit` counts records from the start offset, `maxBytes` the batches' stored bytes; with `urls`, spilled
-   * batches of at least `urlMinBytes` come as presigned GET URLs instead of their bytes.
+   * batches come as presigned GET URLs instead of their bytes.
    */
-  readonly batches?: { readonly urls: boolean; readonly urlMinBytes?: number };
+  readonly batches?: { readonly urls: boolean };
 }
 
 /** A stored batch a read hands back (`ReadOptions.batches`): its bytes, or a presigned URL of its spill object. */

@@ -61,16 +61,15 @@ const ENTRY_BYTES = 80;
 /** Bytes a batch adds to a binary response: its bytes (or its URL) and its frame entry. */
 export const batchEntryBytes = (batch: Pick<ReadBatch, 'length' | 'url'>): number => ENTRY_BYTES + (batch.url !== undefined ? batch.url.length : batch.length);
 
-/** Spilled batches at least this large go out as URLs when the client takes them: below it a GET costs more than it saves. */
-export const DEFAULT_URL_MIN_BYTES = 256 * 1024;
-
 /**
  * Whole stored batches, as a binary response sends them (docs/api.md, "Binary record batches"): `limit`
  * counts records from the read's first offset (the last batch may hold more: the client stops at
  * `nextOffset`), `maxBytes` counts batches' stored bytes, and the bytes and frame stay within
  * {@link MAX_RESPONSE_BATCH_BYTES}. The first batch is always taken: one that could not fit a response alone
  * (only a batch uploaded to S3 can be that large) is cut to the records that fit, re-encoded — the one case a
- * batch is not sent as stored. With `urls`, a spilled batch of at least `urlMinBytes` goes as a presigned URL.
+ * batch is not sent as stored. With `urls`, every spilled batch goes as a presigned URL: signing one takes the
+ * function well under a millisecond of CPU where reading it takes an S3 round trip, and the client's GET costs
+ * what the function's would (docs/design.md, "Batches as stored, end to end").
  */
 export class BatchSink implements ReadSink {
   readonly out: ReadBatch[] = [];
@@ -81,7 +80,6 @@ export class BatchSink implements ReadSink {
   private readonly limit: number;
   private readonly maxBytes: number;
   private readonly urls: boolean;
-  private readonly urlMinBytes: number;
 
   constructor(
     options: ReadOptions,
@@ -90,7 +88,6 @@ export class BatchSink implements ReadSink {
     this.limit = options.limit;
     this.maxBytes = options.maxBytes;
     this.urls = options.batches?.urls ?? false;
-    this.urlMinBytes = options.batches?.urlMinBytes ?? DEFAULT_URL_MIN_BYTES;
   }
 
   get full(): boolean {
@@ -98,7 +95,7 @@ export class BatchSink implements ReadSink {
   }
 
   needsBytes(batch: Pick<SourceBatch, 'bytes' | 'spillKey'>): boolean {
-    return !(this.urls && batch.spillKey !== undefined && batch.bytes >= this.urlMinBytes);
+    return !(this.urls && batch.spillKey !== undefined);
   }
 
   async take(batch: SourceBatch, next: number): Promise<number> {

@@ -221,20 +221,29 @@ describe('uploads straight to S3', () => {
     }
   });
 
-  it('hands out a large spilled batch as a presigned GET to a client that accepts URLs, which reads the same records', async () => {
+  it('hands out every spilled batch, however small, as a presigned GET to a client that accepts URLs, never an inline one', async () => {
     await client.createTopic({ name: 'url-read', partitions: 1 });
     const hex = (i: number) => createHash('sha512').update(String(i)).digest('hex');
-    const records = Array.from({ length: 1500 }, (_, i) => ({ value: { i, h: hex(i) + hex(-i) + hex(i + 0.5) }, partition: 0 }));
-    await client.produce('url-read', records, { format: 'binary' });
+    const values = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ value: { i: from + i, h: hex(from + i) + hex(-i) }, partition: 0 }));
+    await client.produce('url-read', values(0, 1500), { format: 'binary' }); // ~600 KiB stored: spilled
+    await client.produce('url-read', values(1500, 3), { format: 'binary' }); // inline
+    await client.produce('url-read', values(1503, 70), { format: 'binary' }); // ~10 KiB stored: just over the 8 KiB spill threshold
     const path = '/v1/topics/url-read/partitions/0/records?from=earliest&limit=10000&maxBytes=6291456';
     const withUrls = await rawFetch(path, { accept: `${BATCHES_MEDIA_TYPE};urls=1` });
     const frame = JSON.parse(new TextDecoder().decode(withUrls.bytes.subarray(8, 8 + new DataView(withUrls.bytes.buffer).getUint32(4))));
-    expect(frame.recordBatches).toHaveLength(1);
-    expect(frame.recordBatches[0].url).toMatch(/\/spill\//);
-    expect(withUrls.bytes.length).toBeLessThan(4096); // the batch's bytes did not pass through the function
+    const entries = frame.recordBatches as Array<{ count: number; length: number; url?: string }>;
+    expect(entries.map((e) => [e.count, e.url !== undefined])).toEqual([[1500, true], [3, false], [70, true]]);
+    expect(entries[2]!.length).toBeGreaterThan(8 * 1024);
+    expect(entries[2]!.length).toBeLessThan(16 * 1024);
+    expect(entries.filter((e) => e.url).every((e) => /\/spill\//.test(e.url!))).toBe(true);
+    // Only the inline batch's bytes passed through the function.
+    expect(withUrls.bytes.length).toBeLessThan(4096 + entries[1]!.length);
     const viaUrl = await client.fetch('url-read', 0, { limit: 10_000, maxBytes: 6_291_456 }, undefined, 'binary');
     const json = await rawFetch(path);
     expect(JSON.stringify(viaUrl)).toBe(new TextDecoder().decode(json.bytes));
+    // Without `urls=1` every batch comes as bytes.
+    const withoutUrls = await rawFetch(path, { accept: BATCHES_MEDIA_TYPE });
+    expect(withoutUrls.bytes.length).toBeGreaterThan(entries.reduce((sum, e) => sum + e.length, 0));
   });
 
   it('has the SDK upload a batch of a MiB or more itself, and a retry of it under the same key replays', async () => {
@@ -271,7 +280,7 @@ describe('expired presigned GETs', () => {
     const hex = (i: number) => createHash('sha512').update(`e${i}`).digest('hex');
     await client.produce('url-expired', Array.from({ length: 1500 }, (_, i) => ({ value: hex(i) + hex(-i), partition: 0 })), { format: 'binary' });
     const { batches } = await server.engine.log.read(await server.engine.topics.get('url-expired'), 0, {
-      start: { kind: 'earliest' }, limit: 10_000, maxBytes: 6_291_456, encoding: 'json', waitMs: 0, direction: 'forward', batches: { urls: true, urlMinBytes: 1 },
+      start: { kind: 'earliest' }, limit: 10_000, maxBytes: 6_291_456, encoding: 'json', waitMs: 0, direction: 'forward', batches: { urls: true },
     });
     const key = decodeURIComponent(new URL(batches![0]!.url!).pathname.split('/').slice(2).join('/'));
     expect((await fetch(batches![0]!.url!)).status).toBe(200);
