@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { performance } from 'node:perf_hooks';
-import { transactWriteUnits, type CapacityMeter, type CapacityTotals, type TransactWriteItemLike } from '../lib/storage/capacity-meter.js';
+import { isPresign, transactWriteUnits, type CapacityMeter, type CapacityTotals, type TransactWriteItemLike } from '../lib/storage/capacity-meter.js';
 
 /**
  * Measuring one HTTP call: its latency, the AWS work it caused (from the {@link CapacityMeter}) and the
@@ -48,7 +48,10 @@ export class AwsTracer {
           const command = String(context.commandName ?? 'unknown');
           try {
             const result = await next(args);
-            this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity, command, args.input) });
+            // A presigned URL runs the command through the stack but sends nothing.
+            if (!isPresign(result.output)) {
+              this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity, command, args.input) });
+            }
             return result;
           } catch (error) {
             this.requests?.push({ service, command, start, end: performance.now(), units: unitsOf((error as { ConsumedCapacity?: unknown }).ConsumedCapacity, command, args.input) });

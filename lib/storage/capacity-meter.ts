@@ -75,9 +75,19 @@ export class CapacityMeter {
     s3?.middlewareStack.add(
       (next, context) => async (args) => {
         const command = String(context.commandName ?? 'unknown');
-        this.s3Requests++;
-        this.s3ByCommand[command] = (this.s3ByCommand[command] ?? 0) + 1;
-        return next(args);
+        const count = () => {
+          this.s3Requests++;
+          this.s3ByCommand[command] = (this.s3ByCommand[command] ?? 0) + 1;
+        };
+        try {
+          const result = await next(args);
+          // A presigned URL (getSignedUrl) runs the command through this stack but sends nothing: not a request.
+          if (!isPresign(result.output)) count();
+          return result;
+        } catch (error) {
+          count();
+          throw error;
+        }
       },
       { step: 'initialize', name: 'shardlogS3Meter' },
     );
@@ -173,3 +183,6 @@ function valueBytes(value: unknown): number {
   if (typeof value === 'object') return 3 + Object.entries(value).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + valueBytes(v), 0);
   return 0;
 }
+
+/** Whether a command's output is a presigned request (`getSignedUrl` intercepts the command before it is sent). */
+export const isPresign = (output: unknown): boolean => typeof output === 'object' && output !== null && 'presigned' in output;

@@ -1,3 +1,5 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CapacityMeter, itemBytes, transactWriteUnits } from '../../../lib/storage/capacity-meter.js';
@@ -37,5 +39,18 @@ describe('CapacityMeter', () => {
 
     expect(itemBytes(marshall(item))).toBe(itemBytes(item));
     expect(transactWriteUnits([{ Put: { Item: kbItem(1, 2) } }, { Put: { Item: marshall(kbItem(2, 1)) } }, { ConditionCheck: {} }])).toBe(4 + 2 + 2);
+  });
+
+  it('counts an S3 command that was sent, and not a presigned URL of one (getSignedUrl runs it through the stack, sends nothing)', async () => {
+    const s3 = new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const dynamo = { middlewareStack: { add: () => undefined } };
+    const capacity = new CapacityMeter().attach(dynamo as never, s3);
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'b', Key: 'spill/x' }), { expiresIn: 60 });
+    expect(url).toContain('X-Amz-Signature=');
+    expect(capacity.totals().s3Requests).toBe(0);
+    // Port 9 refuses the connection: the request was sent (and failed), so it counts.
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'spill/x' }))).rejects.toThrow();
+    expect(capacity.totals().s3ByCommand).toEqual({ GetObjectCommand: 1 });
+    s3.destroy();
   });
 });
