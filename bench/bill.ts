@@ -97,10 +97,40 @@ export function modelBill(inputs: BillInputs): BenchResults['costModel'] {
     kinesisProvisionedBill(REFERENCE_WORKLOAD, US_EAST_1),
     kinesisProvisionedBill({ ...REFERENCE_WORKLOAD, retentionDays: 1 }, US_EAST_1),
   ];
-  const costModel = { workload: REFERENCE_WORKLOAD, measured, deployment, prices: US_EAST_1, shardlog: undefined, kinesis, scenarios: [] };
+  const costModel = { workload: REFERENCE_WORKLOAD, measured, deployment, prices: US_EAST_1, shardlog: undefined, sdkDefaults: undefined, kinesis, scenarios: [] };
   if (!measured) return costModel;
   const bill = shardlogBill(REFERENCE_WORKLOAD, measured, deployment, US_EAST_1);
-  return { ...costModel, shardlog: bill, scenarios: [{ name: 'as measured', total: bill.total, note: AS_MEASURED }, ...variants(perCall, measured, deployment)] };
+  const sdkDefaults = shardlogBill(REFERENCE_WORKLOAD, sdkWork(perCall, measured), deployment, US_EAST_1);
+  return {
+    ...costModel,
+    shardlog: bill,
+    sdkDefaults,
+    scenarios: [
+      { name: 'as measured', total: bill.total, note: AS_MEASURED },
+      { name: "the SDK's defaults", total: sdkDefaults.total, note: SDK_DEFAULTS },
+      ...variants(perCall, measured, deployment),
+    ],
+  };
+}
+
+const SDK_DEFAULTS =
+  'the same workload as the SDK sends and reads it: produces binary (compressed by the client) with an Idempotency-Key, fetches binary with every spilled batch by presigned URL (the client\'s GETs billed as S3 GETs, no function waits for them)';
+
+/**
+ * The measured work with the SDK's defaults (bench/per-call.ts, `produceSdk` and `fetchSdk`): its produce, and the
+ * data part of a poll from its fetch per MiB plus the presigned GETs the client made. The empty poll, commits and
+ * heartbeats are the JSON ones (their bodies are a few hundred bytes either way).
+ */
+function sdkWork(perCall: PerCallResults, measured: MeasuredWork): MeasuredWork {
+  const fetchWork = workOf(perCall.fetchSdk);
+  return {
+    ...measured,
+    produce: workOf(perCall.produceSdk),
+    groupFetch: {
+      ...measured.groupFetch,
+      perMiB: perMiB({ ...fetchWork, s3Gets: fetchWork.s3Gets + perCall.fetchSdkUrlGets }, perCall.fetchSdk.payloadBytes / MIB),
+    },
+  };
 }
 
 const AS_MEASURED = `the design today: batches over the 8 KiB spill threshold in S3 behind a pointer item, a 7-day topic's items expire by the TTL written with each batch, ${REFERENCE_WORKLOAD.recordsPerProduce} records per produce, polls every ${REFERENCE_WORKLOAD.pollIntervalS} s`;

@@ -82,6 +82,9 @@ export function benchContext(stack: LocalStack, plan: Plan, log: (message: strin
 
 export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
+/** Bytes Lambda carries for a binary body: its base64 (API Gateway hands binary bodies to Lambda that way). */
+export const base64Bytes = (bytes: number) => 4 * Math.ceil(bytes / 3);
+
 export function expectOk(answer: HttpAnswer, what: string): HttpAnswer {
   if (answer.status >= 400) throw new Error(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer;

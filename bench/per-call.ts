@@ -1,5 +1,7 @@
-import { summarize, type OperationStats } from './measure.js';
-import { BATCH, createTopic, expectOk, fetchPayload, probe, produceBody, RECORD_BYTES, type BenchContext } from './harness.js';
+import type { JsonValue } from '../lib/client/types.js';
+import { BATCHES_MEDIA_TYPE, decodeFetch, encodeProduce } from '../lib/client/wire.js';
+import { summarize, type OperationStats, type Sample } from './measure.js';
+import { base64Bytes, BATCH, createTopic, expectOk, fetchPayload, probe, produceBody, RECORD_BYTES, type BenchContext } from './harness.js';
 import { BatchingProducer, prng, realisticEvent, repetitiveEvent } from './workload.js';
 
 /** The per-call table's rows measured here (the group and cold-fetch rows come from their own sections). */
@@ -12,6 +14,12 @@ export interface PerCallResults {
   readonly produceRepetitive: OperationStats;
   readonly produceSpilled2000: OperationStats;
   readonly fetchSpilled: OperationStats;
+  /** `produce` as the SDK producer sends it by default: binary, with an Idempotency-Key. */
+  readonly produceSdk: OperationStats;
+  /** `fetch` as the SDK consumer reads by default: binary, spilled batches by presigned URL (`urls=1`). */
+  readonly fetchSdk: OperationStats;
+  /** The presigned GETs the client made per `fetchSdk` call (S3 bills them; no function waits for them). */
+  readonly fetchSdkUrlGets: number;
 }
 
 /**
@@ -76,7 +84,9 @@ export async function measurePerCall(ctx: BenchContext, topic: string, boundarie
     const { sample } = await prober.call('GET', `/v1/topics/${spillTopic}/partitions/0/records?offset=${spillBoundaries[i] ?? 0}&limit=2000&maxBytes=6000000`, undefined, fetchPayload);
     return sample;
   });
+  const sdk = await measureSdkDefaults(ctx, topic, probeProducer, hotProbeOffsets);
   return {
+    ...sdk,
     produce: summarize(produceSamples),
     fetch: summarize(hotFetchSamples),
     produce1000: summarize(bigSamples),
@@ -85,4 +95,49 @@ export async function measurePerCall(ctx: BenchContext, topic: string, boundarie
     produceSpilled2000: summarize(spillSamples),
     fetchSpilled: summarize(spillFetchSamples),
   };
+}
+
+/**
+ * The reference calls with the SDK's defaults (lib/client): a produce of the same 100 records, encoded and
+ * compressed by the client and sent with an Idempotency-Key, and a fetch from the same offsets asking for
+ * stored batches with URLs. Only the call to the function is timed; the client's encoding, its GETs of the
+ * URLs and its decoding are not the function's time (the GETs are counted apart: S3 bills them).
+ */
+async function measureSdkDefaults(ctx: BenchContext, topic: string, producer: BatchingProducer, offsets: readonly number[]) {
+  const { plan, prober } = ctx;
+  const now = Date.now();
+  const call = async (path: string, init: RequestInit, requestBytes: number) => {
+    let bytes = new Uint8Array();
+    const sample = await prober.measure(async () => {
+      const response = await fetch(`${ctx.stack.url}${path}`, init);
+      bytes = new Uint8Array(await response.arrayBuffer());
+      if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${new TextDecoder().decode(bytes).slice(0, 200)}`);
+      return { status: response.status, requestBytes, responseBytes: bytes.length, payloadBytes: 0 };
+    });
+    return { sample, bytes };
+  };
+  const produceSamples = await probe(plan.sideProbes, async (n) => {
+    const batch = producer.next();
+    const { body } = encodeProduce(batch.records.map((r) => ({ key: r.key, value: r.value as JsonValue })), {
+      partitions: plan.partitions,
+      idempotencyKey: `sdk-${n}-${now}`,
+      timestampOf: () => now,
+    });
+    const headers = { 'content-type': BATCHES_MEDIA_TYPE, 'idempotency-key': `sdk-${n}-${now}` };
+    const { sample } = await call(`/v1/topics/${topic}/records`, { method: 'POST', headers, body }, base64Bytes(body.length));
+    return { ...sample, payloadBytes: batch.payloadBytes };
+  });
+  let urlGets = 0;
+  const fetchSamples: Sample[] = await probe(plan.sideProbes, async (i) => {
+    const path = `/v1/topics/${topic}/partitions/0/records?offset=${offsets[i] ?? 0}&limit=1000`;
+    const { sample, bytes } = await call(path, { headers: { accept: `${BATCHES_MEDIA_TYPE};urls=1` } }, 0);
+    const read = await decodeFetch(bytes, async (url) => {
+      urlGets++;
+      const object = await fetch(url);
+      if (!object.ok) throw new Error(`presigned GET: HTTP ${object.status}`);
+      return new Uint8Array(await object.arrayBuffer());
+    });
+    return { ...sample, responseBytes: base64Bytes(bytes.length), payloadBytes: fetchPayload({ status: 200, body: read, bytes: 0 }) };
+  });
+  return { produceSdk: summarize(produceSamples), fetchSdk: summarize(fetchSamples), fetchSdkUrlGets: urlGets / Math.max(1, fetchSamples.length) };
 }

@@ -70,6 +70,8 @@ export interface BenchResults {
     deployment: Deployment;
     prices: PriceTable;
     shardlog: Bill | undefined;
+    /** The same workload as the SDK sends and reads it (bench/bill.ts); absent in results written before it. */
+    sdkDefaults?: Bill | undefined;
     kinesis: KinesisBill[];
     scenarios: Scenario[];
   };
@@ -211,7 +213,7 @@ export function renderMarkdown(r: BenchResults, chartFile: string, frontierSecti
   push(
     '## Per call, one call at a time',
     table(['operation', 'calls', 'latency p50 / p99 (ms)', 'sequential round trips p50', 'DynamoDB requests per call', 'S3 requests per call', 'RRU per call', 'WRU per call', 'units per MiB'], opRows),
-    '`produce`: 100 records of 1 KiB, one partition (~24 KiB gzipped: over the 8 KiB spill threshold, so the batch is PUT to S3 and DynamoDB gets a pointer item). `fetch`: from a batch boundary, `limit=1000` (1 MB `maxBytes`). `groupFetch`: a member holding every partition of the topic, `limit` 1000, followed by a `commit` of what it read. `groupFetchAtTail`: an empty group fetch (`waitMs` 0), the fixed part of each poll. `produceIdempotent`: the same with an `Idempotency-Key`, as the SDK producer sends every request (a transaction with the idempotency record). `produce1000`: 1,000 records per request. `produceRepetitive`: highly compressible JSON (stays under the spill threshold: inline in DynamoDB). `produceSpilled2000`: 2,000 records (~480 KiB gzipped) and `fetchSpilled` reading them back. `coldFetch`: the `fetch` offsets again after tiering, with the hot copies gone.',
+    '`produce`: 100 records of 1 KiB, one partition (~24 KiB gzipped: over the 8 KiB spill threshold, so the batch is PUT to S3 and DynamoDB gets a pointer item). `fetch`: from a batch boundary, `limit=1000` (1 MB `maxBytes`). `groupFetch`: a member holding every partition of the topic, `limit` 1000, followed by a `commit` of what it read. `groupFetchAtTail`: an empty group fetch (`waitMs` 0), the fixed part of each poll. `produceIdempotent`: the same with an `Idempotency-Key`, as the SDK producer sends every request (a transaction with the idempotency record). `produce1000`: 1,000 records per request. `produceRepetitive`: highly compressible JSON (stays under the spill threshold: inline in DynamoDB). `produceSpilled2000`: 2,000 records (~480 KiB gzipped) and `fetchSpilled` reading them back. `coldFetch`: the `fetch` offsets again after tiering, with the hot copies gone. `produceSdk` and `fetchSdk`: `produceIdempotent` and `fetch` as the SDK sends them by default, in the binary format (the fetch with `urls=1`: its spilled batches come as presigned URLs the client GETs itself; those GETs are not in its S3 column).',
     'Round trips are counted from timestamps of the requests the handler sent (middleware on its clients): the longest chain of requests that ran one after another. Requests that overlapped (`Promise.all`) count once.',
   );
 
@@ -304,6 +306,7 @@ export function renderMarkdown(r: BenchResults, chartFile: string, frontierSecti
       '### shardlog, line by line',
       table(['service', 'for', 'quantity', 'monthly'], lines.map((l) => [l.service, l.item, `${f(l.quantity, l.quantity < 10 ? 2 : 0)} ${l.unit}`, usd(l.dollars)])),
     );
+    if (r.costModel.sdkDefaults) push(renderSdkDefaults(bill, r.costModel.sdkDefaults));
     push(
       '### Kinesis Data Streams, from its published prices',
       ...r.costModel.kinesis.map(
@@ -329,6 +332,36 @@ export function renderMarkdown(r: BenchResults, chartFile: string, frontierSecti
 }
 
 /** One chart, two panels: the monthly bill of the reference workload, and measured throughput. */
+/**
+ * The reference bill as the SDK sends and reads the workload, beside the bill as measured with JSON: every
+ * Lambda duration line, then each service, with the change.
+ */
+function renderSdkDefaults(json: Bill, sdk: Bill): string {
+  const change = (before: number, after: number) => (before === 0 ? '–' : `${after >= before ? '+' : '−'}${f((Math.abs(after - before) / before) * 100, 0)}%`);
+  const dollars = (bill: Bill, pick: (l: Bill['lines'][number]) => boolean) => bill.lines.filter(pick).reduce((sum, l) => sum + l.dollars, 0);
+  const duration = (l: Bill['lines'][number]) => l.service === 'Lambda' && l.item.startsWith('duration');
+  const items = [...new Set(json.lines.filter(duration).map((l) => l.item))].filter((item) => dollars(json, (l) => l.item === item) >= 0.005);
+  const row = (name: string, pick: (l: Bill['lines'][number]) => boolean) => {
+    const before = dollars(json, pick);
+    const after = dollars(sdk, pick);
+    return [name, usd(before), usd(after), change(before, after)];
+  };
+  return [
+    "### With the SDK's defaults",
+    `The same workload as the SDK producer and consumer send and read it (bench/per-call.ts, \`produceSdk\` and \`fetchSdk\`): produces of the same 100 records in the binary format, compressed by the client, with an Idempotency-Key (a TransactWriteItems, as every SDK produce); fetches in the binary format with every spilled batch handed out as a presigned URL, the client's GETs billed as S3 GETs. **${usd(sdk.total)}** a month against ${usd(json.total)} as measured with JSON.`,
+    '',
+    table(
+      ['', 'JSON (as measured)', "SDK's defaults", 'change'],
+      [
+        ...items.map((item) => row(`Lambda ${item}`, (l) => duration(l) && l.item === item)),
+        row('**Lambda duration, all lines**', duration),
+        ...Object.keys(json.byService).map((service) => row(service, (l) => l.service === service)),
+        row('**total**', () => true),
+      ],
+    ),
+  ].join('\n');
+}
+
 export function renderChart(r: BenchResults): string {
   const W = 1200;
   const H = 520;

@@ -117,6 +117,8 @@ try {
       produceRepetitive: perCall.produceRepetitive,
       produceSpilled2000: perCall.produceSpilled2000,
       fetchSpilled: perCall.fetchSpilled,
+      produceSdk: perCall.produceSdk,
+      fetchSdk: perCall.fetchSdk,
       coldFetch: tiering.coldVsHot.cold,
     },
     groups: groups.groups,

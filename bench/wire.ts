@@ -9,7 +9,7 @@ import { encodeBatch } from '../lib/log/batch-format.js';
 import { BATCHES_MEDIA_TYPE, decodeEnvelope, encodeEnvelope } from '../lib/log/wire-batches.js';
 import { AWS_DYNAMODB_RTT_MS, AWS_S3_RTT_MS } from './bill.js';
 import { REFERENCE_WORKLOAD } from './cost-model.js';
-import { createTopic, round, type BenchContext } from './harness.js';
+import { base64Bytes, createTopic, round, type BenchContext } from './harness.js';
 import type { Sample } from './measure.js';
 import { GB, MIB, US_EAST_1 } from './prices.js';
 
@@ -28,7 +28,7 @@ import { GB, MIB, US_EAST_1 } from './prices.js';
 export const WIRE_RECORDS_PER_REQUEST = 500;
 const IN_FLIGHT = 8;
 const PARTITIONS = 4;
-/** S3-direct batches: large enough to be spilled and handed out by URL (lib/log/read-sinks.ts, 256 KiB). */
+/** S3-direct batches: about a MiB stored, near where the SDK starts to upload batches itself (lib/client/binary-produce.ts). */
 const DIRECT_RECORDS_PER_BATCH = 2000;
 /** Memory of the produce and groups functions (functions/routes.ts): what a Lambda millisecond costs. */
 const FUNCTION_GB = 1;
@@ -42,7 +42,8 @@ export interface WireRate {
 }
 
 export interface WirePerMiB {
-  readonly format: 'json' | 'binary' | 's3-direct';
+  /** `binary`: bytes inline both ways; `sdk`: the SDK's default, binary inline produce and a fetch with URLs. */
+  readonly format: 'json' | 'binary' | 'sdk' | 's3-direct';
   readonly produce: { readonly lambdaMs: number; readonly lambdaBytes: number; readonly requests: number };
   readonly fetch: { readonly lambdaMs: number; readonly lambdaBytes: number; readonly requests: number };
   /** The reference workload's Lambda duration lines ($/month): produce, and fetch by its consumer groups. */
@@ -181,7 +182,7 @@ async function measureRates(ctx: BenchContext, requests: number): Promise<WireRa
 /** Modeled Lambda ms of one measured call (bench/bill.ts's model). */
 const lambdaMs = (s: Sample) => Math.max(0, s.latencyMs - s.awsMs) + (s.roundTrips - s.s3RoundTrips) * AWS_DYNAMODB_RTT_MS + s.s3RoundTrips * AWS_S3_RTT_MS;
 /** Bytes Lambda carries for a body: base64 for binary ones. */
-const carried = (bytes: number, binary: boolean) => (binary ? 4 * Math.ceil(bytes / 3) : bytes);
+const carried = (bytes: number, binary: boolean) => (binary ? base64Bytes(bytes) : bytes);
 
 interface Totals {
   ms: number;
@@ -192,12 +193,12 @@ interface Totals {
 
 /**
  * Lambda ms, bytes and requests per MiB of payload, one call at a time, for each format. Long on purpose: the
- * three formats' produce and fetch paths differ in a few lines each, kept side by side.
+ * four formats' produce and fetch paths differ in a few lines each, kept side by side.
  */
 async function measurePerMiB(ctx: BenchContext, probes: number): Promise<WirePerMiB[]> {
   const base = ctx.stack.url;
   const out: WirePerMiB[] = [];
-  for (const format of ['json', 'binary', 's3-direct'] as const) {
+  for (const format of ['json', 'binary', 'sdk', 's3-direct'] as const) {
     const topic = `wire-mib-${format}`;
     await createTopic(ctx, topic, 1);
     const perBatch = format === 's3-direct' ? DIRECT_RECORDS_PER_BATCH : WIRE_RECORDS_PER_REQUEST;
@@ -224,7 +225,7 @@ async function measurePerMiB(ctx: BenchContext, probes: number): Promise<WirePer
         continue;
       }
       const batch = encodeBatch(0, records.map((r) => ({ key: null, value: Buffer.from(JSON.stringify(r.value)), valueIsJson: true, headers: {}, timestamp: Date.now() })));
-      if (format === 'binary') {
+      if (format === 'binary' || format === 'sdk') {
         await call(records_, encodeEnvelope({ recordBatches: [{ partition: 0, length: batch.length }] }, [batch]), BATCHES_MEDIA_TYPE);
         continue;
       }
@@ -235,7 +236,7 @@ async function measurePerMiB(ctx: BenchContext, probes: number): Promise<WirePer
       await call(records_, encodeEnvelope({ recordBatches: [{ partition: 0, length: batch.length, upload }] }, []), BATCHES_MEDIA_TYPE);
     }
     const fetch_: Totals = { ms: 0, bytes: 0, requests: 0, payload: produce.payload };
-    const accept = format === 'json' ? 'application/json' : format === 'binary' ? BATCHES_MEDIA_TYPE : `${BATCHES_MEDIA_TYPE};urls=1`;
+    const accept = format === 'json' ? 'application/json' : format === 'binary' ? BATCHES_MEDIA_TYPE : `${BATCHES_MEDIA_TYPE};urls=1`; // as the SDK asks
     for (let offset = 0; offset < probes * perBatch; ) {
       let next = offset;
       let urls: string[] = [];
@@ -297,7 +298,7 @@ export function renderWire(section: WireSection): string {
     '|---|---|---|---|---|',
     ...rate,
     '',
-    'Per MiB of payload, one call at a time: modeled Lambda ms (the handler\'s own time plus AWS round trips, as in the bill), bytes through Lambda (binary bodies count base64) and requests (S3-direct: the ticket, the PUT to S3, the append; a fetch plus its presigned GETs). The last columns: the reference workload\'s Lambda duration lines for produce and for its groups\' fetches (1 GB functions).',
+    `Per MiB of payload, one call at a time: modeled Lambda ms (the handler\'s own time plus AWS round trips, as in the bill), bytes through Lambda (binary bodies count base64) and requests (S3-direct: the ticket, the PUT to S3, the append; a fetch plus its presigned GETs). \`binary\`: batches inline both ways; \`sdk\`: what the SDK does by default with these batches, inline produce (it uploads from 1 MiB) and fetches with \`urls=1\` (every spilled batch by URL); \`s3-direct\`: batches of ${DIRECT_RECORDS_PER_BATCH} records uploaded with a ticket, fetched by URL. The last columns: the Lambda duration lines of produce and of the groups' fetches if the reference workload's ${(REFERENCE_WORKLOAD.bytesPerMonth / GB).toFixed(0)} GB a month moved in these batches (1 GB functions; the bill section prices the reference workload's own 100-record produces).`,
     '',
     '| format | produce per MiB | fetch per MiB | produce duration $/month | fetch duration $/month |',
     '|---|---|---|---|---|',
