@@ -28,7 +28,7 @@ export function renderFrontierMarkdown(r: FrontierResults, chartFile?: string): 
     '## The cost frontier: shardlog against Kinesis Data Streams',
     `Monthly bill of 1 KB records, ${a.partitions} partitions, ${a.consumerGroups} consumer groups polling every ${a.pollIntervalS} s, ${a.retentionDays}-day retention; ` +
       `${a.producersPerTopic} producer processes per topic, each the real SDK \`Producer\` run in virtual time with a ${a.produceRoundTripMs} ms round trip (bench/batching.ts). ` +
-      'shardlog is priced from the units measured per request at each batch size; Kinesis from its price table (bench/prices.ts). ' +
+      'shardlog is priced from the units measured per request at each batch size, produced and read as the SDK does by default (binary, idempotent produces; fetches with spilled batches by URL: bench/sdk-calls.ts); Kinesis from its price table (bench/prices.ts). ' +
       `A fleet shares one scheduled maintenance invocation ($${r.sharedFleetMonthly.toFixed(2)}/month). ` +
       `A topic at ${r.floor.recordsPerSecond} records/s costs $${r.floor.total.toFixed(2)}, $${r.floor.consumers.toFixed(2)} of it its consumers' polls, commits and heartbeats (a topic nobody reads costs the rest). ` +
       `Consumers are modeled as the bill's: a poll every ${a.pollIntervalS} s that does not wait. The SDK consumer long-polls (waitMs 5,000) inside the groups function, which then runs all month: $${r.floor.longPollPerMember.toFixed(2)} per member in Lambda duration alone, more than a Kinesis stream.`,

@@ -22,15 +22,17 @@ import {
   subtractWork,
 } from './frontier-model.js';
 import { measureLiveProducers } from './producer-live.js';
-import { createTopic, expectOk, fetchPayload, probe, produceBody, RECORD_BYTES, round, type BenchContext } from './harness.js';
+import type { JsonValue } from '../lib/client/types.js';
+import { createTopic, expectOk, probe, produceBody, RECORD_BYTES, round, type BenchContext } from './harness.js';
+import { sdkFetch, sdkProduce } from './sdk-calls.js';
 import { summarize, type Sample } from './measure.js';
 import { MIB, SECONDS_PER_MONTH, US_EAST_1 } from './prices.js';
 import { prng, realisticEvent } from './workload.js';
 
 /**
  * Section 10: the cost frontier (issue 14). Measures, over HTTP on the local stack, the work of an SDK produce
- * request (idempotent) at each batch size, to one partition and to every partition of a topic; the work of
- * reading batches of each size; and what an idle topic costs the scheduled maintenance pass. Then runs the real
+ * request (binary, idempotent: bench/sdk-calls.ts) at each batch size, to one partition and to every partition
+ * of a topic; the work of reading batches of each size as the SDK consumer does; and what an idle topic costs the scheduled maintenance pass. Then runs the real
  * SDK producer in virtual time (bench/batching.ts) to find the requests it sends at each rate, and prices one
  * topic from 0.01 to 1,000 records/s and fleets of 1 to 1,000 topics next to Kinesis (bench/frontier-model.ts).
  */
@@ -230,12 +232,13 @@ async function measureProduce(ctx: BenchContext, sizes: readonly number[], parti
   const random = prng(1414);
   let sequence = 9_000_000;
   const points: ProducePoint[] = [];
+  // As the SDK producer sends a request: binary, with an Idempotency-Key (bench/sdk-calls.ts).
   const produceOnce = async (n: number, spread: number) => {
-    const records = Array.from({ length: n * spread }, (_, i) => ({ ...realisticEvent(random, sequence++, RECORD_BYTES), partition: i % spread }));
-    const body = JSON.stringify({ records: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition })) });
-    const { sample, answer } = await ctx.prober.call('POST', `/v1/topics/${topic}/records`, body, () => records.length * RECORD_BYTES, { 'idempotency-key': `frontier-${sequence}` });
-    expectOk(answer, 'frontier produce');
-    return sample;
+    const records = Array.from({ length: n * spread }, (_, i) => {
+      const event = realisticEvent(random, sequence++, RECORD_BYTES);
+      return { key: event.key, value: event.value as JsonValue, partition: i % spread };
+    });
+    return sdkProduce(ctx, topic, records, { partitions, idempotencyKey: `frontier-${sequence}`, payloadBytes: records.length * RECORD_BYTES });
   };
   for (const n of sizes) {
     const one = summarize(await probe(probes, () => produceOnce(n, 1)));
@@ -261,15 +264,17 @@ async function measureRead(ctx: BenchContext, sizes: readonly number[], base: Me
       produced.push(sample);
     }
     const total = batches * n;
+    // As the SDK consumer reads: binary, spilled batches by URL, the client's GETs billed as S3 GETs.
+    let urlGets = 0;
     const fetched = summarize(
       await probe(2, async () => {
-        const { sample, answer } = await ctx.prober.call('GET', `/v1/topics/${topic}/partitions/${partition}/records?offset=0&limit=${total}&maxBytes=6000000`, undefined, fetchPayload);
-        expectOk(answer, 'frontier read');
-        return sample;
+        const read = await sdkFetch(ctx, `/v1/topics/${topic}/partitions/${partition}/records?offset=0&limit=${total}&maxBytes=6000000`);
+        urlGets += read.urlGets;
+        return read.sample;
       }),
     );
     const write = summarize(produced);
-    const fetchWork = workOf(fetched);
+    const fetchWork = { ...workOf(fetched), s3Gets: workOf(fetched).s3Gets + urlGets / fetched.calls };
     const mib = fetched.payloadBytes / MIB || (total * RECORD_BYTES) / MIB;
     points.push({
       recordsPerBatch: n,

@@ -1,7 +1,7 @@
 import type { JsonValue } from '../lib/client/types.js';
-import { BATCHES_MEDIA_TYPE, decodeFetch, encodeProduce } from '../lib/client/wire.js';
-import { summarize, type OperationStats, type Sample } from './measure.js';
-import { base64Bytes, BATCH, createTopic, expectOk, fetchPayload, probe, produceBody, RECORD_BYTES, type BenchContext } from './harness.js';
+import { summarize, type OperationStats } from './measure.js';
+import { sdkFetch, sdkProduce } from './sdk-calls.js';
+import { BATCH, createTopic, expectOk, fetchPayload, probe, produceBody, RECORD_BYTES, type BenchContext } from './harness.js';
 import { BatchingProducer, prng, realisticEvent, repetitiveEvent } from './workload.js';
 
 /** The per-call table's rows measured here (the group and cold-fetch rows come from their own sections). */
@@ -98,46 +98,22 @@ export async function measurePerCall(ctx: BenchContext, topic: string, boundarie
 }
 
 /**
- * The reference calls with the SDK's defaults (lib/client): a produce of the same 100 records, encoded and
- * compressed by the client and sent with an Idempotency-Key, and a fetch from the same offsets asking for
- * stored batches with URLs. Only the call to the function is timed; the client's encoding, its GETs of the
- * URLs and its decoding are not the function's time (the GETs are counted apart: S3 bills them).
+ * The reference calls with the SDK's defaults (bench/sdk-calls.ts): a produce of the same 100 records and a fetch
+ * from the same offsets.
  */
 async function measureSdkDefaults(ctx: BenchContext, topic: string, producer: BatchingProducer, offsets: readonly number[]) {
-  const { plan, prober } = ctx;
+  const { plan } = ctx;
   const now = Date.now();
-  const call = async (path: string, init: RequestInit, requestBytes: number) => {
-    let bytes = new Uint8Array();
-    const sample = await prober.measure(async () => {
-      const response = await fetch(`${ctx.stack.url}${path}`, init);
-      bytes = new Uint8Array(await response.arrayBuffer());
-      if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${new TextDecoder().decode(bytes).slice(0, 200)}`);
-      return { status: response.status, requestBytes, responseBytes: bytes.length, payloadBytes: 0 };
-    });
-    return { sample, bytes };
-  };
   const produceSamples = await probe(plan.sideProbes, async (n) => {
     const batch = producer.next();
-    const { body } = encodeProduce(batch.records.map((r) => ({ key: r.key, value: r.value as JsonValue })), {
-      partitions: plan.partitions,
-      idempotencyKey: `sdk-${n}-${now}`,
-      timestampOf: () => now,
-    });
-    const headers = { 'content-type': BATCHES_MEDIA_TYPE, 'idempotency-key': `sdk-${n}-${now}` };
-    const { sample } = await call(`/v1/topics/${topic}/records`, { method: 'POST', headers, body }, base64Bytes(body.length));
-    return { ...sample, payloadBytes: batch.payloadBytes };
+    const records = batch.records.map((r) => ({ key: r.key, value: r.value as JsonValue }));
+    return sdkProduce(ctx, topic, records, { partitions: plan.partitions, idempotencyKey: `sdk-${n}-${now}`, payloadBytes: batch.payloadBytes });
   });
   let urlGets = 0;
-  const fetchSamples: Sample[] = await probe(plan.sideProbes, async (i) => {
-    const path = `/v1/topics/${topic}/partitions/0/records?offset=${offsets[i] ?? 0}&limit=1000`;
-    const { sample, bytes } = await call(path, { headers: { accept: `${BATCHES_MEDIA_TYPE};urls=1` } }, 0);
-    const read = await decodeFetch(bytes, async (url) => {
-      urlGets++;
-      const object = await fetch(url);
-      if (!object.ok) throw new Error(`presigned GET: HTTP ${object.status}`);
-      return new Uint8Array(await object.arrayBuffer());
-    });
-    return { ...sample, responseBytes: base64Bytes(bytes.length), payloadBytes: fetchPayload({ status: 200, body: read, bytes: 0 }) };
+  const fetchSamples = await probe(plan.sideProbes, async (i) => {
+    const read = await sdkFetch(ctx, `/v1/topics/${topic}/partitions/0/records?offset=${offsets[i] ?? 0}&limit=1000`);
+    urlGets += read.urlGets;
+    return read.sample;
   });
   return { produceSdk: summarize(produceSamples), fetchSdk: summarize(fetchSamples), fetchSdkUrlGets: urlGets / Math.max(1, fetchSamples.length) };
 }
