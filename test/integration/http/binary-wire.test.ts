@@ -9,7 +9,7 @@ import { encodeBatch } from '../../../lib/log/batch-format.js';
 import { partitionFor } from '../../../lib/log/partitioner.js';
 import { SpillStore } from '../../../lib/log/spill-store.js';
 import { PRESIGNED_URL_SECONDS, S3UploadStore, type UploadTicket } from '../../../lib/log/upload-store.js';
-import { encodeEnvelope } from '../../../lib/log/wire-batches.js';
+import { decodeEnvelope, encodeEnvelope } from '../../../lib/log/wire-batches.js';
 import { startTestLocalServer, type TestLocalServer } from '../../support/local-server.js';
 
 /**
@@ -244,6 +244,35 @@ describe('uploads straight to S3', () => {
     // Without `urls=1` every batch comes as bytes.
     const withoutUrls = await rawFetch(path, { accept: BATCHES_MEDIA_TYPE });
     expect(withoutUrls.bytes.length).toBeGreaterThan(entries.reduce((sum, e) => sum + e.length, 0));
+  });
+
+  it('reads a group fetch of many spilled batches over two partitions through URLs, as the JSON group fetch reads it', async () => {
+    await client.createTopic({ name: 'url-group', partitions: 2 });
+    const hex = (i: number) => createHash('sha512').update(`g${i}`).digest('hex');
+    // 20 batches of ~10 KiB stored per partition: 40 URLs in one response, more than the SDK loads at once.
+    for (let b = 0; b < 20; b++) {
+      for (const partition of [0, 1]) {
+        const records = Array.from({ length: 70 }, (_, i) => ({ value: { b, i, h: hex(b * 1000 + i + partition * 500) + hex(-i) }, partition }));
+        await client.produce('url-group', records, { format: 'binary' });
+      }
+    }
+    await client.subscribe('url-group-readers', 'url-group');
+    const { memberId } = await client.joinGroup('url-group-readers', {});
+    const request = { limit: 10_000, maxBytes: 6_000_000, waitMs: 0 };
+    const json = await client.groupFetch('url-group-readers', memberId, request);
+    const binary = await client.groupFetch('url-group-readers', memberId, request, undefined, 'binary');
+    expect(json.batches.map((b) => b.records.length).sort()).toEqual([1400, 1400]);
+    expect(JSON.stringify(binary)).toBe(JSON.stringify(json));
+    // What the SDK was sent: every batch as a URL, no batch bytes.
+    const raw = await fetch(`${server.url}/v1/groups/url-group-readers/members/${memberId}/fetch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: `${BATCHES_MEDIA_TYPE};urls=1` },
+      body: JSON.stringify(request),
+    });
+    const { frameText, payload } = decodeEnvelope(new Uint8Array(await raw.arrayBuffer()));
+    const frame = JSON.parse(frameText) as { batches: Array<{ recordBatches: Array<{ url?: string }> }> };
+    expect(frame.batches.flatMap((b) => b.recordBatches).filter((e) => e.url !== undefined)).toHaveLength(40);
+    expect(payload.length).toBe(0);
   });
 
   it('has the SDK upload a batch of a MiB or more itself, and a retry of it under the same key replays', async () => {
