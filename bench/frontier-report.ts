@@ -31,7 +31,7 @@ export function renderFrontierMarkdown(r: FrontierResults, chartFile?: string): 
       'shardlog is priced from the units measured per request at each batch size, produced and read as the SDK does by default (binary, idempotent produces; fetches with spilled batches by URL: bench/sdk-calls.ts); Kinesis from its price table (bench/prices.ts). ' +
       `A fleet shares one scheduled maintenance invocation ($${r.sharedFleetMonthly.toFixed(2)}/month). ` +
       `A topic at ${r.floor.recordsPerSecond} records/s costs $${r.floor.total.toFixed(2)}, $${r.floor.consumers.toFixed(2)} of it its consumers' polls, commits and heartbeats (a topic nobody reads costs the rest). ` +
-      `Consumers are modeled as the bill's: a poll every ${a.pollIntervalS} s that does not wait. The SDK consumer long-polls (waitMs 5,000) inside the groups function, which then runs all month: $${r.floor.longPollPerMember.toFixed(2)} per member in Lambda duration alone, more than a Kinesis stream.`,
+      `Consumers are modeled as the bill's, as the SDK consumer polls by default: a poll every ${a.pollIntervalS} s that does not wait. A consumer given a \`waitMs\` long-polls inside the groups function, which then runs all month: $${r.floor.longPollPerMember.toFixed(2)} per member in Lambda duration alone, more than a Kinesis stream.`,
     ...(chartFile ? [`![the cost frontier](${chartFile})`] : []),
     '### One topic, by records/s',
     table(head('records/s'), rows(r.byRate)),

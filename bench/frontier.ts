@@ -176,7 +176,7 @@ async function quietFloor(inputs: FrontierInputs, simulate: Simulate): Promise<F
   const rate = RATES[0];
   const quiet = shardlogTopicBill({ recordsPerSecond: rate, shapes: (await simulate(rate, {})).shapes, pollIntervalS: POLL_INTERVAL_S }, inputs);
   const consumerLines = quiet.lines.filter((l) => /group fetch|commit|heartbeat/.test(l.item));
-  // The SDK consumer long-polls (waitMs 5,000): at an idle topic its groups function is busy the whole month.
+  // A consumer that long-polls (given a `waitMs`): at an idle topic its groups function is busy the whole month.
   const longPollPerMember = SECONDS_PER_MONTH * (inputs.deployment.groupsMemoryMb / 1024) * inputs.prices.lambda.perGbSecond;
   return {
     recordsPerSecond: rate,

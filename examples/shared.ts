@@ -15,9 +15,9 @@ import {
 export const client = new ShardlogClient({ url: process.env.SHARDLOG_URL ?? 'http://127.0.0.1:4000' });
 const once = process.argv.includes('--once');
 
-/** A group member; with `--once` it does not long-poll, so "caught up" is noticed at once. */
+/** A group member with the SDK's defaults (no long poll: "caught up" is noticed by the first empty fetch). */
 export function newConsumer(): Consumer {
-  return client.consumer(once ? { waitMs: 0 } : {});
+  return client.consumer();
 }
 
 /** Creates `name` unless it exists: every example can be started first. */
@@ -44,7 +44,7 @@ export async function runConsumer(consumer: Consumer, options: Omit<RunOptions, 
  */
 export async function runShareWorkers(workers: number, options: ShareConsumerOptions, run: Omit<ShareRunOptions, 'onIdle'>): Promise<void> {
   const members = Array.from({ length: workers }, () =>
-    client.shareConsumer({ ...options, ...(once ? { waitMs: 0 } : {}), onError: (error) => console.error(`[${run.group}] ${String(error)}`) }),
+    client.shareConsumer({ ...options, onError: (error) => console.error(`[${run.group}] ${String(error)}`) }),
   );
   const stop = () => members.forEach((m) => void m.stop());
   process.once('SIGINT', stop);

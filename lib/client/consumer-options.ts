@@ -14,7 +14,11 @@ export interface ConsumerOptions {
   maxRecords?: number;
   /** Bytes per fetch (server default 1 MB). */
   maxBytes?: number;
-  /** Long poll: how long a fetch waits for records when all partitions are caught up (default 5,000; max 20,000). */
+  /**
+   * Long poll: how long a fetch waits for records when all partitions are caught up (max 20,000). Default 0: a
+   * fetch that finds nothing is followed by a 1 s pause instead, so a caught-up member polls once a second. A
+   * long poll delivers a new record sooner but keeps the groups function billed for every second it waits.
+   */
   waitMs?: number;
   /**
    * Where a partition starts that the group has never committed (or whose committed offset retention has

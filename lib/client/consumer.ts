@@ -8,8 +8,16 @@ import type { CommitOffset, GroupBatch, GroupFetchRequest } from './types.js';
 import type { ConsumerCalls, ConsumerOptions, RunOptions } from './consumer-options.js';
 export type { ConsumerCalls, ConsumerOptions, EachBatchPayload, RunOptions } from './consumer-options.js';
 
-const DEFAULT_CONSUMER_WAIT_MS = 5_000;
-/** The longest a member that holds no partition waits before it looks again (a shorter heartbeat interval wins). */
+/**
+ * No long poll by default: a waiting fetch keeps its Lambda function running and billed for the whole wait
+ * ($35 a month per member that always waits; README, "When to choose shardlog"). A fetch that finds nothing is
+ * followed by a pause instead, as the KCL's `idleTimeBetweenReadsInMillis`.
+ */
+const DEFAULT_CONSUMER_WAIT_MS = 0;
+/**
+ * The least time between two fetches that found nothing (a `waitMs` counts towards it), and the longest a
+ * member that holds no partition waits before it looks again (a shorter heartbeat interval wins).
+ */
 const IDLE_PAUSE_MS = 1_000;
 /** Backoff after failed fetches grows up to this many doublings. */
 const MAX_BACKOFF_ATTEMPT = 6;
@@ -155,7 +163,10 @@ export class Consumer {
         await this.pause(backoffDelayMs(Math.min(failures, MAX_BACKOFF_ATTEMPT)));
         continue;
       }
-      await this.process(options, batches, sentUnder);
+      const records = await this.process(options, batches, sentUnder);
+      // Nothing read and no long poll waited for it: pause rather than ask again at once.
+      const waited = this.options.waitMs ?? DEFAULT_CONSUMER_WAIT_MS;
+      if (records === 0 && waited < IDLE_PAUSE_MS && !this.stopping) await this.pause(IDLE_PAUSE_MS - waited);
     }
   }
 
@@ -190,7 +201,8 @@ export class Consumer {
     }
   }
 
-  private async process(options: RunOptions, batches: GroupBatch[], sentUnder: ReadonlyMap<string, string>): Promise<void> {
+  /** Handles and commits what a fetch returned; returns how many records it handed to `eachBatch`. */
+  private async process(options: RunOptions, batches: GroupBatch[], sentUnder: ReadonlyMap<string, string>): Promise<number> {
     const commits: CommitOffset[] = [];
     let records = 0;
     // The coordinator's view differs from ours: ask it now rather than at the next heartbeat tick, which a
@@ -231,6 +243,7 @@ export class Consumer {
     if (records === 0 && this.member.held.missingFrom(batches)) stale = true;
     if (stale && !this.stopping) void this.member.heartbeatNow();
     if (records === 0 && !skipped && !this.stopping) options.onIdle?.();
+    return records;
   }
 
   /**

@@ -8,7 +8,10 @@ export interface ShareConsumerOptions {
   maxRecords?: number;
   /** How long each fetched record stays locked to this member (default 30,000; the member renews it while it works). */
   lockMs?: number;
-  /** Long poll: how long a fetch waits for records (default 5,000; max 20,000). */
+  /**
+   * Long poll: how long a fetch waits for records (max 20,000). Default 0: a fetch that finds nothing is
+   * followed by a 1 s pause instead (a waiting fetch keeps its function billed for the wait).
+   */
   waitMs?: number;
   /** Where the group's subscription starts when `run()` creates it: `latest` (the server's default) or `earliest`. */
   from?: 'earliest' | 'latest';
@@ -52,7 +55,8 @@ export interface ShareConsumerCalls {
 }
 
 const DEFAULT_LOCK_MS = 30_000;
-const DEFAULT_WAIT_MS = 5_000;
+/** No long poll by default: see the group consumer's DEFAULT_CONSUMER_WAIT_MS (consumer.ts). */
+const DEFAULT_WAIT_MS = 0;
 const RECORDS_PER_WORKER = 10;
 const MAX_FETCH_RECORDS = 1_000;
 /** The least time between two fetches that found nothing. */

@@ -264,12 +264,15 @@ describe('Consumer', () => {
       expect(consumer.assigned[0]?.leaseToken).toBe('after-reset');
     };
 
-    await consumer.run({
-      group: 'g',
-      topics: ['orders'],
-      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
-      onIdle: () => void consumer.stop(),
-    });
+    // Driven: the fetch read from the stale position hands nothing to eachBatch, so a 1 s idle pause follows.
+    await clock.drive(
+      consumer.run({
+        group: 'g',
+        topics: ['orders'],
+        eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
+        onIdle: () => void consumer.stop(),
+      }),
+    );
 
     // Read again from the reset offset: nothing between it and the old position was skipped.
     expect(reset).toBe(true);
@@ -339,21 +342,24 @@ describe('Consumer', () => {
   });
 
   it('asks the server to start partitions the group never committed at autoOffsetReset, and only then', async () => {
-    const { log, groups, consumerOf } = setup(1, 3);
+    const { clock, log, groups, consumerOf } = setup(1, 3);
     const latest = consumerOf({ waitMs: 0, autoOffsetReset: 'latest' });
     const seen: number[] = [];
     let appended = false;
 
-    await latest.run({
-      group: 'g',
-      topics: ['orders'],
-      eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
-      onIdle: () => {
-        if (appended) return void latest.stop();
-        appended = true;
-        log.append('orders', 0, 3, 4);
-      },
-    });
+    // Driven: after the first, empty fetch the consumer pauses 1 s before it looks again.
+    await clock.drive(
+      latest.run({
+        group: 'g',
+        topics: ['orders'],
+        eachBatch: async (batch) => void seen.push(...valuesOf(batch)),
+        onIdle: () => {
+          if (appended) return void latest.stop();
+          appended = true;
+          log.append('orders', 0, 3, 4);
+        },
+      }),
+    );
 
     expect(seen).toEqual([3, 4]);
     expect(groups.callsOf('groupFetch').every((c) => (c.body as GroupFetchRequest).autoOffsetReset === 'latest')).toBe(true);
@@ -375,5 +381,34 @@ describe('Consumer', () => {
 
     expect(clock.now()).toBe(before); // no time had to pass
     expect(groups.callsOf('leaveGroup')).toHaveLength(1);
+  });
+
+  it('does not long-poll by default: a fetch that finds nothing is followed by a 1 s pause, one that finds records is not', async () => {
+    const { clock, log, groups, consumerOf } = setup(1, 2);
+    const consumer = consumerOf();
+    const fetchedAt: number[] = [];
+    groups.beforeFetch = async () => void fetchedAt.push(clock.now());
+    let idle = 0;
+    const running = clock.drive(
+      consumer.run({
+        group: 'g',
+        topics: ['orders'],
+        eachBatch: async () => undefined,
+        onIdle: () => {
+          idle += 1;
+          if (idle === 1) log.append('orders', 0, 2); // found by the fetch after the pause
+          if (idle === 2) void consumer.stop();
+        },
+      }),
+    );
+    await running;
+    const requests = groups.callsOf('groupFetch').map((c) => c.body as GroupFetchRequest);
+    expect(requests.every((r) => r.waitMs === 0)).toBe(true);
+    // Records at once, then nothing: a pause of 1 s; then the appended record (no pause after it), then nothing.
+    const gaps = fetchedAt.slice(1).map((t, i) => t - fetchedAt[i]!);
+    expect(gaps.length).toBeGreaterThanOrEqual(3);
+    expect(gaps[0]).toBeLessThan(1_000);
+    expect(gaps[1]).toBeGreaterThanOrEqual(1_000);
+    expect(gaps[2]).toBeLessThan(1_000);
   });
 });

@@ -142,4 +142,20 @@ describe('ShareConsumer', () => {
       [2, 'release'],
     ]);
   });
+
+  it('does not long-poll by default, and pauses 1 s after a fetch that found nothing', async () => {
+    const clock = new FakeClock();
+    const group = new FakeShareGroup(clock, []);
+    const requests: Array<{ at: number; waitMs: number | undefined }> = [];
+    const fetch = group.shareFetch.bind(group);
+    group.shareFetch = async (name, request) => (requests.push({ at: clock.now(), waitMs: request.waitMs }), fetch(name, request));
+    const consumer = new ShareConsumer(group, {}, clock);
+    const running = consumer.run({ group: 'mailers', topics: ['t'], eachMessage: async () => undefined });
+    for (let waited = 0; requests.length < 3 && waited < 10_000; waited += 100) await clock.advance(100);
+    await consumer.stop();
+    await running;
+    expect(requests.every((r) => r.waitMs === 0)).toBe(true);
+    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1_000);
+    expect(requests[2]!.at - requests[1]!.at).toBeGreaterThanOrEqual(1_000);
+  });
 });
