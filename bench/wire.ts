@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 // @ts-expect-error no types
 import kinesalite from 'kinesalite';
 import type { JsonValue } from '../lib/client/types.js';
-import { encodeProduce } from '../lib/client/wire.js';
+import { encodeProduce, URL_LOADS_IN_FLIGHT } from '../lib/client/wire.js';
+import { mapLimit } from '../lib/concurrency.js';
 import { encodeBatch } from '../lib/log/batch-format.js';
 import { BATCHES_MEDIA_TYPE, decodeEnvelope, encodeEnvelope } from '../lib/log/wire-batches.js';
 import { AWS_DYNAMODB_RTT_MS, AWS_S3_RTT_MS } from './bill.js';
@@ -34,7 +35,7 @@ const DIRECT_RECORDS_PER_BATCH = 2000;
 const FUNCTION_GB = 1;
 
 export interface WireRate {
-  readonly system: 'shardlog json' | 'shardlog binary' | 'kinesalite';
+  readonly system: 'shardlog json' | 'shardlog binary' | 'shardlog sdk' | 'kinesalite';
   readonly produceRecordsPerSec: number;
   readonly fetchRecordsPerSec: number;
   readonly produceVsKinesalite: number;
@@ -101,8 +102,9 @@ function kinesis(url: string) {
 }
 
 /**
- * Produce and fetch rates of shardlog (JSON, binary) and kinesalite, side by side. Long on purpose: the three
- * systems' runs sit together so that each visibly gets the same records, the same pool and the same order.
+ * Produce and fetch rates of shardlog (JSON, binary) and kinesalite, side by side, and the fetch as the SDK
+ * makes it (`urls=1`, then the presigned GETs; its produce of these batches is the binary one). Long on
+ * purpose: the systems' runs sit together so that each visibly gets the same records, pool and order.
  */
 async function measureRates(ctx: BenchContext, requests: number): Promise<WireRate[]> {
   const base = ctx.stack.url;
@@ -149,7 +151,12 @@ async function measureRates(ctx: BenchContext, requests: number): Promise<WireRa
       const url = `${base}/v1/topics/${topic}/partitions/${p}/records?offset=${offset}&limit=${WIRE_RECORDS_PER_REQUEST}&maxBytes=6291456`;
       const bytes = await ok(await fetch(url, { headers: { accept } }), 'fetch');
       if (accept === 'application/json') return (JSON.parse(new TextDecoder().decode(bytes)) as { nextOffset: number }).nextOffset;
-      return (JSON.parse(decodeEnvelope(bytes).frameText) as { nextOffset: number }).nextOffset;
+      const frame = JSON.parse(decodeEnvelope(bytes).frameText) as { nextOffset: number; recordBatches: Array<{ url?: string }> };
+      // The SDK's way: the spilled batches' bytes straight from S3, as many at once as it loads (not decoded:
+      // no other row decodes what it fetched).
+      const urls = frame.recordBatches.flatMap((b) => (b.url !== undefined ? [b.url] : []));
+      await mapLimit(urls, URL_LOADS_IN_FLIGHT, async (u) => ok(await fetch(u), 'presigned GET'));
+      return frame.nextOffset;
     };
     const iterators = await Promise.all(
       Array.from({ length: PARTITIONS }, async (_, p) =>
@@ -164,16 +171,19 @@ async function measureRates(ctx: BenchContext, requests: number): Promise<WireRa
     const fetchSeconds = {
       json: await pool(chain(shardlogRead(topics.json, 'application/json')), PARTITIONS),
       binary: await pool(chain(shardlogRead(topics.binary, BATCHES_MEDIA_TYPE)), PARTITIONS),
+      sdk: await pool(chain(shardlogRead(topics.binary, `${BATCHES_MEDIA_TYPE};urls=1`)), PARTITIONS),
       kinesalite: await pool(chain(kinesisRead), PARTITIONS),
     };
-    const rate = (system: WireRate['system'], key: keyof typeof produceSeconds): WireRate => ({
+    // The SDK produces these batches as the binary row does (it uploads only from 1 MiB).
+    const produced = { ...produceSeconds, sdk: produceSeconds.binary };
+    const rate = (system: WireRate['system'], key: keyof typeof fetchSeconds): WireRate => ({
       system,
-      produceRecordsPerSec: round(total / produceSeconds[key], 0),
+      produceRecordsPerSec: round(total / produced[key], 0),
       fetchRecordsPerSec: round(total / fetchSeconds[key], 0),
-      produceVsKinesalite: round(produceSeconds.kinesalite / produceSeconds[key]),
+      produceVsKinesalite: round(produced.kinesalite / produced[key]),
       fetchVsKinesalite: round(fetchSeconds.kinesalite / fetchSeconds[key]),
     });
-    return [rate('shardlog json', 'json'), rate('shardlog binary', 'binary'), rate('kinesalite', 'kinesalite')];
+    return [rate('shardlog json', 'json'), rate('shardlog binary', 'binary'), rate('shardlog sdk', 'sdk'), rate('kinesalite', 'kinesalite')];
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
@@ -292,7 +302,7 @@ export function renderWire(section: WireSection): string {
   return [
     '## Bytes as stored: JSON, binary and S3-direct, beside kinesalite',
     '',
-    `Workload: ${section.workload}; ${section.requests} requests per system. Rates are records per second on this machine, kinesalite run in the same process under the same load.`,
+    `Workload: ${section.workload}; ${section.requests} requests per system. Rates are records per second on this machine, kinesalite run in the same process under the same load. \`shardlog sdk\`: fetches as the SDK makes them, with \`urls=1\` and then the presigned GETs of the spilled batches (${URL_LOADS_IN_FLIGHT} at a time), through the S3 emulator; its produce is the binary one.`,
     '',
     '| system | produce records/s | vs kinesalite | fetch records/s | vs kinesalite |',
     '|---|---|---|---|---|',
