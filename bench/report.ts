@@ -127,6 +127,7 @@ export function goals(r: BenchResults): Array<{ goal: string; met: boolean | und
         ? r.contention.scenarios.map((s) => `${s.name}: ${s.failedRequests} failed, attempts p99 ${s.attempts.p99}`).join('; ')
         : 'not measured',
     },
+    ...wireGoals(r),
     {
       goal: 'produce p50 = one DynamoDB round trip',
       met: produce ? produce.dynamoRoundTripsP50 === 1 : undefined,
@@ -162,6 +163,36 @@ export function goals(r: BenchResults): Array<{ goal: string; met: boolean | und
         hbFirst && hbLast
           ? `${hbFirst.partitionsHeld} → ${hbLast.partitionsHeld} partitions: ${f(hbFirst.stats.readUnits + hbFirst.stats.writeUnits, 2)} → ${f(hbLast.stats.readUnits + hbLast.stats.writeUnits, 2)} units, ${f(hbFirst.stats.dynamoRequests, 2)} → ${f(hbLast.stats.dynamoRequests, 2)} requests`
           : '–',
+    },
+  ];
+}
+
+/**
+ * The goals of the bytes-as-stored work (bench/wire.ts, the bill with the SDK's defaults): at least kinesalite's
+ * rate both ways with the SDK's formats, and the Lambda duration lines of produce and of the groups' fetches
+ * each down by more than half with the SDK's defaults.
+ */
+function wireGoals(r: BenchResults): Array<{ goal: string; met: boolean | undefined; evidence: string }> {
+  const sdk = r.wire?.rates.find((x) => x.system === 'shardlog sdk');
+  const json = r.costModel.shardlog;
+  const defaults = r.costModel.sdkDefaults;
+  const line = (bill: Bill, item: string) => bill.lines.filter((l) => l.service === 'Lambda' && l.item === `duration: ${item}`).reduce((sum, l) => sum + l.dollars, 0);
+  const cut = (item: string) => (json && defaults ? 1 - line(defaults, item) / line(json, item) : undefined);
+  const produceCut = cut('produce');
+  const fetchCut = cut('group fetch');
+  return [
+    {
+      goal: "at least kinesalite's rate both ways, as the SDK produces and fetches",
+      met: sdk ? sdk.produceVsKinesalite >= 1 && sdk.fetchVsKinesalite >= 1 : undefined,
+      evidence: sdk ? `produce ${sdk.produceVsKinesalite}×, fetch ${sdk.fetchVsKinesalite}× kinesalite's rate` : 'not measured',
+    },
+    {
+      goal: "Lambda duration lines of the reference bill (produce, group fetch) each down by more than half with the SDK's defaults",
+      met: produceCut !== undefined && fetchCut !== undefined ? produceCut > 0.5 && fetchCut > 0.5 : undefined,
+      evidence:
+        json && defaults && produceCut !== undefined && fetchCut !== undefined
+          ? `produce ${usd(line(json, 'produce'))} → ${usd(line(defaults, 'produce'))} (−${f(produceCut * 100, 0)}%: its S3 PUT and DynamoDB write are most of it); group fetch ${usd(line(json, 'group fetch'))} → ${usd(line(defaults, 'group fetch'))} (−${f(fetchCut * 100, 0)}%)`
+          : 'not measured',
     },
   ];
 }
