@@ -32,9 +32,10 @@ import { prng, realisticEvent } from './workload.js';
 /**
  * Section 10: the cost frontier (issue 14). Measures, over HTTP on the local stack, the work of an SDK produce
  * request (binary, idempotent: bench/sdk-calls.ts) at each batch size, to one partition and to every partition
- * of a topic; the work of reading batches of each size as the SDK consumer does; and what an idle topic costs the scheduled maintenance pass. Then runs the real
- * SDK producer in virtual time (bench/batching.ts) to find the requests it sends at each rate, and prices one
- * topic from 0.01 to 1,000 records/s and fleets of 1 to 1,000 topics next to Kinesis (bench/frontier-model.ts).
+ * of a topic; the work of reading batches of each size as the SDK consumer does; and what an idle topic costs
+ * the scheduled maintenance pass. Then runs the real SDK producer in virtual time (bench/batching.ts) to find
+ * the requests it sends at each rate, and prices one topic from 0.01 to 1,000 records/s and fleets of 1 to
+ * 1,000 topics next to Kinesis (bench/frontier-model.ts).
  */
 
 /** Producer processes per topic: a service runs several (their batches do not mix). */
