@@ -121,6 +121,7 @@ export function createShardlog(clients: ShardlogClients, config: ShardlogConfig,
     log,
     now,
     logger: withFields(logger, { component: 'share-groups' }),
+    metrics,
     ...(options.onShareStep ? { onStep: options.onShareStep } : {}),
   });
   return { config, clients, topics, store, log, maintenance, groups, shareGroups, logger, metrics };

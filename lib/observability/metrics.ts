@@ -22,6 +22,8 @@
  * - `ConsumerGroup` + `Topic` only on lag ({@link METRICS.RecordsBehind}, {@link METRICS.OldestUnreadRecordAge}):
  *   "how far behind is group g on topic t" is the question an alarm must answer per group. Two metrics per
  *   (group, subscribed topic) pair.
+ * - `ShareGroup` alone on a share group's outcomes (accepted, redelivered, archived): "is group g's handler
+ *   failing" is per group whatever topics it reads. Three metrics per share group.
  * - `ErrorCode` on error responses: a closed set (lib/errors.ts `ErrorCode`, 18 codes), and only the codes
  *   that occur cost anything.
  * - `Table` (`log` | `lease`) on DynamoDB throttles: two values.
@@ -59,7 +61,7 @@ export type MetricUnit = 'Count' | 'Bytes' | 'Milliseconds';
  * The dimensions a shardlog metric may carry besides `service`. A closed union: a partition or member
  * dimension cannot be declared (see the module comment for why).
  */
-export type MetricDimension = 'Topic' | 'ConsumerGroup' | 'ErrorCode' | 'Table';
+export type MetricDimension = 'Topic' | 'ConsumerGroup' | 'ShareGroup' | 'ErrorCode' | 'Table';
 
 /** The two DynamoDB tables, as the `Table` dimension names them. */
 export type TableRole = 'log' | 'lease';
@@ -191,6 +193,32 @@ export const METRICS = {
       "Age of the oldest record the group has not read yet (now minus the timestamp of the first record a group fetch returned; 0 when caught up): Kinesis' IteratorAgeMilliseconds. Record timestamps may be set by producers, so a producer with a wrong clock skews it.",
     emittedBy: 'group fetch (lib/groups/group-fetch.ts), per (group, topic) read; the lag sweep (lib/groups/group-lag.ts) for groups behind',
   },
+  ShareRecordsAccepted: {
+    area: 'groups',
+    unit: 'Count',
+    dimensions: ['ShareGroup'],
+    statistics: ['Sum'],
+    description: "Records a share group's members accepted: done, never delivered again.",
+    emittedBy: 'share acks (lib/share-groups/share-acks.ts), per ack call that applied accepts',
+  },
+  ShareRecordsRedelivered: {
+    area: 'groups',
+    unit: 'Count',
+    dimensions: ['ShareGroup'],
+    statistics: ['Sum'],
+    description:
+      'Records a share fetch handed out again (delivery 2 and later): a handler released them or did not answer within its lock. A steady rate means handlers fail.',
+    emittedBy: 'share fetch (lib/share-groups/share-fetch.ts), per fetch that acquired such records',
+  },
+  ShareRecordsArchived: {
+    area: 'groups',
+    unit: 'Count',
+    dimensions: ['ShareGroup'],
+    statistics: ['Sum'],
+    description:
+      "Records a share group archived: rejected, or their last delivery (maxDeliveries) ended without an accept; copied to the group's dead-letter topic when it has one.",
+    emittedBy: 'the one write of a share-partition step (lib/share-groups/share-partitions.ts `writeStep`), by the archived count it added, once written',
+  },
   // -------------------------------------------------------------------------------------------- errors
   ErrorResponses: {
     area: 'errors',
@@ -318,8 +346,9 @@ export function metricsOfArea(area: MetricArea): MetricName[] {
 export const EMITTED_METRICS: readonly MetricName[] = [
   'RecordsProduced', 'BytesProduced', 'ProduceLatency', 'AppendRacesLost', 'AppendRetries', 'RecordsFetched',
   'BytesFetched', 'FetchLatency', 'EmptyLongPolls', 'CommitLatency', 'RecordsBehind', 'OldestUnreadRecordAge',
-  'ErrorResponses', 'DynamoDbThrottles', 'BytesTiered', 'SegmentsWritten', 'RecordsExpired',
-  'MaintenancePassDuration', 'MaintenanceFailures', 'OldestUntieredBatchAge',
+  'ShareRecordsAccepted', 'ShareRecordsRedelivered', 'ShareRecordsArchived', 'ErrorResponses', 'DynamoDbThrottles',
+  'BytesTiered', 'SegmentsWritten', 'RecordsExpired', 'MaintenancePassDuration', 'MaintenanceFailures',
+  'OldestUntieredBatchAge',
 ];
 
 /** The shape of a deployment, for {@link estimateCustomMetrics}. */
@@ -330,6 +359,8 @@ export interface DeploymentShape {
   readonly groupTopicPairs: number;
   /** Distinct error codes answered in a month (at most the 18 of `ErrorCode`). */
   readonly errorCodes: number;
+  /** Share groups with members running (default 0). */
+  readonly shareGroups?: number;
 }
 
 /**
@@ -344,6 +375,7 @@ export function estimateCustomMetrics(shape: DeploymentShape): number {
 /** The number of value combinations a dimension set takes: (ConsumerGroup, Topic) counts subscribed pairs. */
 function combinations(dimensions: readonly MetricDimension[], shape: DeploymentShape): number {
   if (dimensions.includes('ConsumerGroup')) return shape.groupTopicPairs;
+  if (dimensions.includes('ShareGroup')) return shape.shareGroups ?? 0;
   let count = 1;
   for (const dimension of dimensions) {
     count *= dimension === 'Topic' ? shape.topics : dimension === 'ErrorCode' ? shape.errorCodes : 2; // Table: log, lease

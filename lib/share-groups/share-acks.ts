@@ -55,6 +55,8 @@ export async function acknowledge(ctx: ShareContext, group: string, acks: readon
       reasons[i] = outcome.reason;
     });
   });
+  const accepted = acks.filter((ack, i) => applied[i] && ack.type === 'accept').length;
+  if (accepted > 0) ctx.metrics.add('ShareRecordsAccepted', accepted, { ShareGroup: group });
   return acks.map((ack, i) => {
     const { topic, partition, offset } = ack;
     if (applied[i]) return { topic, partition, offset, ok: true };

@@ -1,5 +1,6 @@
 import type { LogService } from '../log/log-service.js';
 import type { Logger } from '../logger.js';
+import type { MetricsSink } from '../observability/metrics-sink.js';
 import type { TopicStore } from '../topics/topic.js';
 import type { ShareStore } from './share-store.js';
 
@@ -32,6 +33,8 @@ export interface ShareContext {
   /** A new random id of `[A-Za-z0-9_-]`: receipts, write ids, incarnations, subscription ids. */
   readonly newId: () => string;
   readonly logger: Logger;
+  /** Where the share metrics go (accepted, redelivered, archived: README "Operating shardlog"). */
+  readonly metrics: MetricsSink;
   readonly onStep?: ShareStepHook;
 }
 

@@ -55,6 +55,8 @@ export async function fetch(ctx: ShareContext, group: string, input: ShareFetchI
   for (;;) {
     const pass = await fetchOnce(ctx, group, input);
     lostRaces += pass.lostRaces;
+    const redelivered = pass.records.filter((r) => r.deliveryCount > 1).length;
+    if (redelivered > 0) ctx.metrics.add('ShareRecordsRedelivered', redelivered, { ShareGroup: group });
     const now = ctx.now();
     if (pass.records.length > 0 || now >= deadline) return { records: pass.records, lostRaces };
     const until = Math.min(deadline, pass.nextExpiry ?? deadline);

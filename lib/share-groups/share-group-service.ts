@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SILENT_LOGGER, type Logger } from '../logger.js';
+import { NO_METRICS, type MetricsSink } from '../observability/metrics-sink.js';
 import type { TopicStore } from '../topics/topic.js';
 import { acknowledge, type AckInput, type AckResult } from './share-acks.js';
 import { configure, deleteGroup, subscribe, unsubscribe } from './share-admin.js';
@@ -37,6 +38,8 @@ export interface ShareGroupServiceOptions {
   /** Crash injection in tests, after each step of the dead-letter protocol. */
   readonly onStep?: ShareStepHook;
   readonly logger?: Logger;
+  /** Where the share metrics go (default: nowhere). */
+  readonly metrics?: MetricsSink;
 }
 
 /**
@@ -68,6 +71,7 @@ export class ShareGroupService {
       // 12 random bytes: 16 base64url characters, the receipt length responses are measured with.
       newId: () => randomBytes((RECEIPT_CHARS * 3) / 4).toString('base64url'),
       logger: options.logger ?? SILENT_LOGGER,
+      metrics: options.metrics ?? NO_METRICS,
       ...(options.onStep ? { onStep: options.onStep } : {}),
     };
   }

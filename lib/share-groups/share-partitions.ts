@@ -104,6 +104,9 @@ export async function writeStep(ctx: ShareContext, group: string, target: Target
   };
   const writer = ctx.newId();
   if ((await ctx.store.writePartition(group, next, base.expectedVersion, writer)) === 'lost') return 'lost';
+  // The window counts what it archived over its life: what this write added is what this step archived.
+  const archived = window.archived - base.record.window.archived;
+  if (archived > 0) ctx.metrics.add('ShareRecordsArchived', archived, { ShareGroup: group });
   if (archives) {
     const detail = { group, topic: target.topic.name, partition: target.partition };
     await step(ctx, 'archive.marked', detail);

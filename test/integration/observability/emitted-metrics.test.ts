@@ -155,6 +155,27 @@ describe('emitted metrics', () => {
     expect(capture.sum('MaintenanceFailures', service)).toBe(1);
   });
 
+  it("count a share group's records accepted, redelivered and archived", async () => {
+    expect((await call('POST', '/v1/topics', { name: 'mail', partitions: 1 })).status).toBe(201);
+    expect((await call('PUT', '/v1/share-groups/mailers/subscriptions/mail', { from: 'earliest' })).status).toBe(200);
+    expect((await call('POST', '/v1/topics/mail/records', { records: [0, 1, 2].map((i) => ({ value: { i } })) })).status).toBe(200);
+    type Shared = { topic: string; partition: number; offset: number; receipt: string; deliveryCount: number };
+    const first = (await call('POST', '/v1/share-groups/mailers/fetch', { maxRecords: 3, lockMs: 60_000 })).body.records as Shared[];
+    expect(first.map((r) => r.deliveryCount)).toEqual([1, 1, 1]);
+    const ack = (r: Shared, type: string) => ({ topic: r.topic, partition: r.partition, offset: r.offset, receipt: r.receipt, type });
+    const acked = await call('POST', '/v1/share-groups/mailers/acks', { acks: [ack(first[0]!, 'accept'), ack(first[1]!, 'release'), ack(first[2]!, 'reject')] });
+    expect((acked.body.results as Array<{ ok: boolean }>).every((r) => r.ok)).toBe(true);
+    const again = (await call('POST', '/v1/share-groups/mailers/fetch', { maxRecords: 3, lockMs: 60_000 })).body.records as Shared[];
+    expect(again.map((r) => [r.offset, r.deliveryCount])).toEqual([[1, 2]]);
+    expect((await call('POST', '/v1/share-groups/mailers/acks', { acks: [ack(again[0]!, 'accept')] })).status).toBe(200);
+    capture.flush();
+
+    const mailers = { ...service, ShareGroup: 'mailers' };
+    expect(capture.sum('ShareRecordsAccepted', mailers)).toBe(2);
+    expect(capture.sum('ShareRecordsRedelivered', mailers)).toBe(1);
+    expect(capture.sum('ShareRecordsArchived', mailers)).toBe(1);
+  });
+
   it('wrote every point with the unit and exactly the dimensions the catalogue gives it, plus service', () => {
     const seen = capture.points();
     expect(seen.length).toBeGreaterThan(0);

@@ -45,7 +45,7 @@ function dimensionsOf(line: EmfLine): Record<string, unknown> {
 
 /** Sample dimension values for any catalogued metric. */
 function sampleDimensions<N extends MetricName>(name: N): DimensionValues<N> {
-  const values: Record<string, string> = { Topic: 'orders', ConsumerGroup: 'billing', ErrorCode: 'FENCED', Table: 'log' };
+  const values: Record<string, string> = { Topic: 'orders', ConsumerGroup: 'billing', ShareGroup: 'mailers', ErrorCode: 'FENCED', Table: 'log' };
   return Object.fromEntries(METRICS[name].dimensions.map((d) => [d, values[d]!])) as DimensionValues<N>;
 }
 

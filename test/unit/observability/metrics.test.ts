@@ -49,16 +49,23 @@ describe('the metric catalogue', () => {
         'MaintenancePassDuration',
         'MaintenanceFailures',
         'OldestUntieredBatchAge',
+        // Share groups' outcomes (issue 13 came before share groups; they follow its rules).
+        'ShareRecordsAccepted',
+        'ShareRecordsRedelivered',
+        'ShareRecordsArchived',
       ]),
     );
   });
 
   it('uses only the dimension sets whose cost the module comment justifies', () => {
-    const allowed = new Set(['', 'Topic', 'ConsumerGroup,Topic', 'ErrorCode', 'Table']);
+    const allowed = new Set(['', 'Topic', 'ConsumerGroup,Topic', 'ShareGroup', 'ErrorCode', 'Table']);
     for (const name of METRIC_NAMES) expect(allowed, name).toContain(METRICS[name].dimensions.join(','));
     // Throughput per topic, lag per group and topic: exactly these, nothing else carries a name dimension.
     expect(METRIC_NAMES.filter((n) => (METRICS[n].dimensions as readonly string[]).includes('Topic')).sort()).toEqual(
       ['BytesFetched', 'BytesProduced', 'OldestUnreadRecordAge', 'RecordsBehind', 'RecordsFetched', 'RecordsProduced'],
+    );
+    expect(METRIC_NAMES.filter((n) => (METRICS[n].dimensions as readonly string[]).includes('ShareGroup')).sort()).toEqual(
+      ['ShareRecordsAccepted', 'ShareRecordsArchived', 'ShareRecordsRedelivered'],
     );
   });
 
@@ -163,10 +170,12 @@ describe('estimateCustomMetrics', () => {
     expect(99 * CUSTOM_METRIC_USD_PER_MONTH).toBeCloseTo(29.7);
   });
 
-  it('grows linearly in topics, pairs and codes, never with partitions', () => {
+  it('grows linearly in topics, pairs, codes and share groups, never with partitions', () => {
     fc.assert(
-      fc.property(fc.nat(1000), fc.nat(1000), fc.nat(18), (topics, pairs, codes) => {
-        expect(estimateCustomMetrics({ topics, groupTopicPairs: pairs, errorCodes: codes })).toBe(14 + 4 * topics + 2 * pairs + codes);
+      fc.property(fc.nat(1000), fc.nat(1000), fc.nat(18), fc.nat(100), (topics, pairs, codes, shareGroups) => {
+        expect(estimateCustomMetrics({ topics, groupTopicPairs: pairs, errorCodes: codes, shareGroups })).toBe(
+          14 + 4 * topics + 2 * pairs + codes + 3 * shareGroups,
+        );
       }),
     );
   });
