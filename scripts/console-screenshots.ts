@@ -8,7 +8,7 @@
  * It starts the local stack in memory on a free port, runs the retail scenario of examples/ against it (orders
  * placed, the four groups caught up, more orders, two groups left behind and a slow one running live), adds a
  * topic with a binary record and a record built to inject markup, then drives headless Chromium with
- * playwright-core through the topics view, the groups, a group with lag, and the record browser. It fails if
+ * playwright-core through the topics view, the groups, a group with lag, the share groups and the record browser. It fails if
  * the page logs an error, a request fails or leaves the machine, or the injected markup runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,6 +86,7 @@ try {
     await shoot(page, `${url}/#/groups`, 'table', 'console-groups.png');
     await shoot(page, `${url}/#/groups/shipping-labels`, '.card', 'console-group-live.png');
     await shoot(page, `${url}/#/groups/promotion-counter`, '.card', 'console-group-lag.png');
+    await shoot(page, `${url}/#/share-groups`, '.card', 'console-share-groups.png');
     await shoot(page, `${url}/#/records/orders/1?offset=0&limit=4`, '.record', 'console-records.png');
     await shoot(page, `${url}/#/records/console-demo/0?from=earliest&limit=20`, '.record', 'console-records-binary.png');
 

@@ -23,6 +23,8 @@ interface ApiPaths {
     topic(name: string): string;
     groups(): string;
     group(name: string): string;
+    shareGroups(): string;
+    shareGroup(name: string): string;
     records(topic: string, partition: number, query: RecordQuery): string;
   };
 }
@@ -30,6 +32,7 @@ interface Render {
   recordsView(doc: typeof fakeDocument, response: unknown): FakeElement;
   topicsView(doc: typeof fakeDocument, topics: unknown[]): FakeElement;
   groupDetailView(doc: typeof fakeDocument, group: unknown, now: number): FakeElement;
+  shareGroupsView(doc: typeof fakeDocument, groups: unknown[]): FakeElement;
 }
 const { paths } = (await import('../../infra/local/console/api-paths.js' as string)) as ApiPaths;
 const render = (await import('../../infra/local/console/render.js' as string)) as Render;
@@ -111,6 +114,17 @@ describe('the local console on the local stack', () => {
     expect(groups.groups.map((g) => g.group)).toContain(group);
     const groupView = render.groupDetailView(fakeDocument, await (await fetch(server.url + paths.group(group))).json(), Date.now());
     expect(groupView.textContent).toContain(`${topic}: lag 2 record(s)`);
+
+    // A share group that acquired one record and archived another: the page's two requests, and its view.
+    const shareGroup = unique('mailers');
+    expect(await client.subscribeShareGroup(shareGroup, topic, 'earliest')).toMatchObject({ group: shareGroup, topic });
+    const { records: shared } = await client.shareFetch(shareGroup, { maxRecords: 2, lockMs: 60_000 });
+    expect(shared).toHaveLength(2);
+    await client.shareAck(shareGroup, [{ topic, partition: 0, offset: shared[1]!.offset, receipt: shared[1]!.receipt, type: 'reject' }]);
+    const shareGroups = (await (await fetch(server.url + paths.shareGroups())).json()) as { groups: Array<{ group: string }> };
+    expect(shareGroups.groups.map((g) => g.group)).toContain(shareGroup);
+    const shareView = render.shareGroupsView(fakeDocument, [await (await fetch(server.url + paths.shareGroup(shareGroup))).json()]);
+    expect(shareView.textContent).toContain('1 available · 1 acquired · 1 archived');
 
     for (const query of [{ offset: 0 }, { timestamp: before - 1 }, { from: 'earliest' }, { from: 'latest', direction: 'backward' }] as RecordQuery[]) {
       const response = await fetch(server.url + paths.records(topic, 0, { ...query, limit: 20 }));

@@ -31,6 +31,9 @@ export const paths = {
   groups: () => '/v1/groups',
   /** @param {string} group */
   group: (group) => `/v1/groups/${segment(group)}`,
+  shareGroups: () => '/v1/share-groups',
+  /** @param {string} group */
+  shareGroup: (group) => `/v1/share-groups/${segment(group)}`,
   /**
    * @param {string} topic
    * @param {number} partition

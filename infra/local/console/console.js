@@ -6,13 +6,14 @@
  *   #/topics                      every topic, its partitions and offsets
  *   #/groups                      every consumer group, members and lag
  *   #/groups/<group>              one group: members, assignments, committed offsets, lag per partition
+ *   #/share-groups                every share group: settings, and per partition its window (in flight, archived)
  *   #/records/<topic>/<partition>?offset=N | timestamp=MS | from=earliest|latest [&limit=L]
  *                                 the record browser
  *
- * Topic and group views refresh every 5 seconds while "auto-refresh" is on. All DOM building is in render.js.
+ * Topic, group and share-group views refresh every 5 seconds while "auto-refresh" is on. All DOM building is in render.js.
  */
 import { isName, paths } from './api-paths.js';
-import { errorView, groupDetailView, groupsView, h, navigation, recordsView, topicsView } from './render.js';
+import { errorView, groupDetailView, groupsView, h, navigation, recordsView, shareGroupsView, topicsView } from './render.js';
 
 const REFRESH_MS = 5_000;
 const DEFAULT_LIMIT = 20;
@@ -69,13 +70,14 @@ function location_() {
 async function render(background = false) {
   const mine = ++generation;
   const { view, parts, query } = location_();
-  const active = view === 'groups' ? 'groups' : view === 'records' ? 'records' : 'topics';
+  const active = view === 'groups' ? 'groups' : view === 'share-groups' ? 'share-groups' : view === 'records' ? 'records' : 'topics';
   /** @type {any} */
   let content;
   try {
     if (!background) show(active, h(document, 'p', { class: 'loading' }, 'Loading…'));
     if (view === 'groups' && parts[0] !== undefined) content = await groupPage(parts[0]);
     else if (view === 'groups') content = await groupsPage();
+    else if (view === 'share-groups') content = await shareGroupsPage();
     else if (view === 'records') content = await recordsPage(parts[0], parts[1], query);
     else content = await topicsPage();
   } catch (error) {
@@ -85,7 +87,7 @@ async function render(background = false) {
 }
 
 /**
- * @param {'topics' | 'groups' | 'records'} active
+ * @param {'topics' | 'groups' | 'share-groups' | 'records'} active
  * @param {any} content
  */
 function show(active, content) {
@@ -108,6 +110,12 @@ async function groupsPage() {
   const { groups } = await api(paths.groups());
   const described = await mapLimit(/** @type {Array<{ group: string }>} */ (groups).map((g) => g.group).sort(), (name) => api(paths.group(name)).catch(() => null));
   return groupsView(document, described.filter(Boolean));
+}
+
+async function shareGroupsPage() {
+  const { groups } = await api(paths.shareGroups());
+  const described = await mapLimit(/** @type {Array<{ group: string }>} */ (groups).map((g) => g.group).sort(), (name) => api(paths.shareGroup(name)).catch(() => null));
+  return shareGroupsView(document, described.filter(Boolean));
 }
 
 /** @param {string} group */

@@ -126,12 +126,12 @@ export function recordsHref(topic, partition) {
 /**
  * The navigation bar.
  * @param {Doc} doc
- * @param {'topics' | 'groups' | 'records'} active
+ * @param {'topics' | 'groups' | 'share-groups' | 'records'} active
  */
 export function navigation(doc, active) {
   const link = (/** @type {string} */ view, /** @type {string} */ label) =>
     h(doc, 'a', { href: `#/${view}`, class: view === active ? 'active' : undefined, 'aria-current': view === active ? 'page' : undefined }, label);
-  return h(doc, 'nav', {}, link('topics', 'Topics'), link('groups', 'Consumer groups'), link('records', 'Records'));
+  return h(doc, 'nav', {}, link('topics', 'Topics'), link('groups', 'Consumer groups'), link('share-groups', 'Share groups'), link('records', 'Records'));
 }
 
 /**
@@ -255,6 +255,59 @@ export function groupDetailView(doc, group, now) {
         ),
       ),
     ),
+  );
+}
+
+/**
+ * Every share group: its settings, and per subscribed partition where it stands (GET /v1/share-groups/{group}).
+ * @param {Doc} doc
+ * @param {Array<{ group: string, subscriptions: string[], maxDeliveries: number, deadLetterTopic: string | null,
+ *   partitions: Array<{ topic: string, partition: number, startOffset: number, endOffset: number, inFlight: number,
+ *   acquired: number, available: number, archived: number, oldestUnackedTimestamp: number | null }> }>} groups
+ */
+export function shareGroupsView(doc, groups) {
+  if (groups.length === 0) {
+    return h(doc, 'p', { class: 'empty' }, 'No share groups yet. Start one with ', h(doc, 'code', {}, 'shardlog consume <topic> --share-group <name>'), '.');
+  }
+  return h(
+    doc,
+    'div',
+    { class: 'share-groups' },
+    groups.map((g) => {
+      const sum = (/** @type {'inFlight' | 'acquired' | 'available' | 'archived'} */ field) => g.partitions.reduce((s, p) => s + p[field], 0);
+      return h(
+        doc,
+        'section',
+        { class: 'card' },
+        h(doc, 'h2', {}, g.group),
+        h(
+          doc,
+          'p',
+          { class: 'meta' },
+          `subscribed to ${g.subscriptions.join(', ') || 'nothing'} · up to ${g.maxDeliveries} deliveries · ` +
+            `dead letters ${g.deadLetterTopic === null ? 'archived only' : `to ${g.deadLetterTopic}`} · ` +
+            `${sum('available')} available · ${sum('acquired')} acquired · ${sum('archived')} archived`,
+        ),
+        g.partitions.length === 0
+          ? h(doc, 'p', { class: 'empty' }, 'No partition to read: no subscription, or its topics were deleted.')
+          : table(
+              doc,
+              ['Topic', 'Partition', 'Start offset', 'End offset', 'In flight', 'Acquired', 'Available', 'Archived', 'Oldest unacknowledged'],
+              g.partitions.map((p) => [
+                p.topic,
+                h(doc, 'a', { href: recordsHref(p.topic, p.partition) }, p.partition),
+                p.startOffset,
+                p.endOffset,
+                p.inFlight,
+                p.acquired,
+                p.available,
+                p.archived,
+                p.oldestUnackedTimestamp === null ? h(doc, 'span', { class: 'muted' }, 'none') : isoTime(p.oldestUnackedTimestamp),
+              ]),
+              new Set([1, 2, 3, 4, 5, 6, 7]),
+            ),
+      );
+    }),
   );
 }
 

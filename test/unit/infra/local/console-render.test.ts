@@ -26,6 +26,7 @@ interface Render {
   topicsView(doc: Doc, topics: unknown[]): FakeElement;
   groupsView(doc: Doc, groups: unknown[]): FakeElement;
   groupDetailView(doc: Doc, group: unknown, now: number): FakeElement;
+  shareGroupsView(doc: Doc, groups: unknown[]): FakeElement;
   formatValue(record: Pick<Record_, 'value' | 'valueEncoding'>): { kind: string; text: string };
 }
 const render = (await import('../../../../infra/local/console/render.js' as string)) as Render;
@@ -79,10 +80,24 @@ describe('console views over attacker-controlled records', () => {
       { group: name, members: [{ memberId: name, expiresAt: 0, partitions: 1 }], partitions: [{ topic: name, partition: 0, owner: name, committedOffset: 0, endOffset: 3, lag: 3 }] },
       0,
     );
-    for (const view of [topics, group]) {
+    const shareGroups = render.shareGroupsView(fakeDocument, [
+      {
+        group: name,
+        subscriptions: [name],
+        maxDeliveries: 5,
+        deadLetterTopic: name,
+        partitions: [{ topic: name, partition: 0, startOffset: 0, endOffset: 9, inFlight: 2, acquired: 1, available: 8, archived: 3, oldestUnackedTimestamp: null }],
+      },
+    ]);
+    for (const view of [topics, group, shareGroups]) {
       expect(view.all('b')).toEqual([]);
       expect(view.texts()).toContain(name);
     }
+    expect(shareGroups.textContent).toContain('8 available · 1 acquired · 3 archived');
+  });
+
+  it('says when there is no share group yet', () => {
+    expect(render.shareGroupsView(fakeDocument, []).textContent).toContain('No share groups yet');
   });
 
   it('refuses on… attributes, style, and links that leave the page', () => {
