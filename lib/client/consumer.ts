@@ -3,22 +3,12 @@ import { FencedError, InvalidRequestError, isRetriable, MemberNotFoundError, Not
 import { sleep, systemClock, type Clock } from './clock.js';
 import { GroupMembership } from './group-membership.js';
 import { keyOf, type Held } from './held-partitions.js';
+import { DEFAULT_WAIT_MS, IDLE_PAUSE_MS, idlePauseMs } from './polling.js';
 import { backoffDelayMs } from './retry.js';
 import type { CommitOffset, GroupBatch, GroupFetchRequest } from './types.js';
 import type { ConsumerCalls, ConsumerOptions, RunOptions } from './consumer-options.js';
 export type { ConsumerCalls, ConsumerOptions, EachBatchPayload, RunOptions } from './consumer-options.js';
 
-/**
- * No long poll by default: a waiting fetch keeps its Lambda function running and billed for the whole wait
- * ($35 a month per member that always waits; README, "When to choose shardlog"). A fetch that finds nothing is
- * followed by a pause instead, as the KCL's `idleTimeBetweenReadsInMillis`.
- */
-const DEFAULT_CONSUMER_WAIT_MS = 0;
-/**
- * The least time between two fetches that found nothing (a `waitMs` counts towards it), and the longest a
- * member that holds no partition waits before it looks again (a shorter heartbeat interval wins).
- */
-const IDLE_PAUSE_MS = 1_000;
 /** Backoff after failed fetches grows up to this many doublings. */
 const MAX_BACKOFF_ATTEMPT = 6;
 
@@ -145,6 +135,7 @@ export class Consumer {
         // Idle only if the coordinator gave us nothing, not while a partition we just dropped comes back.
         if (this.member.held.nothingAssigned) options.onIdle?.();
         if (this.stopping) break;
+        // No partition: look again after the idle pause (a shorter heartbeat interval wins).
         await this.pause(Math.min(this.member.heartbeatIntervalMs, IDLE_PAUSE_MS));
         continue;
       }
@@ -165,8 +156,8 @@ export class Consumer {
       }
       const records = await this.process(options, batches, sentUnder);
       // Nothing read and no long poll waited for it: pause rather than ask again at once.
-      const waited = this.options.waitMs ?? DEFAULT_CONSUMER_WAIT_MS;
-      if (records === 0 && waited < IDLE_PAUSE_MS && !this.stopping) await this.pause(IDLE_PAUSE_MS - waited);
+      const pause = idlePauseMs(this.options.waitMs ?? DEFAULT_WAIT_MS);
+      if (records === 0 && pause > 0 && !this.stopping) await this.pause(pause);
     }
   }
 
@@ -175,7 +166,7 @@ export class Consumer {
     return {
       ...(maxRecords !== undefined ? { limit: maxRecords } : {}),
       ...(maxBytes !== undefined ? { maxBytes } : {}),
-      waitMs: waitMs ?? DEFAULT_CONSUMER_WAIT_MS,
+      waitMs: waitMs ?? DEFAULT_WAIT_MS,
       ...(autoOffsetReset !== undefined ? { autoOffsetReset } : {}),
       positions: this.member.held.positionsToSend(sentUnder),
     };

@@ -1,5 +1,6 @@
 import { FencedError } from '../errors.js';
 import { sleep, systemClock, type Clock } from './clock.js';
+import { DEFAULT_WAIT_MS, idlePauseMs } from './polling.js';
 import { backoffDelayMs } from './retry.js';
 import type { ShareAck, ShareAckResult, ShareAckType, ShareFetchRequest, SharedRecord } from './share-types.js';
 
@@ -55,12 +56,8 @@ export interface ShareConsumerCalls {
 }
 
 const DEFAULT_LOCK_MS = 30_000;
-/** No long poll by default: see the group consumer's DEFAULT_CONSUMER_WAIT_MS (consumer.ts). */
-const DEFAULT_WAIT_MS = 0;
 const RECORDS_PER_WORKER = 10;
 const MAX_FETCH_RECORDS = 1_000;
-/** The least time between two fetches that found nothing. */
-const IDLE_PAUSE_MS = 1_000;
 /** Backoff after failed fetches grows up to this many doublings. */
 const MAX_BACKOFF_ATTEMPT = 6;
 
@@ -145,9 +142,13 @@ export class ShareConsumer {
       }
       if (records.length === 0) run.onIdle?.();
       if (this.stopping) break;
-      if (records.length > 0) await this.handle(run, records, concurrency, request.lockMs!);
-      // Nothing to do and no long poll to wait in: pause, rather than ask again at once.
-      else if (request.waitMs! < IDLE_PAUSE_MS) await sleep(IDLE_PAUSE_MS - request.waitMs!, this.stopController.signal, this.clock).catch(() => undefined);
+      if (records.length > 0) {
+        await this.handle(run, records, concurrency, request.lockMs!);
+        continue;
+      }
+      // Nothing to do and no long poll waited long enough: pause, rather than ask again at once.
+      const pause = idlePauseMs(request.waitMs!);
+      if (pause > 0) await sleep(pause, this.stopController.signal, this.clock).catch(() => undefined);
     }
   }
 
