@@ -2,9 +2,9 @@ import { MAX_FETCH_LIMIT, MAX_WAIT_MS } from '../../contract/limits.js';
 import type { AutoOffsetReset, ConsumedRecord, FetchOptions } from '../types.js';
 import { intOption, noMoreArgs, required, UsageError, type ParsedArgs } from './args.js';
 import { warnOnStderr, writeLine, type CliClient, type CliIo } from './io.js';
-import { consumeShareGroup } from './share-commands.js';
+import { consumeShareGroup, MEMBER_FOLLOW_WAIT_MS } from './share-commands.js';
 
-/** Long-poll wait per request with `--follow`: the longest the API allows. */
+/** Long-poll wait per partition read with `--follow`: the longest the API allows. */
 const FOLLOW_WAIT_MS = MAX_WAIT_MS;
 /** Records per request: the API's maximum, so a terminal dump or a pipe is not request-bound. */
 const FETCH_LIMIT = MAX_FETCH_LIMIT;
@@ -133,7 +133,7 @@ async function consumeGroup(
 ): Promise<void> {
   let remaining = options.max ?? Number.POSITIVE_INFINITY;
   const consumer = client.consumer({
-    waitMs: options.follow ? 10_000 : 0,
+    waitMs: options.follow ? MEMBER_FOLLOW_WAIT_MS : 0,
     maxRecords: FETCH_LIMIT,
     maxBytes: FETCH_MAX_BYTES,
     ...(options.autoOffsetReset ? { autoOffsetReset: options.autoOffsetReset } : {}),

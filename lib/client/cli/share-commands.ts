@@ -8,8 +8,8 @@ import { warnOnStderr, writeLine, type CliClient, type CliIo } from './io.js';
  * `share-groups list|describe|delete`.
  */
 
-/** Long-poll wait per fetch with `--follow`. */
-const FOLLOW_WAIT_MS = 10_000;
+/** Long-poll wait per fetch of a group or share-group member with `--follow` (consume-command.ts uses it too). */
+export const MEMBER_FOLLOW_WAIT_MS = 10_000;
 /** Records per fetch: enough that a terminal dump is not request-bound, few enough to hold locks briefly. */
 const FETCH_RECORDS = 100;
 
@@ -31,7 +31,7 @@ export async function consumeShareGroup(
   let remaining = options.max ?? Number.POSITIVE_INFINITY;
   const consumer = client.shareConsumer({
     maxRecords: Math.min(FETCH_RECORDS, remaining),
-    waitMs: options.follow ? FOLLOW_WAIT_MS : 0,
+    waitMs: options.follow ? MEMBER_FOLLOW_WAIT_MS : 0,
     ...(options.from ? { from: options.from } : {}),
     isRetriable: () => true,
     onError: warnOnStderr(io),
