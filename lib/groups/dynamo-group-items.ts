@@ -11,9 +11,9 @@ import {
   expressionNames,
   groupItemPrefix,
   groupPk,
-  REGISTRY,
   REGISTRY_PK,
   registryKey,
+  registryUpdate,
   SUBSCRIPTION,
   SUBSCRIPTIONS_PREFIX,
   subscriptionKey,
@@ -53,15 +53,7 @@ export abstract class DynamoGroupItems {
   }
 
   async registerGroup(group: string, now: number): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: registryKey(group),
-        UpdateExpression: 'SET #group = :group, #createdAt = if_not_exists(#createdAt, :now)',
-        ExpressionAttributeNames: expressionNames(REGISTRY, 'group', 'createdAt'),
-        ExpressionAttributeValues: { ':group': group, ':now': now },
-      }),
-    );
+    await this.doc.send(new UpdateCommand({ TableName: this.table, ...registryUpdate(registryKey(group), group, now) }));
   }
 
   async listGroups(): Promise<string[]> {

@@ -158,6 +158,20 @@ export function expressionNames<K extends string>(attributes: Readonly<Record<K,
   return Object.fromEntries(names.map((name) => [`#${name}`, attributes[name]]));
 }
 
+/**
+ * The update that puts `group` in a registry (the consumer groups' or, with its own key, the share groups':
+ * lib/share-groups/share-table.ts): its name, and `createdAt` only the first time, so a repeat changes nothing.
+ * Everything of an `UpdateCommand` but the table.
+ */
+export function registryUpdate(key: Readonly<Record<string, string>>, group: string, now: number) {
+  return {
+    Key: key,
+    UpdateExpression: 'SET #group = :group, #createdAt = if_not_exists(#createdAt, :now)',
+    ExpressionAttributeNames: expressionNames(REGISTRY, 'group', 'createdAt'),
+    ExpressionAttributeValues: { ':group': group, ':now': now },
+  };
+}
+
 /** Keeps TTL'd member records (seconds) a little past their session, which reads check in milliseconds. */
 const TTL_GRACE_SECONDS = 60;
 

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TopicPartition } from '../groups/assignment.js';
-import { expressionNames } from '../groups/lease-table.js';
+import { expressionNames, registryUpdate } from '../groups/lease-table.js';
 import { deleteSomeItems, queryAllItems } from '../storage/partition-key.js';
 import { PARTITION_KEY, SORT_KEY } from '../storage/tables.js';
 import {
@@ -19,7 +19,6 @@ import {
   PARTITION,
   PARTITION_PREFIX,
   partitionKey,
-  REGISTRY,
   SHARE_REGISTRY_PK,
   shareRegistryKey,
   sharePk,
@@ -144,15 +143,7 @@ export class DynamoShareStore implements ShareStore {
   }
 
   async registerGroup(group: string, now: number): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: shareRegistryKey(group),
-        UpdateExpression: 'SET #group = :group, #createdAt = if_not_exists(#createdAt, :now)',
-        ExpressionAttributeNames: expressionNames(REGISTRY, 'group', 'createdAt'),
-        ExpressionAttributeValues: { ':group': group, ':now': now },
-      }),
-    );
+    await this.doc.send(new UpdateCommand({ TableName: this.table, ...registryUpdate(shareRegistryKey(group), group, now) }));
   }
 
   async listGroups(): Promise<string[]> {

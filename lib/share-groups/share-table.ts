@@ -1,4 +1,6 @@
 import type { TopicPartition } from '../groups/assignment.js';
+// A registry entry has the consumer groups' registry's attributes, and is written by the same update.
+import { REGISTRY } from '../groups/lease-table.js';
 import { PARTITION_KEY, SORT_KEY } from '../storage/tables.js';
 import type { ShareConfig, SharePartitionRecord, Subscription, SubscriptionStart } from './share-store.js';
 import { DEFAULT_MAX_DELIVERIES, type ArchiveReason, type RecordState, type StateRun } from './share-window.js';
@@ -78,7 +80,6 @@ export const PARTITION = {
   /** The ids of the last few writes (see `DynamoShareStore.writePartition`). */
   writers: 'ws',
 } as const;
-export const REGISTRY = { group: 'group', createdAt: 'createdAt' } as const;
 
 /** How many write ids a share-partition remembers: enough to recognise an SDK retry of our own write. */
 export const REMEMBERED_WRITERS = 8;
